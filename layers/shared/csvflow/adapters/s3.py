@@ -1,0 +1,86 @@
+"""ObjectStore over S3 (boto3); also what runs against moto locally."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from csvflow.domain.model import ObjectRef
+from csvflow.exceptions import SourceObjectMissing, StorageUnavailable
+
+_MISSING = {"NoSuchKey", "NoSuchVersion", "404", "NotFound", "NoSuchBucket"}
+_CHANGED = {"PreconditionFailed", "412"}
+
+
+class S3ObjectStore:
+    """Reads and writes objects through an S3 client it is given."""
+
+    def __init__(self, client: Any) -> None:
+        self._s3 = client
+
+    def read_head(self, ref: ObjectRef, size: int) -> bytes:
+        with self._convert(ref):
+            response = self._s3.get_object(**_address(ref), Range=f"bytes=0-{size - 1}")
+            data: bytes = response["Body"].read()
+            return data
+
+    def open(self, ref: ObjectRef) -> BinaryIO:
+        with self._convert(ref):
+            body: BinaryIO = self._s3.get_object(**_address(ref))["Body"]
+            return body
+
+    def read_text(self, ref: ObjectRef) -> str | None:
+        try:
+            with self._convert(ref):
+                data: bytes = self._s3.get_object(**_address(ref))["Body"].read()
+                return data.decode("utf-8")
+        except SourceObjectMissing:
+            return None
+
+    def upload_file(self, path: Path, ref: ObjectRef) -> None:
+        with self._convert(ref):
+            self._s3.upload_file(str(path), ref.bucket, ref.key)
+
+    def download_file(self, ref: ObjectRef, path: Path) -> None:
+        extra = {"VersionId": ref.version_id} if ref.version_id else None
+        with self._convert(ref):
+            self._s3.download_file(ref.bucket, ref.key, str(path), ExtraArgs=extra)
+
+    def _convert(self, ref: ObjectRef) -> _ErrorConversion:
+        return _ErrorConversion(ref)
+
+
+def _address(ref: ObjectRef) -> dict[str, str]:
+    address = {"Bucket": ref.bucket, "Key": ref.key}
+    if ref.version_id:
+        address["VersionId"] = ref.version_id
+    elif ref.etag:
+        address["IfMatch"] = f'"{ref.etag}"'
+    return address
+
+
+class _ErrorConversion:
+    """Turns S3 client errors into the errors the state machine retries or catches."""
+
+    def __init__(self, ref: ObjectRef) -> None:
+        self._ref = ref
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, error: Any, tb: Any) -> bool:
+        if isinstance(error, ClientError):
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            if code in _MISSING:
+                version = f" (version {self._ref.version_id})" if self._ref.version_id else ""
+                raise SourceObjectMissing(f"{self._ref.uri}{version} does not exist") from error
+            if code in _CHANGED:
+                raise SourceObjectMissing(
+                    f"{self._ref.uri} changed after the upload event (ETag {self._ref.etag})"
+                ) from error
+            raise StorageUnavailable(f"S3 failed on {self._ref.uri}: {code}") from error
+        if isinstance(error, BotoCoreError):
+            raise StorageUnavailable(f"S3 unreachable for {self._ref.uri}: {error}") from error
+        return False

@@ -1,0 +1,85 @@
+"""Wiring: the only place that builds clients and adapters and hands them to handlers."""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from csvflow.config import Settings
+from csvflow.exceptions import ConfigurationError
+from csvflow.handlers import COMMAND_HANDLERS
+from csvflow.ports import IngestionRepository, ObjectStore, WorkflowStarter
+
+Handle = Callable[[Any], dict[str, Any]]
+
+
+def bootstrap(
+    *,
+    settings: Settings,
+    store: ObjectStore | None = None,
+    repository: IngestionRepository | None = None,
+    starter: WorkflowStarter | None = None,
+) -> Handle:
+    """A ``handle(command)`` that runs the command's handler with what it asks for."""
+    dependencies: dict[str, Any] = {
+        "settings": settings,
+        "store": store,
+        "repository": repository,
+        "starter": starter,
+    }
+
+    def handle(command: Any) -> dict[str, Any]:
+        handler = COMMAND_HANDLERS[type(command)]
+        wanted = list(inspect.signature(handler).parameters)[1:]
+        missing = [name for name in wanted if dependencies[name] is None]
+        if missing:
+            raise ConfigurationError(f"{handler.__name__} needs {', '.join(missing)}")
+        return handler(command, **{name: dependencies[name] for name in wanted})
+
+    return handle
+
+
+def _client(service: str) -> Any:
+    import boto3
+
+    return boto3.client(service)
+
+
+def starter_function(environ: Mapping[str, str] = os.environ) -> tuple[Handle, Settings]:
+    """The starter Lambda: Step Functions only (it must not import pandas)."""
+    from csvflow.adapters.stepfunctions import StepFunctionsStarter
+
+    settings = Settings.from_environ(environ, required=["state_machine_arn"])
+    assert settings.state_machine_arn is not None
+    starter = StepFunctionsStarter(_client("stepfunctions"), settings.state_machine_arn)
+    return bootstrap(settings=settings, starter=starter), settings
+
+
+def storage_function(environ: Mapping[str, str] = os.environ) -> Handle:
+    """The validate and summarize Lambdas: S3 only."""
+    from csvflow.adapters.s3 import S3ObjectStore
+
+    settings = Settings.from_environ(environ)
+    return bootstrap(settings=settings, store=S3ObjectStore(_client("s3")))
+
+
+def persist_function(environ: Mapping[str, str] = os.environ) -> Handle:
+    """The persist Lambda: S3 for the summary, PostgreSQL for the record."""
+    from csvflow.adapters.postgres import PostgresIngestionRepository, connector
+    from csvflow.adapters.s3 import S3ObjectStore
+
+    settings = Settings.from_environ(environ, one_of=[["database_url", "db_secret_arn"]])
+    repository = PostgresIngestionRepository(connector(database_url(settings)))
+    return bootstrap(settings=settings, store=S3ObjectStore(_client("s3")), repository=repository)
+
+
+def database_url(settings: Settings) -> str:
+    """The database URL: given directly, or built from the Secrets Manager secret."""
+    if settings.database_url:
+        return settings.database_url
+    from csvflow.adapters.secrets import database_url_from_secret
+
+    assert settings.db_secret_arn is not None
+    return database_url_from_secret(_client("secretsmanager"), settings.db_secret_arn)

@@ -1,0 +1,121 @@
+"""Commands: what each step of the workflow is asked to do."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from csvflow.domain.model import ObjectRef, SourceObject
+
+
+@dataclass(frozen=True)
+class StartIngestion:
+    """Start the workflow for one uploaded object version."""
+
+    source: SourceObject
+    dataset: str
+
+
+@dataclass(frozen=True)
+class ValidateCsv:
+    """Read the uploaded CSV, check it against its contract, keep the good rows as Parquet."""
+
+    source: SourceObject
+    dataset: str
+    ingestion_id: str
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> ValidateCsv:
+        return cls(
+            source=SourceObject.from_dict(event["source"]),
+            dataset=event["dataset"],
+            ingestion_id=event["ingestion_id"],
+        )
+
+
+@dataclass(frozen=True)
+class SummarizeDataset:
+    """Profile the validated rows and compute the contract's aggregates."""
+
+    validated: ObjectRef
+    dataset: str
+    ingestion_id: str
+    bucket: str
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> SummarizeDataset:
+        return cls(
+            validated=ObjectRef.from_dict(event["validation"]["validated"]),
+            dataset=event["dataset"],
+            ingestion_id=event["ingestion_id"],
+            bucket=event["source"]["bucket"],
+        )
+
+
+@dataclass(frozen=True)
+class PersistSummary:
+    """Record the ingestion and its summary in PostgreSQL, in one transaction."""
+
+    source: SourceObject
+    dataset: str
+    ingestion_id: str
+    execution_arn: str | None
+    validation: dict[str, Any]
+    summary: dict[str, Any]
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> PersistSummary:
+        return cls(
+            source=SourceObject.from_dict(event["source"]),
+            dataset=event["dataset"],
+            ingestion_id=event["ingestion_id"],
+            execution_arn=event.get("execution_arn"),
+            validation=event["validation"],
+            summary=event["summary"],
+        )
+
+
+@dataclass(frozen=True)
+class RecordFailure:
+    """Record that an ingestion failed permanently, at which step and why."""
+
+    source: SourceObject
+    dataset: str
+    ingestion_id: str
+    execution_arn: str | None
+    step: str
+    error: str
+    cause: str
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> RecordFailure:
+        # The ASL catches each step's error under $.failure.<step>.
+        ((step, caught),) = event["failure"].items()
+        return cls(
+            source=SourceObject.from_dict(event["source"]),
+            dataset=event["dataset"],
+            ingestion_id=event["ingestion_id"],
+            execution_arn=event.get("execution_arn"),
+            step=step,
+            error=caught.get("Error", "Unknown"),
+            cause=_cause_message(caught.get("Cause", "")),
+        )
+
+
+def _cause_message(cause: str) -> str:
+    """A Lambda error's Cause is its JSON error payload: keep the message."""
+    try:
+        payload = json.loads(cause)
+    except ValueError:
+        return cause
+    if isinstance(payload, dict) and "errorMessage" in payload:
+        return str(payload["errorMessage"])
+    return cause
+
+
+def persist_command(event: dict[str, Any]) -> PersistSummary | RecordFailure:
+    """The persist function serves both the success path and the failure branch."""
+    if "failure" in event:
+        return RecordFailure.from_event(event)
+    return PersistSummary.from_event(event)

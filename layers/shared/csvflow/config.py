@@ -1,0 +1,55 @@
+"""The one place that reads the environment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
+
+from csvflow.exceptions import ConfigurationError
+
+_VARIABLES = {
+    "state_machine_arn": "CSVFLOW_STATE_MACHINE_ARN",
+    "database_url": "DATABASE_URL",
+    "db_secret_arn": "CSVFLOW_DB_SECRET_ARN",
+    "incoming_prefix": "CSVFLOW_INCOMING_PREFIX",
+    "work_prefix": "CSVFLOW_WORK_PREFIX",
+    "reports_prefix": "CSVFLOW_REPORTS_PREFIX",
+    "contracts_prefix": "CSVFLOW_CONTRACTS_PREFIX",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration of one function, read once at cold start."""
+
+    state_machine_arn: str | None = None
+    database_url: str | None = None
+    db_secret_arn: str | None = None
+    # Key layout of the bucket; the IaC uses the same defaults.
+    incoming_prefix: str = "incoming/"
+    work_prefix: str = "work/"
+    reports_prefix: str = "reports/"
+    contracts_prefix: str = "contracts/"
+
+    @classmethod
+    def from_environ(
+        cls,
+        environ: Mapping[str, str],
+        *,
+        required: Iterable[str] = (),
+        one_of: Iterable[Iterable[str]] = (),
+    ) -> Settings:
+        """Read the settings; fail with every missing variable named."""
+        values = {
+            field.name: environ[_VARIABLES[field.name]]
+            for field in fields(cls)
+            if environ.get(_VARIABLES[field.name])
+        }
+        missing = [_VARIABLES[name] for name in required if name not in values]
+        for group in one_of:
+            names = list(group)
+            if not any(name in values for name in names):
+                missing.append(" or ".join(_VARIABLES[name] for name in names))
+        if missing:
+            raise ConfigurationError("missing environment variable(s): " + ", ".join(missing))
+        return cls(**values)

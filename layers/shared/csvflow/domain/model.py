@@ -1,0 +1,167 @@
+"""Values the domain passes around."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """One S3 object, optionally one version of it."""
+
+    bucket: str
+    key: str
+    version_id: str | None = None
+    # Without a version id, the ETag still pins which upload is read (If-Match).
+    etag: str | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"bucket": self.bucket, "key": self.key, "version_id": self.version_id}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ObjectRef:
+        return cls(bucket=data["bucket"], key=data["key"], version_id=data.get("version_id"))
+
+
+@dataclass(frozen=True)
+class SourceObject:
+    """The uploaded object an ingestion is about, as the S3 event described it."""
+
+    bucket: str
+    key: str
+    version_id: str | None
+    etag: str | None
+    size: int | None = None
+    event_time: str | None = None
+    sequencer: str | None = None
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef(self.bucket, self.key, self.version_id, self.etag)
+
+    @property
+    def version(self) -> str:
+        """What tells two uploads of one key apart: the version id, else the ETag."""
+        return self.version_id or self.etag or "unversioned"
+
+    @property
+    def ingestion_id(self) -> str:
+        """Stable name of one ingestion: a valid Step Functions execution name (<= 80)."""
+        digest = hashlib.sha256(f"{self.bucket}\0{self.key}\0{self.version}".encode()).hexdigest()[
+            :20
+        ]
+        stem = self.key.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        # Execution names allow letters, digits, '-' and '_'; keep the file's name
+        # readable in the console and let the digest carry uniqueness.
+        readable = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-")[:58] or "object"
+        return f"{readable}-{digest}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bucket": self.bucket,
+            "key": self.key,
+            "version_id": self.version_id,
+            "etag": self.etag,
+            "size": self.size,
+            "event_time": self.event_time,
+            "sequencer": self.sequencer,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SourceObject:
+        return cls(
+            bucket=data["bucket"],
+            key=data["key"],
+            version_id=data.get("version_id"),
+            etag=data.get("etag"),
+            size=data.get("size"),
+            event_time=data.get("event_time"),
+            sequencer=data.get("sequencer"),
+        )
+
+
+class ColumnType(StrEnum):
+    INT = "int"
+    FLOAT = "float"
+    DECIMAL = "decimal"
+    STRING = "string"
+    BOOL = "bool"
+    DATE = "date"
+    TIMESTAMP = "timestamp"
+
+
+NUMERIC_TYPES = frozenset({ColumnType.INT, ColumnType.FLOAT, ColumnType.DECIMAL})
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """What a contract declares about one column."""
+
+    name: str
+    type: ColumnType
+    required: bool = False
+    unique: bool = False
+    allowed: tuple[Any, ...] | None = None
+    min: Any = None
+    max: Any = None
+    pattern: str | None = None
+    format: str | None = None
+    scale: int = 2
+    precision: int = 38
+
+
+AGGREGATE_OPS = ("sum", "count", "mean", "min", "max", "distinct_count")
+
+
+@dataclass(frozen=True)
+class Metric:
+    column: str
+    op: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.op}_{self.column}"
+
+
+@dataclass(frozen=True)
+class AggregateSpec:
+    """A declared group-by aggregate."""
+
+    name: str
+    group_by: tuple[str, ...]
+    metrics: tuple[Metric, ...]
+
+
+DEFAULT_NULL_VALUES = ("", "NULL", "null", "N/A", "n/a", "NaN", "#N/A")
+
+
+@dataclass(frozen=True)
+class Contract:
+    """A dataset's declared shape: columns, checks, aggregates and reading hints."""
+
+    dataset: str
+    columns: tuple[ColumnSpec, ...] = ()
+    aggregates: tuple[AggregateSpec, ...] = ()
+    delimiter: str | None = None
+    encoding: str | None = None
+    max_rejected_share: float = 0.0
+    null_values: tuple[str, ...] = DEFAULT_NULL_VALUES
+
+    def column(self, name: str) -> ColumnSpec | None:
+        for spec in self.columns:
+            if spec.name == name:
+                return spec
+        return None
+
+
+def no_contract(dataset: str) -> Contract:
+    """The implicit contract of a dataset that declares none: types inferred, no row may fail."""
+    return Contract(dataset=dataset)

@@ -1,0 +1,203 @@
+"""Column profiles as mergeable partial states over streamed batches.
+
+Every state here can absorb a batch and merge with another state, so a file cut
+into chunks and profiled in parallel gives the same profile as one pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from csvflow.domain.model import NUMERIC_TYPES, ColumnSpec, ColumnType
+from csvflow.domain.sketches import DistinctCount, Quantiles, TopValues
+
+QUANTILE_FRACTIONS = (0.25, 0.5, 0.75)
+
+
+@dataclass
+class Moments:
+    """Count, mean and sum of squared deviations, merged with Chan et al.'s update."""
+
+    n: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+
+    def update(self, values: np.ndarray) -> None:
+        values = values[~np.isnan(values)]
+        if len(values):
+            self.merge(
+                Moments(
+                    len(values), float(values.mean()), float(((values - values.mean()) ** 2).sum())
+                )
+            )
+
+    def merge(self, other: Moments) -> None:
+        if not other.n:
+            return
+        total = self.n + other.n
+        delta = other.mean - self.mean
+        self.mean += delta * other.n / total
+        self.m2 += other.m2 + delta * delta * self.n * other.n / total
+        self.n = total
+
+    @property
+    def std(self) -> float | None:
+        # Sample standard deviation (ddof=1), as pandas reports it.
+        return math.sqrt(self.m2 / (self.n - 1)) if self.n > 1 else None
+
+
+@dataclass
+class ColumnState:
+    """The partial profile of one column."""
+
+    spec: ColumnSpec
+    count: int = 0
+    nulls: int = 0
+    minimum: Any = None
+    maximum: Any = None
+    distinct: DistinctCount = field(default_factory=DistinctCount)
+    moments: Moments = field(default_factory=Moments)
+    quantiles: Quantiles = field(default_factory=Quantiles)
+    top: TopValues = field(default_factory=TopValues)
+    min_length: int | None = None
+    max_length: int | None = None
+    true_count: int = 0
+    false_count: int = 0
+
+    def update(self, values: pa.Array) -> None:
+        nulls = values.null_count
+        self.nulls += nulls
+        self.count += len(values) - nulls
+        if len(values) == nulls:
+            return
+        kind = self.spec.type
+        if kind is ColumnType.BOOL:
+            trues = pc.sum(values).as_py() or 0
+            self.true_count += trues
+            self.false_count += len(values) - nulls - trues
+        else:
+            bounds = pc.min_max(values)
+            self._bounds(bounds["min"].as_py(), bounds["max"].as_py())
+        if kind in NUMERIC_TYPES:
+            as_float = pc.cast(values, pa.float64()).drop_null().to_numpy()
+            self.moments.update(as_float)
+            self.quantiles.update(as_float)
+        if kind is ColumnType.STRING:
+            counts = pc.value_counts(values.drop_null())
+            distinct = counts.field("values").to_pylist()
+            self.top.update(distinct, counts.field("counts").to_pylist())
+            self.distinct.update(distinct)
+            lengths = pc.min_max(pc.utf8_length(values))
+            self._lengths(lengths["min"].as_py(), lengths["max"].as_py())
+        else:
+            self.distinct.update(_distinct_keys(values))
+
+    def merge(self, other: ColumnState) -> None:
+        self.count += other.count
+        self.nulls += other.nulls
+        self.true_count += other.true_count
+        self.false_count += other.false_count
+        self._bounds(other.minimum, other.maximum)
+        self._lengths(other.min_length, other.max_length)
+        self.distinct.merge(other.distinct)
+        self.moments.merge(other.moments)
+        self.quantiles.merge(other.quantiles)
+        self.top.merge(other.top)
+
+    def _bounds(self, low: Any, high: Any) -> None:
+        if low is not None and (self.minimum is None or low < self.minimum):
+            self.minimum = low
+        if high is not None and (self.maximum is None or high > self.maximum):
+            self.maximum = high
+
+    def _lengths(self, low: int | None, high: int | None) -> None:
+        if low is not None and (self.min_length is None or low < self.min_length):
+            self.min_length = low
+        if high is not None and (self.max_length is None or high > self.max_length):
+            self.max_length = high
+
+    def profile(self, position: int) -> dict[str, Any]:
+        """The finished profile, in the shape ``csvflow summary --json`` prints."""
+        kind = self.spec.type
+        distinct, exact = self.distinct.result()
+        if kind is ColumnType.BOOL:
+            distinct, exact = int(self.true_count > 0) + int(self.false_count > 0), True
+        result: dict[str, Any] = {
+            "name": self.spec.name,
+            "position": position,
+            "type": kind.value,
+            "count": self.count,
+            "nulls": self.nulls,
+            "distinct": distinct,
+            "distinct_exact": exact,
+            "min": _jsonable(self.minimum),
+            "max": _jsonable(self.maximum),
+        }
+        if kind in NUMERIC_TYPES:
+            quantiles, quantiles_exact = self.quantiles.result(QUANTILE_FRACTIONS)
+            result |= {
+                "mean": self.moments.mean if self.moments.n else None,
+                "std": self.moments.std,
+                "p25": quantiles[0],
+                "p50": quantiles[1],
+                "p75": quantiles[2],
+                "quantiles_exact": quantiles_exact,
+            }
+        if kind is ColumnType.STRING:
+            top, top_exact = self.top.result()
+            result |= {
+                "min_length": self.min_length,
+                "max_length": self.max_length,
+                "top_values": top,
+                "top_values_exact": top_exact,
+            }
+        if kind is ColumnType.BOOL:
+            result |= {"true_count": self.true_count, "false_count": self.false_count}
+        return result
+
+
+def _distinct_keys(values: pa.Array) -> list[Any]:
+    unique = pc.unique(values.drop_null())
+    if pa.types.is_date(unique.type) or pa.types.is_timestamp(unique.type):
+        unique = unique.view(pa.int32() if pa.types.is_date32(unique.type) else pa.int64())
+    return unique.to_pylist()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if hasattr(value, "as_tuple"):  # Decimal: keep it exact as text
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+class Profiler:
+    """Profiles every column of a stream of batches; mergeable with another Profiler."""
+
+    def __init__(self, specs: list[ColumnSpec]) -> None:
+        self.states = [ColumnState(spec) for spec in specs]
+        self.rows = 0
+
+    def update(self, batch: pa.RecordBatch) -> None:
+        self.rows += batch.num_rows
+        for state, column in zip(self.states, batch.columns, strict=True):
+            state.update(column)
+
+    def merge(self, other: Profiler) -> None:
+        self.rows += other.rows
+        for mine, theirs in zip(self.states, other.states, strict=True):
+            mine.merge(theirs)
+
+    def profiles(self) -> list[dict[str, Any]]:
+        return [state.profile(i) for i, state in enumerate(self.states, start=1)]

@@ -1,0 +1,158 @@
+"""Mergeable counters that stay exact while small and switch to sketches when large.
+
+Exact answers are what people check a small file against; sketches (Apache
+DataSketches) keep memory flat on a large one. Each result says which it is.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import numpy as np
+from datasketches import (
+    frequent_items_error_type,
+    frequent_strings_sketch,
+    hll_sketch,
+    hll_union,
+    kll_doubles_sketch,
+)
+
+EXACT_LIMIT = 100_000
+HLL_LG_K = 14  # about 0.8 % relative standard error
+KLL_K = 400  # about 0.4 % normalised rank error
+FREQUENT_LG_MAX_K = 12
+
+
+class DistinctCount:
+    """How many distinct values: a set up to EXACT_LIMIT, then HyperLogLog."""
+
+    def __init__(self) -> None:
+        self._values: set[Any] | None = set()
+        self._sketch: hll_sketch | None = None
+
+    def update(self, distinct_values: list[Any]) -> None:
+        if self._values is not None:
+            self._values.update(distinct_values)
+            if len(self._values) > EXACT_LIMIT:
+                self._to_sketch()
+        else:
+            _hll_update(self._sketch, distinct_values)
+
+    def merge(self, other: DistinctCount) -> None:
+        if other._values is not None:
+            self.update(list(other._values))
+            return
+        if self._values is not None:
+            self._to_sketch()
+        union = hll_union(HLL_LG_K)
+        union.update(self._sketch)
+        union.update(other._sketch)
+        self._sketch = union.get_result()
+
+    def result(self) -> tuple[int, bool]:
+        if self._values is not None:
+            return len(self._values), True
+        assert self._sketch is not None
+        return round(self._sketch.get_estimate()), False
+
+    def _to_sketch(self) -> None:
+        self._sketch = hll_sketch(HLL_LG_K)
+        _hll_update(self._sketch, list(self._values or ()))
+        self._values = None
+
+
+def _hll_update(sketch: Any, values: list[Any]) -> None:
+    for value in values:
+        if value is not None:
+            sketch.update(value if isinstance(value, int | float | str) else str(value))
+
+
+class Quantiles:
+    """Quantiles of a numeric column: exact up to EXACT_LIMIT values, then a KLL sketch."""
+
+    def __init__(self) -> None:
+        self._chunks: list[np.ndarray] | None = []
+        self._size = 0
+        self._sketch: kll_doubles_sketch | None = None
+
+    def update(self, values: np.ndarray) -> None:
+        values = values[~np.isnan(values)]
+        if not len(values):
+            return
+        if self._chunks is not None:
+            self._chunks.append(values)
+            self._size += len(values)
+            if self._size > EXACT_LIMIT:
+                self._to_sketch()
+        else:
+            assert self._sketch is not None
+            self._sketch.update(values)
+
+    def merge(self, other: Quantiles) -> None:
+        if other._chunks is not None:
+            for chunk in other._chunks:
+                self.update(chunk)
+            return
+        if self._chunks is not None:
+            self._to_sketch()
+        assert self._sketch is not None and other._sketch is not None
+        self._sketch.merge(other._sketch)
+
+    def result(self, fractions: tuple[float, ...]) -> tuple[list[float | None], bool]:
+        if self._chunks is not None:
+            if not self._size:
+                return [None] * len(fractions), True
+            values = np.concatenate(self._chunks)
+            # Linear interpolation, as pandas and numpy compute it by default.
+            return [float(v) for v in np.quantile(values, fractions)], True
+        assert self._sketch is not None
+        return [float(self._sketch.get_quantile(f)) for f in fractions], False
+
+    def _to_sketch(self) -> None:
+        self._sketch = kll_doubles_sketch(KLL_K)
+        for chunk in self._chunks or ():
+            self._sketch.update(np.ascontiguousarray(chunk, dtype=np.float64))
+        self._chunks = None
+
+
+class TopValues:
+    """The most frequent values: exact counts up to EXACT_LIMIT values, then Frequent Items."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] | None = Counter()
+        self._sketch: frequent_strings_sketch | None = None
+
+    def update(self, values: list[str], counts: list[int]) -> None:
+        if self._counts is not None:
+            self._counts.update(dict(zip(values, counts, strict=True)))
+            if len(self._counts) > EXACT_LIMIT:
+                self._to_sketch()
+        else:
+            assert self._sketch is not None
+            for value, count in zip(values, counts, strict=True):
+                self._sketch.update(value, count)
+
+    def merge(self, other: TopValues) -> None:
+        if other._counts is not None:
+            self.update(list(other._counts), list(other._counts.values()))
+            return
+        if self._counts is not None:
+            self._to_sketch()
+        assert self._sketch is not None
+        self._sketch.merge(other._sketch)
+
+    def result(self, k: int = 10) -> tuple[list[dict[str, Any]], bool]:
+        if self._counts is not None:
+            top = sorted(self._counts.items(), key=lambda item: (-item[1], item[0]))[:k]
+            return [{"value": v, "count": c} for v, c in top], True
+        assert self._sketch is not None
+        items = self._sketch.get_frequent_items(frequent_items_error_type.NO_FALSE_NEGATIVES)
+        top = sorted(items, key=lambda item: (-item[1], item[0]))[:k]
+        return [{"value": v, "count": int(est)} for v, est, _, _ in top], False
+
+    def _to_sketch(self) -> None:
+        self._sketch = frequent_strings_sketch(FREQUENT_LG_MAX_K)
+        for value, count in (self._counts or Counter()).items():
+            self._sketch.update(value, count)
+        self._counts = None

@@ -1,0 +1,177 @@
+"""Turn columns of CSV text into typed Arrow arrays, vectorised, and say which values fail."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from csvflow.domain.model import ColumnSpec, ColumnType
+
+_PATTERNS = {
+    ColumnType.INT: r"^[+-]?[0-9]+$",
+    ColumnType.FLOAT: r"(?i)^[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?|inf|infinity|nan)$",
+    ColumnType.DATE: r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+    ColumnType.TIMESTAMP: (
+        r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+        r"(Z|[+-][0-9]{2}:?[0-9]{2})?$"
+    ),
+}
+_OFFSET = r"(Z|[+-][0-9]{2}:?[0-9]{2})$"
+_TRUE = ("true", "t", "yes", "y", "1")
+_FALSE = ("false", "f", "no", "n", "0")
+
+# Tried in this order when a column's type is inferred: the first that reads every
+# value of the sample wins; "0"/"1" columns stay integers.
+INFERENCE_ORDER = (
+    ColumnType.INT,
+    ColumnType.FLOAT,
+    ColumnType.BOOL,
+    ColumnType.DATE,
+    ColumnType.TIMESTAMP,
+)
+
+
+def arrow_type(spec: ColumnSpec) -> pa.DataType:
+    """The Arrow (and so Parquet) type a column is stored as."""
+    return {
+        ColumnType.INT: pa.int64(),
+        ColumnType.FLOAT: pa.float64(),
+        ColumnType.DECIMAL: pa.decimal128(spec.precision, spec.scale),
+        ColumnType.STRING: pa.string(),
+        ColumnType.BOOL: pa.bool_(),
+        ColumnType.DATE: pa.date32(),
+        ColumnType.TIMESTAMP: pa.timestamp("us", tz="UTC"),
+    }[spec.type]
+
+
+@dataclass(frozen=True)
+class Converted:
+    values: pa.Array
+    is_null: pa.Array
+    invalid: pa.Array  # not null in the file, yet not a value of the column's type
+
+
+def convert(raw: pa.Array, spec: ColumnSpec, null_values: pa.Array) -> Converted:
+    """Convert CSV text to ``spec``'s type; unreadable values become null and are flagged."""
+    is_null = pc.is_in(raw, value_set=null_values)
+    target = arrow_type(spec)
+    if spec.type is ColumnType.STRING:
+        values = pc.if_else(is_null, pa.scalar(None, pa.string()), raw)
+        return Converted(values, is_null, pc.and_(is_null, False))
+    text = pc.utf8_trim_whitespace(raw)
+    if spec.type is ColumnType.BOOL:
+        values = _to_bool(text, is_null)
+    elif spec.type is ColumnType.DATE and spec.format:
+        values = _by_unique_values(
+            pc.if_else(is_null, pa.scalar(None, pa.string()), text),
+            lambda s: dt.datetime.strptime(s, spec.format or "").date(),
+            target,
+        )
+    else:
+        values = _cast_checked(text, is_null, spec, target)
+    invalid = pc.and_(pc.invert(is_null), pc.is_null(values))
+    return Converted(values, is_null, invalid)
+
+
+def _to_bool(text: pa.Array, is_null: pa.Array) -> pa.Array:
+    lower = pc.utf8_lower(text)
+    truthy = pc.is_in(lower, value_set=pa.array(_TRUE))
+    falsy = pc.is_in(lower, value_set=pa.array(_FALSE))
+    none = pa.scalar(None, pa.bool_())
+    values = pc.if_else(truthy, True, pc.if_else(falsy, False, none))
+    return pc.if_else(is_null, none, values)
+
+
+def _candidates(text: pa.Array, is_null: pa.Array, spec: ColumnSpec) -> pa.Array:
+    if spec.type is ColumnType.DECIMAL:
+        whole = spec.precision - spec.scale
+        fraction = rf"(\.[0-9]{{1,{spec.scale}}})?" if spec.scale else ""
+        pattern = rf"^[+-]?[0-9]{{1,{whole}}}{fraction}$"
+    else:
+        pattern = _PATTERNS[spec.type]
+    looks_right = pc.and_(pc.invert(is_null), pc.match_substring_regex(text, pattern))
+    return pc.if_else(looks_right, text, pa.scalar(None, pa.string()))
+
+
+def _cast_checked(
+    text: pa.Array, is_null: pa.Array, spec: ColumnSpec, target: pa.DataType
+) -> pa.Array:
+    candidates = _candidates(text, is_null, spec)
+    if spec.type is ColumnType.TIMESTAMP:
+        # Values without an offset are taken as UTC, so one column has one time zone.
+        naive = pc.invert(pc.match_substring_regex(candidates, _OFFSET))
+        candidates = pc.if_else(
+            naive, pc.binary_join_element_wise(candidates, "+00:00", ""), candidates
+        )
+    try:
+        return pc.cast(candidates, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        # The pattern let through something the cast refuses (2024-02-30, an int64
+        # overflow): only then pay for converting value by value.
+        return _cast_each(candidates, target)
+
+
+def _cast_each(candidates: pa.Array, target: pa.DataType) -> pa.Array:
+    out: list[Any] = []
+    for value in candidates.to_pylist():
+        if value is None:
+            out.append(None)
+            continue
+        try:
+            out.append(pc.cast(pa.array([value]), target)[0].as_py())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, InvalidOperation, OverflowError):
+            out.append(None)
+    return pa.array(out, type=target)
+
+
+def _by_unique_values(text: pa.Array, parse: Callable[[str], Any], target: pa.DataType) -> pa.Array:
+    """Parse each distinct value once: dates repeat, so this stays cheap."""
+    unique = pc.unique(text.drop_null())
+    parsed: list[Any] = []
+    for value in unique.to_pylist():
+        try:
+            parsed.append(parse(value))
+        except ValueError:
+            parsed.append(None)
+    positions = pc.index_in(text, value_set=unique)
+    return pc.take(pa.array(parsed, type=target), positions)
+
+
+def infer_spec(name: str, raw: pa.Array, null_values: pa.Array) -> ColumnSpec:
+    """Pick the narrowest type that reads every non-null value of the sample."""
+    for column_type in INFERENCE_ORDER:
+        spec = ColumnSpec(name=name, type=column_type)
+        converted = convert(raw, spec, null_values)
+        non_null = len(raw) - pc.sum(converted.is_null).as_py() if len(raw) else 0
+        if non_null and not pc.any(converted.invalid).as_py():
+            return spec
+    return ColumnSpec(name=name, type=ColumnType.STRING)
+
+
+def _parse_timestamp(value: Any) -> dt.datetime:
+    parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+_BOUND_PARSERS: dict[ColumnType, Callable[[Any], Any]] = {
+    ColumnType.DATE: lambda v: dt.date.fromisoformat(str(v)),
+    ColumnType.TIMESTAMP: _parse_timestamp,
+    ColumnType.DECIMAL: lambda v: Decimal(str(v)),
+    ColumnType.INT: int,
+    ColumnType.FLOAT: float,
+    ColumnType.STRING: str,
+    ColumnType.BOOL: bool,
+}
+
+
+def parse_bound(value: Any, spec: ColumnSpec) -> pa.Scalar | None:
+    """A contract's min/max as a scalar comparable with the column's Arrow values."""
+    if value is None:
+        return None
+    return pa.scalar(_BOUND_PARSERS[spec.type](value), arrow_type(spec))

@@ -1,0 +1,347 @@
+"""Stream a CSV once: parse, type and check every row, and keep the good ones.
+
+Parsing is Arrow's streaming CSV reader over the raw byte stream (nothing is read
+whole into memory); every column is read as text and converted here, so that one
+bad value rejects one row with its line and column instead of failing the file.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+
+from csvflow.domain.dialect import Dialect
+from csvflow.domain.model import ColumnSpec, ColumnType, Contract
+from csvflow.domain.rejects import Reject, RejectReport
+from csvflow.domain.types import arrow_type, convert, infer_spec, parse_bound
+from csvflow.exceptions import InvalidCsv, RejectedRowsExceeded
+
+logger = logging.getLogger(__name__)
+
+BLOCK_SIZE = 4 << 20
+_SINGLE_BYTE_QUOTE_SAFE = {"utf-8", "utf8", "cp1252", "latin-1", "latin1", "iso-8859-1", "ascii"}
+
+
+@dataclass
+class ValidationOutcome:
+    """What one pass over a file found."""
+
+    rows: int = 0
+    rejected_rows: int = 0
+    empty_rows: int = 0
+    columns: list[ColumnSpec] = field(default_factory=list)
+
+    @property
+    def seen_rows(self) -> int:
+        return self.rows + self.rejected_rows
+
+
+class _QuoteCounter(io.RawIOBase):
+    """Passes bytes through and counts quote characters and bytes read."""
+
+    def __init__(self, inner: BinaryIO) -> None:
+        self._inner = inner
+        self.quotes = 0
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self._inner.read(len(buffer))
+        n = len(chunk)
+        buffer[:n] = chunk
+        self.quotes += chunk.count(b'"')
+        self.bytes_read += n
+        return n
+
+
+@dataclass(order=True)
+class _InvalidRow:
+    number: int
+    actual: int = field(compare=False)
+    text: str = field(compare=False)
+
+
+class CsvValidator:
+    """Validates one file against its contract while streaming it."""
+
+    def __init__(
+        self,
+        stream: BinaryIO,
+        *,
+        file: str,
+        dialect: Dialect,
+        contract: Contract,
+        report: RejectReport,
+        block_size: int = BLOCK_SIZE,
+    ) -> None:
+        self.file = file
+        self.dialect = dialect
+        self.contract = contract
+        self.report = report
+        self.outcome = ValidationOutcome()
+        self._stream = _QuoteCounter(stream)
+        self._block_size = block_size
+        self._null_values = pa.array(contract.null_values, pa.string())
+        self._invalid: list[_InvalidRow] = []
+        self._next_record = 2  # Arrow numbers records from 1, the header
+        self._extra_lines = sum(name.count("\n") for name in dialect.header)
+        self._last_line = 1
+        self._specs: list[ColumnSpec] | None = None
+        self._unique_seen: dict[str, dict[Any, int]] = {}
+        self._check_header()
+
+    @property
+    def schema(self) -> pa.Schema:
+        specs = self._specs or [ColumnSpec(n, ColumnType.STRING) for n in self.dialect.header]
+        return pa.schema([pa.field(s.name, arrow_type(s)) for s in specs])
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """The good rows, typed, batch by batch; rejects go to the report."""
+        reader = self._open()
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                break
+            except pa.ArrowInvalid as e:
+                raise self._parse_error(e) from e
+            lines = self._assign_lines(batch)
+            good = self._check(batch, lines)
+            if good.num_rows:
+                yield good
+        self._flush_invalid(up_to=None)
+        self._check_quotes_closed()
+        self.outcome.columns = list(self._specs or [])
+
+    def raise_if_too_many_rejected(self, report_uri: str | None) -> None:
+        """Fail the file when its rejects exceed the contract's share."""
+        outcome = self.outcome
+        if not outcome.rejected_rows:
+            return
+        share = outcome.rejected_rows / outcome.seen_rows
+        if share <= self.contract.max_rejected_share:
+            return
+        first = self.report.first.describe(self.file) if self.report.first else ""
+        where = f"; all rejected rows are in {report_uri}" if report_uri else ""
+        raise RejectedRowsExceeded(
+            f"{self.file}: {outcome.rejected_rows} of {outcome.seen_rows} rows rejected "
+            f"({share:.2%}), more than the {self.contract.max_rejected_share:.2%} "
+            f"the contract allows. First: {first}{where}"
+        )
+
+    def _check_header(self) -> None:
+        missing = [s.name for s in self.contract.columns if s.name not in self.dialect.header]
+        if missing:
+            raise InvalidCsv(
+                "the contract declares column(s) the header lacks: " + ", ".join(missing),
+                file=self.file,
+                line=1,
+            )
+
+    def _open(self) -> pcsv.CSVStreamingReader:
+        header = list(self.dialect.header)
+        try:
+            return pcsv.open_csv(
+                self._stream,
+                read_options=pcsv.ReadOptions(
+                    # Serial parsing is what makes Arrow number the rows it rejects.
+                    use_threads=False,
+                    block_size=self._block_size,
+                    encoding=self.dialect.encoding,
+                ),
+                parse_options=pcsv.ParseOptions(
+                    delimiter=self.dialect.delimiter,
+                    newlines_in_values=True,
+                    ignore_empty_lines=False,
+                    invalid_row_handler=self._on_invalid_row,
+                ),
+                convert_options=pcsv.ConvertOptions(
+                    column_types={name: pa.string() for name in header},
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+        except pa.ArrowInvalid as e:
+            raise self._parse_error(e) from e
+
+    def _parse_error(self, error: pa.ArrowInvalid) -> InvalidCsv:
+        message = str(error)
+        if "UTF8" in message or "decode" in message.lower():
+            return InvalidCsv(
+                f"text is not valid {self.dialect.encoding} after line {self._last_line}"
+                " (declare the encoding in the dataset contract)",
+                file=self.file,
+            )
+        return InvalidCsv(f"cannot parse after line {self._last_line}: {message}", file=self.file)
+
+    def _on_invalid_row(self, row: Any) -> str:
+        self._invalid.append(_InvalidRow(row.number, row.actual_columns, row.text))
+        return "skip"
+
+    def _assign_lines(self, batch: pa.RecordBatch) -> np.ndarray:
+        """Physical line of each row: record number plus newlines inside earlier values."""
+        n = batch.num_rows
+        pending = sorted(r.number for r in self._invalid)
+        window = np.arange(self._next_record, self._next_record + n + len(pending))
+        numbers = window[~np.isin(window, pending)][:n]
+        last = int(numbers[-1]) if n else self._next_record - 1
+        invalid_here = self._flush_invalid(up_to=last, emit=False)
+        newlines = np.zeros(n, dtype=np.int64)
+        for column in batch.columns:
+            newlines += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
+        all_numbers = np.concatenate([numbers, [r.number for r in invalid_here]]).astype(np.int64)
+        all_newlines = np.concatenate([newlines, [r.text.count("\n") for r in invalid_here]])
+        order = np.argsort(all_numbers, kind="stable")
+        before = np.zeros(len(order), dtype=np.int64)
+        before[order] = np.cumsum(all_newlines[order]) - all_newlines[order]
+        lines = all_numbers + self._extra_lines + before
+        for row, line in zip(invalid_here, lines[n:], strict=True):
+            self._reject_invalid(row, int(line))
+        self._extra_lines += int(all_newlines.sum())
+        self._next_record = last + 1
+        if len(lines):
+            self._last_line = int(lines.max())
+        return lines[:n]
+
+    def _flush_invalid(self, *, up_to: int | None, emit: bool = True) -> list[_InvalidRow]:
+        here = [r for r in self._invalid if up_to is None or r.number <= up_to]
+        self._invalid = [r for r in self._invalid if up_to is not None and r.number > up_to]
+        if emit:
+            for row in sorted(here):
+                line = row.number + self._extra_lines
+                self._reject_invalid(row, line)
+                self._extra_lines += row.text.count("\n")
+                self._last_line = line
+        return sorted(here)
+
+    def _reject_invalid(self, row: _InvalidRow, line: int) -> None:
+        expected = len(self.dialect.header)
+        self.outcome.rejected_rows += 1
+        self.report.add(
+            Reject(
+                line=line,
+                column=None,
+                value=row.text,
+                reason=f"expected {expected} fields, found {row.actual}",
+            )
+        )
+
+    def _check_quotes_closed(self) -> None:
+        encoding = self.dialect.encoding.lower()
+        if encoding in _SINGLE_BYTE_QUOTE_SAFE and self._stream.quotes % 2:
+            raise InvalidCsv(
+                "a quoted field is opened and never closed", file=self.file, line=self._last_line
+            )
+
+    def _check(self, batch: pa.RecordBatch, lines: np.ndarray) -> pa.RecordBatch:
+        empty = _all_empty(batch)
+        if self._specs is None:
+            self._specs = self._decide_specs(batch.filter(pc.invert(empty)))
+        bad = np.asarray(empty.to_numpy(zero_copy_only=False), dtype=bool).copy()
+        empty_count = int(bad.sum())
+        self.outcome.empty_rows += empty_count
+        problems: list[tuple[np.ndarray, str, pa.Array, str]] = []
+        columns = []
+        for spec, raw in zip(self._specs, batch.columns, strict=True):
+            converted = convert(raw, spec, self._null_values)
+            for mask, reason in self._column_problems(spec, converted, raw, lines, bad):
+                problems.append((mask, spec.name, raw, reason))
+            columns.append(converted.values)
+        rejected = np.zeros(batch.num_rows, dtype=bool)
+        for mask, _, _, _ in problems:
+            rejected |= mask & ~bad
+        self._report_problems(problems, rejected, lines)
+        self.outcome.rejected_rows += int(rejected.sum())
+        keep = ~(bad | rejected)
+        self.outcome.rows += int(keep.sum())
+        typed = pa.RecordBatch.from_arrays(columns, schema=self.schema)
+        return typed.filter(pa.array(keep))
+
+    def _decide_specs(self, sample: pa.RecordBatch) -> list[ColumnSpec]:
+        specs = []
+        for name, raw in zip(self.dialect.header, sample.columns, strict=True):
+            declared = self.contract.column(name)
+            specs.append(declared or infer_spec(name, raw, self._null_values))
+        logger.info(
+            "column types",
+            extra={"columns": {s.name: s.type.value for s in specs}, "file": self.file},
+        )
+        return specs
+
+    def _column_problems(
+        self,
+        spec: ColumnSpec,
+        converted: Any,
+        raw: pa.Array,
+        lines: np.ndarray,
+        skip: np.ndarray,
+    ) -> Iterator[tuple[np.ndarray, str]]:
+        values = converted.values
+        yield _mask(converted.invalid), f"not a valid {spec.type.value}"
+        if spec.required:
+            yield _mask(converted.is_null), "a value is required"
+        if spec.allowed is not None:
+            allowed = pa.array([str(v) for v in spec.allowed], pa.string())
+            outside = pc.invert(pc.is_in(pc.cast(values, pa.string()), value_set=allowed))
+            yield _mask(pc.and_(outside, pc.is_valid(values))), "not one of the allowed values"
+        low, high = parse_bound(spec.min, spec), parse_bound(spec.max, spec)
+        if low is not None:
+            yield _mask(pc.less(values, low)), f"less than the minimum {spec.min}"
+        if high is not None:
+            yield _mask(pc.greater(values, high)), f"greater than the maximum {spec.max}"
+        if spec.pattern is not None and spec.type is ColumnType.STRING:
+            unmatched = pc.invert(pc.match_substring_regex(values, spec.pattern))
+            yield _mask(unmatched), f"does not match the pattern {spec.pattern}"
+        if spec.unique:
+            yield self._duplicates(spec.name, values, lines, skip), "duplicate of an earlier row"
+
+    def _duplicates(
+        self, name: str, values: pa.Array, lines: np.ndarray, skip: np.ndarray
+    ) -> np.ndarray:
+        seen = self._unique_seen.setdefault(name, {})
+        duplicate = np.zeros(len(values), dtype=bool)
+        for i, value in enumerate(values.to_pylist()):
+            if value is None or skip[i]:
+                continue
+            if value in seen:
+                duplicate[i] = True
+            else:
+                seen[value] = int(lines[i])
+        return duplicate
+
+    def _report_problems(
+        self,
+        problems: list[tuple[np.ndarray, str, pa.Array, str]],
+        rejected: np.ndarray,
+        lines: np.ndarray,
+    ) -> None:
+        if not rejected.any():
+            return
+        found: list[Reject] = []
+        for mask, column, raw, reason in problems:
+            for i in np.flatnonzero(mask & rejected):
+                found.append(Reject(int(lines[i]), column, raw[int(i)].as_py(), reason))
+        for reject in sorted(found, key=lambda r: r.line):
+            self.report.add(reject)
+
+
+def _mask(array: pa.Array) -> np.ndarray:
+    return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _all_empty(batch: pa.RecordBatch) -> pa.Array:
+    """Rows whose every field is empty: blank lines, or lines of bare delimiters."""
+    empty = pa.array(np.ones(batch.num_rows, dtype=bool))
+    for column in batch.columns:
+        empty = pc.and_(empty, pc.equal(pc.binary_length(column), 0))
+    return empty

@@ -1,0 +1,81 @@
+"""Errors csvflow raises on purpose.
+
+A Python Lambda reports an exception's class name as the error type, and the state
+machine's Retry and Catch match on those names: the leaf class names below are a
+contract with ``statemachine/ingest.asl.json`` (``tests/unit/test_error_contract.py``
+holds the two together). Rename one and the ASL must change with it.
+"""
+
+from __future__ import annotations
+
+
+class CsvflowError(Exception):
+    """Base of every error csvflow raises on purpose."""
+
+
+class PermanentError(CsvflowError):
+    """Retrying cannot help: the input or its contract must change first."""
+
+
+class TransientError(CsvflowError):
+    """A dependency did not answer; the same call may succeed later."""
+
+
+class InvalidCsv(PermanentError):
+    """The file is not a CSV csvflow can read; names the file and, where known, line and column."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        file: str,
+        line: int | None = None,
+        column: int | str | None = None,
+    ) -> None:
+        self.reason = reason
+        self.file = file
+        self.line = line
+        self.column = column
+        super().__init__(_locate(reason, file=file, line=line, column=column))
+
+
+class RejectedRowsExceeded(PermanentError):
+    """More rows were rejected than the dataset contract allows."""
+
+
+class InvalidContract(PermanentError):
+    """The dataset contract itself is malformed."""
+
+
+class SourceObjectMissing(PermanentError):
+    """The uploaded object (or the version named in the event) no longer exists."""
+
+
+class StorageUnavailable(TransientError):
+    """S3 throttled or failed the request."""
+
+
+class DatabaseUnavailable(TransientError):
+    """PostgreSQL could not be reached or dropped the connection."""
+
+
+class ConfigurationError(CsvflowError):
+    """The function's environment is incomplete; raised at cold start."""
+
+
+def _locate(reason: str, *, file: str, line: int | None, column: int | str | None) -> str:
+    where = [file]
+    if line is not None:
+        where.append(f"line {line}")
+    if column is not None:
+        where.append(f"column {column}")
+    return f"{', '.join(where)}: {reason}"
+
+
+def leaf_classes(base: type[CsvflowError]) -> set[type[CsvflowError]]:
+    """The concrete error classes under ``base``: the names the ASL can match."""
+    found: set[type[CsvflowError]] = set()
+    for sub in base.__subclasses__():
+        children = leaf_classes(sub)
+        found |= children or {sub}
+    return found

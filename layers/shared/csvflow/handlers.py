@@ -1,0 +1,240 @@
+"""Command handlers: one per step of the workflow. They see ports, never adapters."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from csvflow.commands import (
+    PersistSummary,
+    RecordFailure,
+    StartIngestion,
+    SummarizeDataset,
+    ValidateCsv,
+)
+from csvflow.config import Settings
+from csvflow.domain.aggregates import AggregateState
+from csvflow.domain.contract import parse_contract
+from csvflow.domain.dialect import HEAD_BYTES, detect_dialect
+from csvflow.domain.model import ColumnSpec, ColumnType, Contract, ObjectRef, no_contract
+from csvflow.domain.profile import Profiler
+from csvflow.domain.rejects import RejectReport
+from csvflow.domain.summary import (
+    Failure,
+    IngestionRecord,
+    Summary,
+    profiles_from_table,
+    profiles_to_table,
+)
+from csvflow.domain.types import arrow_type
+from csvflow.domain.validation import CsvValidator
+from csvflow.ports import IngestionRepository, ObjectStore, WorkflowStarter
+
+logger = logging.getLogger(__name__)
+
+CONTRACT_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def start_ingestion(cmd: StartIngestion, starter: WorkflowStarter) -> dict[str, Any]:
+    """Start one execution per object version; a repeated event starts nothing."""
+    source = cmd.source
+    payload = {
+        "source": source.to_dict(),
+        "dataset": cmd.dataset,
+        "ingestion_id": source.ingestion_id,
+    }
+    arn = starter.start(source.ingestion_id, payload)
+    logger.info(
+        "execution started" if arn else "execution already exists",
+        extra={"object_key": source.key, "execution": arn, "ingestion_id": source.ingestion_id},
+    )
+    return {"ingestion_id": source.ingestion_id, "execution_arn": arn, "started": arn is not None}
+
+
+def load_contract(store: ObjectStore, settings: Settings, bucket: str, dataset: str) -> Contract:
+    """The dataset's contract from ``contracts/<dataset>.yaml|yml|json``, else none."""
+    for suffix in CONTRACT_SUFFIXES:
+        ref = ObjectRef(bucket, f"{settings.contracts_prefix}{dataset}{suffix}")
+        text = store.read_text(ref)
+        if text is not None:
+            return parse_contract(text, source=ref.uri, dataset=dataset)
+    return no_contract(dataset)
+
+
+def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> dict[str, Any]:
+    """Stream the upload once: typed good rows to Parquet, every rejected row to a report."""
+    source = cmd.source
+    contract = load_contract(store, settings, source.bucket, cmd.dataset)
+    head = store.read_head(source.ref, HEAD_BYTES)
+    dialect = detect_dialect(
+        head, file=source.key, encoding=contract.encoding, delimiter=contract.delimiter
+    )
+    validated = ObjectRef(
+        source.bucket, f"{settings.work_prefix}{cmd.ingestion_id}/validated.parquet"
+    )
+    report_ref = ObjectRef(
+        source.bucket, f"{settings.reports_prefix}{cmd.ingestion_id}/rejects.csv"
+    )
+    with tempfile.TemporaryDirectory(prefix="csvflow-") as tmp:
+        parquet_path, report_path = Path(tmp, "validated.parquet"), Path(tmp, "rejects.csv")
+        with report_path.open("w", newline="", encoding="utf-8") as report_file:
+            report = RejectReport(report_file)
+            with store.open(source.ref) as stream:
+                validator = CsvValidator(
+                    stream, file=source.key, dialect=dialect, contract=contract, report=report
+                )
+                write_parquet(validator.batches(), lambda: validator.schema, parquet_path)
+        outcome = validator.outcome
+        has_rejects = report.problems > 0
+        if has_rejects:
+            store.upload_file(report_path, report_ref)
+        validator.raise_if_too_many_rejected(report_ref.uri if has_rejects else None)
+        store.upload_file(parquet_path, validated)
+    logger.info(
+        "validated",
+        extra={
+            "object_key": source.key,
+            "rows": outcome.rows,
+            "rejected_rows": outcome.rejected_rows,
+        },
+    )
+    return {
+        "validated": validated.to_dict(),
+        "rejects_report": report_ref.to_dict() if has_rejects else None,
+        "rows": outcome.rows,
+        "rejected_rows": outcome.rejected_rows,
+        "empty_rows": outcome.empty_rows,
+        "columns": len(outcome.columns),
+        "encoding": dialect.encoding,
+        "delimiter": dialect.delimiter,
+    }
+
+
+def write_parquet(
+    batches: Iterable[pa.RecordBatch], schema: Callable[[], pa.Schema], path: Path
+) -> None:
+    """Write batches as they come; the schema is asked for once the first batch exists."""
+    writer = None
+    try:
+        for batch in batches:
+            if writer is None:
+                writer = pq.ParquetWriter(path, schema(), compression="zstd")
+            writer.write_batch(batch)
+        if writer is None:  # a header-only file: zero rows, the header's columns
+            writer = pq.ParquetWriter(path, schema(), compression="zstd")
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def summarize_dataset(
+    cmd: SummarizeDataset, store: ObjectStore, settings: Settings
+) -> dict[str, Any]:
+    """Profile every column and compute the declared aggregates, batch by batch."""
+    contract = load_contract(store, settings, cmd.bucket, cmd.dataset)
+    base = f"{settings.work_prefix}{cmd.ingestion_id}/summary"
+    with tempfile.TemporaryDirectory(prefix="csvflow-") as tmp:
+        local = Path(tmp, "validated.parquet")
+        store.download_file(cmd.validated, local)
+        parquet = pq.ParquetFile(local)
+        profiler, aggregates = summarize_batches(
+            parquet.iter_batches(batch_size=65536), parquet.schema_arrow, contract
+        )
+        columns_ref = ObjectRef(cmd.bucket, f"{base}/columns.parquet")
+        columns_path = Path(tmp, "columns.parquet")
+        pq.write_table(profiles_to_table(profiler.profiles()), columns_path)
+        store.upload_file(columns_path, columns_ref)
+        written = []
+        for state in aggregates:
+            ref = ObjectRef(cmd.bucket, f"{base}/aggregates/{state.spec.name}.parquet")
+            path = Path(tmp, f"{state.spec.name}.parquet")
+            pq.write_table(state.result(), path)
+            store.upload_file(path, ref)
+            written.append({"name": state.spec.name, "group_by": list(state.keys)} | ref.to_dict())
+    return {"columns": columns_ref.to_dict(), "aggregates": written, "rows": profiler.rows}
+
+
+def summarize_batches(
+    batches: Iterable[pa.RecordBatch], schema: pa.Schema, contract: Contract
+) -> tuple[Profiler, list[AggregateState]]:
+    """The profile and aggregates of a stream of typed batches (shared with ``profile``)."""
+    specs = [contract.column(f.name) or spec_of_field(f) for f in schema]
+    profiler = Profiler(specs)
+    aggregates = [AggregateState(spec, schema) for spec in contract.aggregates]
+    for batch in batches:
+        profiler.update(batch)
+        for state in aggregates:
+            state.update(batch)
+    return profiler, aggregates
+
+
+def spec_of_field(schema_field: pa.Field) -> ColumnSpec:
+    """The column type a validated Parquet column was written as."""
+    if pa.types.is_decimal(schema_field.type):
+        return ColumnSpec(
+            schema_field.name,
+            ColumnType.DECIMAL,
+            precision=schema_field.type.precision,
+            scale=schema_field.type.scale,
+        )
+    for kind in ColumnType:
+        spec = ColumnSpec(schema_field.name, kind)
+        if kind is not ColumnType.DECIMAL and arrow_type(spec) == schema_field.type:
+            return spec
+    return ColumnSpec(schema_field.name, ColumnType.STRING)
+
+
+def persist_summary(
+    cmd: PersistSummary, store: ObjectStore, repository: IngestionRepository
+) -> dict[str, Any]:
+    """Record the ingestion and its summary in one transaction; a replay replaces, not adds."""
+    with tempfile.TemporaryDirectory(prefix="csvflow-") as tmp:
+        columns_path = Path(tmp, "columns.parquet")
+        store.download_file(ObjectRef.from_dict(cmd.summary["columns"]), columns_path)
+        profiles = profiles_from_table(pq.read_table(columns_path))
+        aggregates, group_by = {}, {}
+        for item in cmd.summary["aggregates"]:
+            path = Path(tmp, f"{item['name']}.parquet")
+            store.download_file(ObjectRef.from_dict(item), path)
+            aggregates[item["name"]] = pq.read_table(path)
+            group_by[item["name"]] = list(item["group_by"])
+    report = cmd.validation.get("rejects_report")
+    summary = Summary(
+        rows=cmd.validation["rows"],
+        rejected_rows=cmd.validation["rejected_rows"],
+        empty_rows=cmd.validation.get("empty_rows", 0),
+        columns=profiles,
+        aggregates=aggregates,
+        group_by=group_by,
+        rejects_report=ObjectRef.from_dict(report).uri if report else None,
+    )
+    record = IngestionRecord(cmd.source, cmd.dataset, cmd.ingestion_id, cmd.execution_arn)
+    repository.save_summary(record, summary)
+    return {"ingestion_id": cmd.ingestion_id, "status": "SUCCEEDED", "rows": summary.rows}
+
+
+def record_failure(cmd: RecordFailure, repository: IngestionRepository) -> dict[str, Any]:
+    """Record a permanent failure so the file shows as failed, with its reason."""
+    record = IngestionRecord(cmd.source, cmd.dataset, cmd.ingestion_id, cmd.execution_arn)
+    repository.record_failure(record, Failure(step=cmd.step, error=cmd.error, cause=cmd.cause))
+    return {
+        "ingestion_id": cmd.ingestion_id,
+        "status": "FAILED",
+        "error": cmd.error,
+        "cause": cmd.cause,
+    }
+
+
+COMMAND_HANDLERS: dict[type, Callable[..., dict[str, Any]]] = {
+    StartIngestion: start_ingestion,
+    ValidateCsv: validate_csv,
+    SummarizeDataset: summarize_dataset,
+    PersistSummary: persist_summary,
+    RecordFailure: record_failure,
+}

@@ -1,0 +1,1 @@
+"""The local runtime: the real workflow against an in-process AWS emulation (moto)."""

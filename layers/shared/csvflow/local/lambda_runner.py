@@ -1,0 +1,142 @@
+"""Runs moto's Lambda functions in this process, where moto would start Docker.
+
+This is the one place csvflow reaches into moto's internals: every Lambda
+invocation in moto (direct, or a Step Functions task) goes through
+``LambdaFunction._invoke_lambda``, which returns ``(payload, errored, logs)``.
+moto is pinned in pyproject.toml; ``tests/integration/test_lambda_runner.py``
+fails loudly if an upgrade moves this seam.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import logging
+import os
+import sys
+import tempfile
+import threading
+import traceback
+import uuid
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from moto.awslambda.models import LambdaFunction
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of AWS's context object that handlers and Powertools read."""
+
+    function_name: str
+    function_version: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    aws_request_id: str
+    timeout_seconds: int
+    log_group_name: str = "/aws/lambda/local"
+    log_stream_name: str = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.timeout_seconds * 1000
+
+
+class InProcessLambdaRunner:
+    """Imports each function's code from its deployment zip and calls its handler."""
+
+    def __init__(self) -> None:
+        self._modules: dict[str, ModuleType] = {}
+        # Handlers read configuration from os.environ, which is process-wide: one
+        # invocation at a time keeps each function's environment its own.
+        self._lock = threading.RLock()
+        self._code_root = tempfile.TemporaryDirectory(prefix="csvflow-lambda-")
+        self.invocations: list[tuple[str, str]] = []
+
+    @contextmanager
+    def installed(self) -> Iterator[InProcessLambdaRunner]:
+        """Route moto's Lambda invocations here for the duration of the block."""
+        original = LambdaFunction._invoke_lambda
+        runner = self
+
+        def invoke(function: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
+            return runner.invoke(function, event)
+
+        LambdaFunction._invoke_lambda = invoke
+        try:
+            yield self
+        finally:
+            LambdaFunction._invoke_lambda = original
+            self._code_root.cleanup()
+
+    def invoke(self, function: LambdaFunction, event: Any) -> tuple[str, bool, str]:
+        if isinstance(event, str | bytes):
+            event = json.loads(event or "{}")
+        with self._lock, self._environment(function):
+            self.invocations.append((function.function_name, "start"))
+            try:
+                module = self._module(function)
+                handler_name = function.handler.rsplit(".", 1)[1]
+                context = LambdaContext(
+                    function_name=function.function_name,
+                    function_version=str(function.version),
+                    invoked_function_arn=function.function_arn,
+                    memory_limit_in_mb=int(function.memory_size),
+                    aws_request_id=str(uuid.uuid4()),
+                    timeout_seconds=int(function.timeout),
+                )
+                result = getattr(module, handler_name)(event, context)
+                self.invocations[-1] = (function.function_name, "ok")
+                return json.dumps(result, default=str), False, ""
+            except Exception as error:  # a Lambda reports any exception to its caller
+                self.invocations[-1] = (function.function_name, type(error).__name__)
+                payload = {
+                    "errorType": type(error).__name__,
+                    "errorMessage": str(error),
+                    "stackTrace": traceback.format_exception(error),
+                }
+                return json.dumps(payload), True, ""
+
+    @contextmanager
+    def _environment(self, function: LambdaFunction) -> Iterator[None]:
+        variables = {
+            "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
+            "AWS_REGION": function.region,
+            "AWS_DEFAULT_REGION": function.region,
+            **{k: str(v) for k, v in function.environment_vars.items()},
+        }
+        saved = {name: os.environ.get(name) for name in variables}
+        os.environ.update(variables)
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+    def _module(self, function: LambdaFunction) -> ModuleType:
+        """Cold start: unpack the zip once per code version and import the handler module."""
+        key = f"{function.function_name}-{function.code_sha_256}"
+        if key not in self._modules:
+            target = Path(self._code_root.name, key.replace("/", "_").replace("+", "_"))
+            with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as archive:
+                archive.extractall(target)
+            module_file, _ = function.handler.rsplit(".", 1)
+            path = target / (module_file.replace(".", "/") + ".py")
+            name = f"csvflow_lambda_{len(self._modules)}_{module_file}"
+            spec = importlib.util.spec_from_file_location(name, path)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            spec.loader.exec_module(module)
+            self._modules[key] = module
+        return self._modules[key]

@@ -1,0 +1,53 @@
+"""The ports: what the handlers need from the outside world."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+from csvflow.domain.model import ObjectRef
+from csvflow.domain.summary import Failure, IngestionRecord, Summary
+
+
+class ObjectStore(Protocol):
+    """Objects in a bucket (S3 in AWS and locally through moto; a dict in unit tests)."""
+
+    def read_head(self, ref: ObjectRef, size: int) -> bytes:
+        """The first ``size`` bytes of the object."""
+        ...
+
+    def open(self, ref: ObjectRef) -> BinaryIO:
+        """A stream of the object's bytes, read as it is consumed."""
+        ...
+
+    def read_text(self, ref: ObjectRef) -> str | None:
+        """A small text object, or None when there is none."""
+        ...
+
+    def upload_file(self, path: Path, ref: ObjectRef) -> None:
+        """Store a local file as the object."""
+        ...
+
+    def download_file(self, ref: ObjectRef, path: Path) -> None:
+        """Copy the object to a local file."""
+        ...
+
+
+class IngestionRepository(Protocol):
+    """Where ingestions and their summaries are recorded (PostgreSQL)."""
+
+    def save_summary(self, record: IngestionRecord, summary: Summary) -> None:
+        """Record a successful ingestion and its summary, replacing any earlier copy."""
+        ...
+
+    def record_failure(self, record: IngestionRecord, failure: Failure) -> None:
+        """Record that an ingestion failed, and why."""
+        ...
+
+
+class WorkflowStarter(Protocol):
+    """Starts the ingestion workflow (Step Functions)."""
+
+    def start(self, name: str, payload: dict[str, Any]) -> str | None:
+        """Start an execution; its ARN, or None when one of that name already exists."""
+        ...
