@@ -1,0 +1,71 @@
+"""Shared fixtures: a real PostgreSQL for every test that needs one.
+
+DATABASE_URL names a server to use (CI and our machines have one); without it an
+embedded PostgreSQL is started, so the README's test command works anywhere.
+Each test session gets its own database, dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+import pytest
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def _admin(url: str, sql: str) -> None:
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        yield url
+        return
+    from csvflow.local.embedded_postgres import embedded_database
+
+    with embedded_database(_embedded_dir()) as embedded:
+        yield embedded
+
+
+def _embedded_dir():  # type: ignore[no-untyped-def]
+    import tempfile
+    from pathlib import Path
+
+    return Path(tempfile.mkdtemp(prefix="csvflow-test-pg-"))
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    name = f"csvflow_test_{uuid.uuid4().hex[:10]}"
+    _admin(server_url, f"CREATE DATABASE {name}")
+    url = _with_database(server_url, name)
+    from csvflow.adapters.postgres import connector, migrate
+
+    migrate(connector(url))
+    yield url
+    _admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def clean_database(database_url: str) -> str:
+    _admin(
+        database_url,
+        "TRUNCATE csvflow.ingestions, csvflow.column_profiles, csvflow.aggregates",
+    )
+    return database_url

@@ -1,0 +1,80 @@
+"""In-memory fakes of the ports: one per port, kept honest by tests/unit/test_fakes.py."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from csvflow.domain.model import ObjectRef
+from csvflow.domain.summary import Failure, IngestionRecord, Summary
+from csvflow.exceptions import SourceObjectMissing
+
+
+class InMemoryObjectStore:
+    """Objects in a dict keyed by (bucket, key)."""
+
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str], bytes] = {}
+
+    def put(self, bucket: str, key: str, data: bytes) -> ObjectRef:
+        self.objects[(bucket, key)] = data
+        return ObjectRef(bucket, key)
+
+    def _get(self, ref: ObjectRef) -> bytes:
+        try:
+            return self.objects[(ref.bucket, ref.key)]
+        except KeyError:
+            raise SourceObjectMissing(f"{ref.uri} does not exist") from None
+
+    def read_head(self, ref: ObjectRef, size: int) -> bytes:
+        return self._get(ref)[:size]
+
+    def open(self, ref: ObjectRef) -> BinaryIO:
+        return io.BytesIO(self._get(ref))
+
+    def read_text(self, ref: ObjectRef) -> str | None:
+        data = self.objects.get((ref.bucket, ref.key))
+        return None if data is None else data.decode("utf-8")
+
+    def upload_file(self, path: Path, ref: ObjectRef) -> None:
+        self.objects[(ref.bucket, ref.key)] = path.read_bytes()
+
+    def download_file(self, ref: ObjectRef, path: Path) -> None:
+        path.write_bytes(self._get(ref))
+
+
+class InMemoryRepository:
+    """Ingestions keyed as PostgreSQL keys them: (bucket, key, version)."""
+
+    def __init__(self) -> None:
+        self.ingestions: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+    def save_summary(self, record: IngestionRecord, summary: Summary) -> None:
+        source = record.source
+        self.ingestions[(source.bucket, source.key, source.version)] = {
+            "status": "SUCCEEDED",
+            "record": record,
+            "summary": summary,
+        }
+
+    def record_failure(self, record: IngestionRecord, failure: Failure) -> None:
+        source = record.source
+        self.ingestions[(source.bucket, source.key, source.version)] = {
+            "status": "FAILED",
+            "record": record,
+            "failure": failure,
+        }
+
+
+class InMemoryStarter:
+    """Executions by name; a second start of a name starts nothing, as in Step Functions."""
+
+    def __init__(self) -> None:
+        self.executions: dict[str, dict[str, Any]] = {}
+
+    def start(self, name: str, payload: dict[str, Any]) -> str | None:
+        if name in self.executions:
+            return None
+        self.executions[name] = payload
+        return f"arn:aws:states:us-east-1:000000000000:execution:csvflow-ingest:{name}"

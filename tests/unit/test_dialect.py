@@ -1,0 +1,89 @@
+import codecs
+import gzip
+import io
+import zipfile
+
+import pytest
+
+from csvflow.domain.dialect import detect_dialect
+from csvflow.exceptions import InvalidCsv
+
+
+def detect(data: bytes, **kwargs):
+    return detect_dialect(data, file="incoming/x/upload.csv", **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "the file is empty"),
+        (b"\n\r\n  \n", "the file is empty"),
+        (gzip.compress(b"a,b\n1,2\n"), "gzip-compressed data, not CSV"),
+        (b"PK\x03\x04rest-of-a-zip", "ZIP archive"),
+        (b"PAR1....", "Parquet"),
+        (b'{"a": 1}\n', "looks like JSON"),
+        (b'[{"a": 1}]', "looks like JSON"),
+        (b"a,b\n1,\x002\n", "NUL byte at offset 6"),
+    ],
+)
+def test_files_that_are_not_csv_are_refused_by_name(data, message):
+    with pytest.raises(InvalidCsv) as caught:
+        detect(data)
+    assert message in str(caught.value)
+    assert str(caught.value).startswith("incoming/x/upload.csv")
+
+
+def test_an_xlsx_workbook_is_named_as_such():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+    with pytest.raises(InvalidCsv, match=r"\.xlsx"):
+        detect(buffer.getvalue())
+
+
+def test_blank_column_name_names_line_and_column():
+    with pytest.raises(InvalidCsv) as caught:
+        detect(b"id,,amount\n1,2,3\n")
+    assert (caught.value.line, caught.value.column) == (1, 2)
+    assert str(caught.value) == "incoming/x/upload.csv, line 1, column 2: the column name is blank"
+
+
+def test_duplicate_column_name_names_both_columns():
+    with pytest.raises(InvalidCsv) as caught:
+        detect(b"id,amount,id\n1,2,3\n")
+    assert caught.value.column == 3
+    assert "'id' repeats column 1" in str(caught.value)
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_delimiter_is_sniffed(delimiter):
+    rows = [["id", "name", "note"], ["1", "a", "x,y;z|w"], ["2", "b", "c"]]
+    text = "\n".join(
+        delimiter.join(f'"{v}"' if any(d in v for d in ",;|\t") else v for v in row) for row in rows
+    )
+    dialect = detect(text.encode())
+    assert dialect.delimiter == delimiter
+    assert dialect.header == ("id", "name", "note")
+
+
+def test_declared_delimiter_wins_over_sniffing():
+    assert detect(b"a;b,c\n1;2,3\n", delimiter=",").delimiter == ","
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding"),
+    [
+        (codecs.BOM_UTF8 + "név,ár\nö,1\n".encode(), "utf-8"),
+        ("név,ár\nö,1\n".encode(), "utf-8"),
+        ("név,ár\nö,1\n".encode("utf-16"), "utf-16"),
+        ("név,ár,€\nö,1,2\n".encode("cp1252"), "cp1252"),
+    ],
+)
+def test_encoding_is_detected(data, encoding):
+    dialect = detect(data)
+    assert dialect.encoding == encoding
+    assert dialect.header[0] == "név"
+
+
+def test_header_only_file_is_a_valid_dialect():
+    assert detect(b"a,b,c\n").header == ("a", "b", "c")

@@ -1,0 +1,151 @@
+"""Handlers through bootstrap() with in-memory fakes: the workflow's steps, no AWS."""
+
+import pyarrow.parquet as pq
+import pytest
+
+from csvflow.bootstrap import bootstrap
+from csvflow.commands import (
+    PersistSummary,
+    RecordFailure,
+    StartIngestion,
+    SummarizeDataset,
+    ValidateCsv,
+)
+from csvflow.config import Settings
+from csvflow.domain.model import ObjectRef, SourceObject
+from csvflow.exceptions import ConfigurationError, InvalidCsv, SourceObjectMissing
+from tests.support.fakes import InMemoryObjectStore, InMemoryRepository, InMemoryStarter
+
+BUCKET = "data"
+CONTRACT = b"""
+max_rejected_share: 0.5
+columns:
+  - {name: id, type: int, unique: true}
+  - {name: amount, type: float}
+aggregates:
+  - {name: by_region, group_by: [region], metrics: [{column: amount, op: sum}]}
+"""
+
+
+@pytest.fixture
+def world():
+    store, repository, starter = InMemoryObjectStore(), InMemoryRepository(), InMemoryStarter()
+    handle = bootstrap(settings=Settings(), store=store, repository=repository, starter=starter)
+    return handle, store, repository, starter
+
+
+def upload(store, key: str, data: bytes) -> SourceObject:
+    store.put(BUCKET, key, data)
+    return SourceObject(bucket=BUCKET, key=key, version_id="v1", etag="e1")
+
+
+def run_steps(handle, source: SourceObject, dataset: str):
+    payload = {"source": source.to_dict(), "dataset": dataset, "ingestion_id": source.ingestion_id}
+    validation = handle(ValidateCsv.from_event(payload))
+    summary = handle(SummarizeDataset.from_event(payload | {"validation": validation}))
+    persisted = handle(
+        PersistSummary.from_event(
+            payload | {"validation": validation, "summary": summary, "execution_arn": "arn:x"}
+        )
+    )
+    return validation, summary, persisted
+
+
+def test_validate_summarize_persist(world):
+    handle, store, repository, _ = world
+    store.put(BUCKET, "contracts/sales.yaml", CONTRACT)
+    source = upload(
+        store,
+        "incoming/sales/a.csv",
+        b"id,region,amount\n1,north,1.5\n2,north,2\n3,south,x\n4,south,4\n",
+    )
+    validation, summary, persisted = run_steps(handle, source, "sales")
+    assert (validation["rows"], validation["rejected_rows"]) == (3, 1)
+    report = store.objects[(BUCKET, validation["rejects_report"]["key"])].decode()
+    assert "4,amount,x,not a valid float" in report
+    assert persisted["status"] == "SUCCEEDED"
+    saved = repository.ingestions[(BUCKET, "incoming/sales/a.csv", "v1")]
+    assert saved["status"] == "SUCCEEDED"
+    assert saved["summary"].rows == 3
+    assert [c["name"] for c in saved["summary"].columns] == ["id", "region", "amount"]
+    groups = saved["summary"].aggregates["by_region"].to_pylist()
+    assert groups == [
+        {"region": "north", "sum_amount": 3.5},
+        {"region": "south", "sum_amount": 4.0},
+    ]
+
+
+def test_intermediates_are_parquet_in_the_work_prefix(world, tmp_path):
+    handle, store, _, _ = world
+    source = upload(store, "incoming/a.csv", b"id,when\n1,2024-01-01\n")
+    validation, summary, _ = run_steps(handle, source, "default")
+    assert validation["validated"]["key"] == f"work/{source.ingestion_id}/validated.parquet"
+    path = tmp_path / "v.parquet"
+    path.write_bytes(store.objects[(BUCKET, validation["validated"]["key"])])
+    assert str(pq.read_schema(path).field("when").type) == "date32[day]"
+    assert summary["columns"]["key"].startswith(f"work/{source.ingestion_id}/summary/")
+
+
+def test_invalid_file_raises_the_class_the_asl_catches(world):
+    handle, store, _, _ = world
+    source = upload(store, "incoming/a.csv", b"")
+    with pytest.raises(InvalidCsv, match="incoming/a.csv: the file is empty"):
+        handle(ValidateCsv(source=source, dataset="default", ingestion_id="x"))
+
+
+def test_missing_object_is_permanent(world):
+    handle, _, _, _ = world
+    source = SourceObject(bucket=BUCKET, key="incoming/gone.csv", version_id="v", etag=None)
+    with pytest.raises(SourceObjectMissing):
+        handle(ValidateCsv(source=source, dataset="default", ingestion_id="x"))
+
+
+def test_record_failure_keeps_step_error_and_message(world):
+    handle, store, repository, _ = world
+    source = upload(store, "incoming/a.csv", b"")
+    command = RecordFailure.from_event(
+        {
+            "source": source.to_dict(),
+            "dataset": "default",
+            "ingestion_id": source.ingestion_id,
+            "failure": {
+                "validate": {
+                    "Error": "InvalidCsv",
+                    "Cause": '{"errorType": "InvalidCsv", "errorMessage": "a.csv: the file is empty"}',
+                }
+            },
+        }
+    )
+    result = handle(command)
+    assert result == {
+        "ingestion_id": source.ingestion_id,
+        "status": "FAILED",
+        "error": "InvalidCsv",
+        "cause": "a.csv: the file is empty",
+    }
+    failure = repository.ingestions[(BUCKET, "incoming/a.csv", "v1")]["failure"]
+    assert (failure.step, failure.error) == ("validate", "InvalidCsv")
+
+
+def test_a_repeated_event_starts_one_execution(world):
+    handle, _, _, starter = world
+    source = SourceObject(bucket=BUCKET, key="incoming/a.csv", version_id="v1", etag="e")
+    first = handle(StartIngestion(source=source, dataset="default"))
+    second = handle(StartIngestion(source=source, dataset="default"))
+    assert first["started"] and not second["started"]
+    assert list(starter.executions) == [source.ingestion_id]
+    newer = SourceObject(bucket=BUCKET, key="incoming/a.csv", version_id="v2", etag="f")
+    assert handle(StartIngestion(source=newer, dataset="default"))["started"]
+    assert len(starter.executions) == 2
+
+
+def test_a_handler_without_its_dependency_fails_clearly():
+    handle = bootstrap(settings=Settings())
+    source = SourceObject(bucket=BUCKET, key="k", version_id=None, etag=None)
+    with pytest.raises(ConfigurationError, match="start_ingestion needs starter"):
+        handle(StartIngestion(source=source, dataset="d"))
+
+
+def test_validated_refs_round_trip():
+    ref = ObjectRef("b", "k", "v")
+    assert ObjectRef.from_dict(ref.to_dict()) == ref

@@ -1,0 +1,160 @@
+import codecs
+
+import pyarrow as pa
+import pytest
+
+from csvflow.exceptions import InvalidCsv, RejectedRowsExceeded
+from tests.support.csv_helpers import contract, report_rows, validate_bytes
+
+
+def test_quoted_fields_keep_delimiters_quotes_and_newlines():
+    data = b'id,text\n1,"a, b"\n2,"say ""hi"""\n3,"two\nlines"\n'
+    result = validate_bytes(data)
+    assert result.table.column("text").to_pylist() == ["a, b", 'say "hi"', "two\nlines"]
+    assert result.outcome.rows == 3
+
+
+def test_wrong_field_count_is_rejected_with_its_physical_line():
+    # line 3-4 hold one record (a quoted newline), line 5 is blank, line 6 is short
+    data = b'id,text,n\n1,a,1\n2,"x\ny",2\n\n3,b\n4,c,4,extra\n5,d,5\n'
+    result = validate_bytes(data, contract("max_rejected_share: 1"))
+    rows = report_rows(result.report_csv)
+    assert [(r["line"], r["reason"]) for r in rows] == [
+        ("6", "expected 3 fields, found 2"),
+        ("7", "expected 3 fields, found 4"),
+    ]
+    assert result.outcome.rows == 3
+    assert result.outcome.rejected_rows == 2
+    assert result.outcome.empty_rows == 1
+
+
+def test_line_numbers_stay_right_across_parser_blocks():
+    good = b"".join(b'%d,"multi\nline",%d\n' % (i, i) for i in range(200))
+    data = b"id,text,n\n" + good + b"oops\n" + good + b"200,x,notanumber\n"
+    result = validate_bytes(
+        data, contract("max_rejected_share: 1\ncolumns: [{name: n, type: int}]"), block_size=256
+    )
+    rows = report_rows(result.report_csv)
+    assert [(r["line"], r["column"], r["value"]) for r in rows] == [
+        ("402", "", "oops"),
+        ("803", "n", "notanumber"),
+    ]
+
+
+def test_no_contract_means_any_rejected_row_fails_the_file_naming_it():
+    with pytest.raises(RejectedRowsExceeded) as caught:
+        result = validate_bytes(b"a,b\n1,2\n3\n", file="incoming/d/f.csv")
+        result.validator.raise_if_too_many_rejected("s3://bucket/reports/x.csv")
+    message = str(caught.value)
+    assert "incoming/d/f.csv: 1 of 2 rows rejected" in message
+    assert "incoming/d/f.csv, line 3: expected 2 fields, found 1" in message
+    assert "s3://bucket/reports/x.csv" in message
+
+
+def test_unclosed_quote_fails_the_file_at_the_line_it_opens():
+    with pytest.raises(InvalidCsv) as caught:
+        validate_bytes(b'a,b\n1,2\n3,"never closed\n4,5\n')
+    assert caught.value.line == 3
+    assert "never closed" in str(caught.value)
+
+
+def test_header_only_file_succeeds_with_zero_rows():
+    result = validate_bytes(b"id,name\n")
+    assert result.outcome.rows == 0
+    assert result.table.num_rows == 0
+    assert result.table.column_names == ["id", "name"]
+
+
+def test_types_are_inferred_without_a_contract():
+    data = (
+        b"i,f,b,d,t,s\n"
+        b"1,1.5,true,2024-01-02,2024-01-02T03:04:05Z,x\n"
+        b"2,,false,2024-01-03,2024-01-02 03:04:05,y\n"
+    )
+    schema = validate_bytes(data).table.schema
+    assert [str(f.type) for f in schema] == [
+        "int64",
+        "double",
+        "bool",
+        "date32[day]",
+        "timestamp[us, tz=UTC]",
+        "string",
+    ]
+
+
+def test_contract_checks_reject_rows_with_line_column_value_and_reason():
+    spec = contract(
+        """
+max_rejected_share: 1
+columns:
+  - {name: id, type: int, required: true, unique: true}
+  - {name: region, type: string, allowed: [north, south]}
+  - {name: amount, type: decimal, scale: 2, min: 0, max: 100}
+  - {name: day, type: date}
+  - {name: email, type: string, pattern: "^[^@]+@[^@]+$"}
+"""
+    )
+    data = (
+        b"id,region,amount,day,email\n"
+        b"1,north,10.00,2024-01-01,a@x\n"
+        b",north,1,2024-01-01,a@x\n"
+        b"1,south,1,2024-01-01,a@x\n"
+        b"3,west,1,2024-01-01,a@x\n"
+        b"4,north,-1,2024-01-01,a@x\n"
+        b"5,north,1.005,2024-01-01,a@x\n"
+        b"6,north,1,2024-02-30,a@x\n"
+        b"7,north,1,2024-01-01,nobody\n"
+        b"8,south,100,2024-12-31,b@y\n"
+    )
+    result = validate_bytes(data, spec)
+    found = [
+        (r["line"], r["column"], r["value"], r["reason"]) for r in report_rows(result.report_csv)
+    ]
+    assert found == [
+        ("3", "id", "", "a value is required"),
+        ("4", "id", "1", "duplicate of an earlier row"),
+        ("5", "region", "west", "not one of the allowed values"),
+        ("6", "amount", "'-1", "less than the minimum 0"),
+        ("7", "amount", "1.005", "not a valid decimal"),
+        ("8", "day", "2024-02-30", "not a valid date"),
+        ("9", "email", "nobody", "does not match the pattern ^[^@]+@[^@]+$"),
+    ]
+    assert result.outcome.rows == 2
+    assert result.table.column("id").to_pylist() == [1, 8]
+
+
+def test_contract_column_missing_from_header_fails_on_line_1():
+    with pytest.raises(InvalidCsv) as caught:
+        validate_bytes(b"a,b\n1,2\n", contract("columns: [{name: c, type: int}]"))
+    assert caught.value.line == 1
+    assert "lacks: c" in str(caught.value)
+
+
+def test_formula_values_are_neutralised_in_the_report():
+    result = validate_bytes(
+        b'id,n\n1,"=HYPERLINK(""http://x"")"\n',
+        contract("max_rejected_share: 1\ncolumns: [{name: n, type: int}]"),
+    )
+    assert report_rows(result.report_csv)[0]["value"] == '\'=HYPERLINK("http://x")'
+
+
+def test_legacy_encodings_are_read():
+    data = "name,city\nJosé,Zürich\n€uro,Köln\n".encode("cp1252")
+    assert validate_bytes(data).table.column("name").to_pylist() == ["José", "€uro"]
+    utf16 = "name,city\nJosé,Zürich\n".encode("utf-16")
+    assert validate_bytes(utf16).table.column("city").to_pylist() == ["Zürich"]
+    bom = codecs.BOM_UTF8 + b"name\nx\n"
+    assert validate_bytes(bom).table.column_names == ["name"]
+
+
+def test_invalid_utf8_after_the_sample_is_a_clear_error():
+    data = b"name\n" + b"abc\n" * 300_000 + b"\xff\xfe\n"
+    with pytest.raises(InvalidCsv, match="not valid utf-8"):
+        validate_bytes(data)
+
+
+def test_empty_values_and_null_markers_are_nulls():
+    result = validate_bytes(b"n,s\n1,\nNULL,x\n,N/A\n")
+    assert result.table.column("n").to_pylist() == [1, None, None]
+    assert result.table.column("s").to_pylist() == [None, "x", None]
+    assert result.table.column("n").type == pa.int64()
