@@ -1,0 +1,42 @@
+"""The Step Functions starter and the Secrets Manager credentials against moto."""
+
+import json
+
+import boto3
+from moto import mock_aws
+
+from csvflow.adapters.secrets import database_url_from_secret
+from csvflow.adapters.stepfunctions import StepFunctionsStarter
+
+DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
+
+
+@mock_aws
+def test_a_second_start_with_the_same_name_starts_nothing():
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    arn = sfn.create_state_machine(
+        name="m", definition=DEFINITION, roleArn="arn:aws:iam::123456789012:role/r"
+    )["stateMachineArn"]
+    starter = StepFunctionsStarter(sfn, arn)
+    first = starter.start("upload-1", {"a": 1})
+    assert first and first.endswith(":upload-1")
+    # Step Functions answers a repeat of a running execution with the same ARN and
+    # a repeat of a finished one with ExecutionAlreadyExists: either way, no new run.
+    assert starter.start("upload-1", {"a": 1}) in (None, first)
+    assert starter.start("upload-2", {"a": 2})
+    assert len(sfn.list_executions(stateMachineArn=arn)["executions"]) == 2
+
+
+@mock_aws
+def test_database_url_from_an_rds_secret():
+    client = boto3.client("secretsmanager", region_name="us-east-1")
+    arn = client.create_secret(
+        Name="db",
+        SecretString=json.dumps(
+            {"username": "ingest", "password": "p@ss/word", "host": "db.internal", "port": 5432,
+             "dbname": "csvflow"}
+        ),
+    )["ARN"]
+    assert database_url_from_secret(client, arn) == (
+        "postgresql://ingest:p%40ss%2Fword@db.internal:5432/csvflow?sslmode=require"
+    )

@@ -1,0 +1,89 @@
+"""One behaviour suite for the ObjectStore port, run on the S3 adapter (moto) and the fake."""
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from csvflow.adapters.s3 import S3ObjectStore
+from csvflow.domain.model import ObjectRef
+from csvflow.exceptions import SourceObjectMissing, StorageUnavailable
+from tests.support.fakes import InMemoryObjectStore
+
+BUCKET = "store-test"
+
+
+@pytest.fixture(params=["s3", "fake"])
+def store_and_put(request):
+    if request.param == "fake":
+        fake = InMemoryObjectStore()
+        yield fake, lambda key, data: fake.put(BUCKET, key, data)
+        return
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+
+        def put(key, data):
+            client.put_object(Bucket=BUCKET, Key=key, Body=data)
+            return ObjectRef(BUCKET, key)
+
+        yield S3ObjectStore(client), put
+
+
+def test_reads_head_stream_and_text(store_and_put):
+    store, put = store_and_put
+    ref = put("a.csv", b"a,b\n1,2\n")
+    assert store.read_head(ref, 3) == b"a,b"
+    with store.open(ref) as stream:
+        assert stream.read() == b"a,b\n1,2\n"
+    assert store.read_text(ref) == "a,b\n1,2\n"
+    assert store.read_text(ObjectRef(BUCKET, "none.yaml")) is None
+
+
+def test_round_trips_files(store_and_put, tmp_path):
+    store, _ = store_and_put
+    source = tmp_path / "in.bin"
+    source.write_bytes(bytes(range(256)) * 100)
+    ref = ObjectRef(BUCKET, "work/x/in.bin")
+    store.upload_file(source, ref)
+    store.download_file(ref, tmp_path / "out.bin")
+    assert (tmp_path / "out.bin").read_bytes() == source.read_bytes()
+
+
+def test_missing_object_is_source_object_missing(store_and_put):
+    store, _ = store_and_put
+    with pytest.raises(SourceObjectMissing):
+        store.read_head(ObjectRef(BUCKET, "nope.csv"), 10)
+
+
+@mock_aws
+def test_the_version_in_the_event_is_the_version_read():
+    client = boto3.client("s3", region_name="us-east-1")
+    client.create_bucket(Bucket=BUCKET)
+    client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    first = client.put_object(Bucket=BUCKET, Key="k.csv", Body=b"first")
+    client.put_object(Bucket=BUCKET, Key="k.csv", Body=b"second")
+    store = S3ObjectStore(client)
+    assert store.read_head(ObjectRef(BUCKET, "k.csv", first["VersionId"]), 100) == b"first"
+
+
+@mock_aws
+def test_an_object_replaced_since_the_event_is_a_clear_error():
+    client = boto3.client("s3", region_name="us-east-1")
+    client.create_bucket(Bucket=BUCKET)
+    first = client.put_object(Bucket=BUCKET, Key="k.csv", Body=b"first")
+    client.put_object(Bucket=BUCKET, Key="k.csv", Body=b"second")
+    store = S3ObjectStore(client)
+    ref = ObjectRef(BUCKET, "k.csv", etag=first["ETag"].strip('"'))
+    with pytest.raises(SourceObjectMissing, match="changed after the upload event"):
+        store.read_head(ref, 100)
+
+
+def test_throttling_is_transient():
+    from botocore.stub import Stubber
+
+    client = boto3.client("s3", region_name="us-east-1", aws_access_key_id="x",
+                          aws_secret_access_key="x")
+    with Stubber(client) as stub:
+        stub.add_client_error("get_object", service_error_code="SlowDown", http_status_code=503)
+        with pytest.raises(StorageUnavailable, match="SlowDown"):
+            S3ObjectStore(client).read_head(ObjectRef(BUCKET, "k"), 1)

@@ -1,0 +1,107 @@
+"""The PostgreSQL adapter against a real server."""
+
+import psycopg2
+import pyarrow as pa
+import pytest
+
+from csvflow.adapters.postgres import (
+    PostgresIngestionRepository,
+    PostgresSummaryQueries,
+    connector,
+    migrate,
+)
+from csvflow.domain.model import SourceObject
+from csvflow.domain.summary import Failure, IngestionRecord, Summary
+from csvflow.exceptions import DatabaseUnavailable
+
+
+def record(version="v1", event_time="2026-11-28T10:00:00Z", key="incoming/d/a.csv"):
+    source = SourceObject("bucket", key, version, "etag-" + version, 10, event_time, None)
+    return IngestionRecord(source, "d", source.ingestion_id, "arn:aws:states:x")
+
+
+def summary(rows=2):
+    return Summary(
+        rows=rows,
+        rejected_rows=1,
+        empty_rows=0,
+        columns=[
+            {"name": "n", "position": 1, "type": "int", "count": 2, "nulls": 0, "distinct": 2,
+             "distinct_exact": True, "min": 1, "max": 5, "mean": 3.0, "std": 2.8, "p25": 2.0,
+             "p50": 3.0, "p75": 4.0, "quantiles_exact": True},
+            {"name": "s", "position": 2, "type": "string", "count": 2, "nulls": 0, "distinct": 1,
+             "distinct_exact": True, "min": "a", "max": "a", "min_length": 1, "max_length": 1,
+             "top_values": [{"value": "a", "count": 2}], "top_values_exact": True},
+        ],
+        aggregates={"by_s": pa.table({"s": ["a"], "sum_n": [6]})},
+        group_by={"by_s": ["s"]},
+        rejects_report="s3://bucket/reports/x/rejects.csv",
+    )
+
+
+def count(url, table):
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT count(*) FROM csvflow.{table}")
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_migrations_are_idempotent(database_url):
+    assert migrate(connector(database_url)) == []
+
+
+def test_saving_the_same_version_twice_leaves_one_copy(clean_database):
+    repository = PostgresIngestionRepository(connector(clean_database))
+    repository.save_summary(record(), summary())
+    repository.save_summary(record(), summary(rows=3))
+    assert count(clean_database, "ingestions") == 1
+    assert count(clean_database, "column_profiles") == 2
+    assert count(clean_database, "aggregates") == 1
+    result = PostgresSummaryQueries(connector(clean_database)).summary("incoming/d/a.csv")
+    assert result["rows"] == 3
+    assert result["columns"][0] | {} == {
+        "name": "n", "type": "int", "count": 2, "nulls": 0, "distinct": 2, "distinct_exact": True,
+        "min": 1, "max": 5, "mean": 3.0, "std": 2.8, "p25": 2.0, "p50": 3.0, "p75": 4.0,
+        "quantiles_exact": True,
+    }
+    assert result["columns"][1]["top_values"] == [{"value": "a", "count": 2}]
+    assert result["aggregates"] == [
+        {"name": "by_s", "groups": [{"group": {"s": "a"}, "metrics": {"sum_n": 6}}]}
+    ]
+
+
+def test_a_failure_is_recorded_with_step_and_cause(clean_database):
+    repository = PostgresIngestionRepository(connector(clean_database))
+    repository.record_failure(record(), Failure("validate", "InvalidCsv", "a.csv: empty"))
+    queries = PostgresSummaryQueries(connector(clean_database))
+    (row,) = queries.ingestions(status="FAILED")
+    assert (row["status"], row["failed_step"], row["error"], row["cause"]) == (
+        "FAILED", "validate", "InvalidCsv", "a.csv: empty"
+    )
+    assert queries.ingestions(status="SUCCEEDED") == []
+
+
+def test_summary_shows_the_newest_version_of_a_key(clean_database):
+    repository = PostgresIngestionRepository(connector(clean_database))
+    repository.save_summary(record("v2", "2026-11-28T11:00:00Z"), summary(rows=20))
+    repository.save_summary(record("v1", "2026-11-28T10:00:00Z"), summary(rows=10))
+    result = PostgresSummaryQueries(connector(clean_database)).summary("incoming/d/a.csv")
+    assert (result["version"], result["rows"]) == ("v2", 20)
+
+
+def test_hostile_column_names_are_data_not_sql(clean_database):
+    hostile = summary()
+    hostile.columns[0]["name"] = "x'); DROP TABLE csvflow.ingestions; --"
+    repository = PostgresIngestionRepository(connector(clean_database))
+    repository.save_summary(record(), hostile)
+    result = PostgresSummaryQueries(connector(clean_database)).summary("incoming/d/a.csv")
+    assert result["columns"][0]["name"] == "x'); DROP TABLE csvflow.ingestions; --"
+
+
+def test_an_unreachable_database_is_transient():
+    repository = PostgresIngestionRepository(connector("postgresql://nobody@127.0.0.1:1/x"))
+    with pytest.raises(DatabaseUnavailable, match="cannot connect"):
+        repository.save_summary(record(), summary())
