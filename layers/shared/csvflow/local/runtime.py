@@ -257,6 +257,7 @@ class LocalRuntime:
                 upload = wanted.get((source["key"], source.get("etag")))
                 if upload is not None:
                     upload.execution_arn = arn
+                    upload.source = SourceObject.from_dict(source)
 
     def pump(self, *, max_rounds: int = 100) -> int:
         """Deliver queued messages to the starter in batches, as Lambda's SQS poller does.
