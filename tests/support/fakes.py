@@ -51,20 +51,14 @@ class InMemoryRepository:
         self.ingestions: dict[tuple[str, str, str], dict[str, Any]] = {}
 
     def save_summary(self, record: IngestionRecord, summary: Summary) -> None:
-        source = record.source
-        self.ingestions[(source.bucket, source.key, source.version)] = {
-            "status": "SUCCEEDED",
-            "record": record,
-            "summary": summary,
-        }
+        self._put(record, status="SUCCEEDED", summary=summary)
 
     def record_failure(self, record: IngestionRecord, failure: Failure) -> None:
+        self._put(record, status="FAILED", failure=failure)
+
+    def _put(self, record: IngestionRecord, **outcome: Any) -> None:
         source = record.source
-        self.ingestions[(source.bucket, source.key, source.version)] = {
-            "status": "FAILED",
-            "record": record,
-            "failure": failure,
-        }
+        self.ingestions[(source.bucket, source.key, source.version)] = {"record": record, **outcome}
 
 
 class InMemoryStarter:

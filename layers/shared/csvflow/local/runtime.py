@@ -222,10 +222,6 @@ class LocalRuntime:
             response = self.s3.put_object(Bucket=self.names.bucket, Key=key, Body=body)
         return self._upload(str(path), key, response)
 
-    def upload_bytes(self, data: bytes, key: str) -> Upload:
-        response = self.s3.put_object(Bucket=self.names.bucket, Key=key, Body=data)
-        return self._upload(key, key, response)
-
     def _upload(self, file: str, key: str, response: dict[str, Any]) -> Upload:
         source = SourceObject(
             bucket=self.names.bucket,
@@ -377,12 +373,6 @@ class LocalRuntime:
         uploads = [self.upload(path, dataset=dataset) for path in paths]
         self.pump()
         return self.wait(uploads, on_state=on_state)
-
-    def dead_letters(self) -> list[dict[str, Any]]:
-        messages: list[dict[str, Any]] = self.sqs.receive_message(
-            QueueUrl=self.dlq_url, MaxNumberOfMessages=10
-        ).get("Messages", [])
-        return messages
 
 
 def _result(upload: Upload, described: dict[str, Any]) -> ExecutionResult:
