@@ -11,7 +11,7 @@ from moto.awslambda.models import LambdaFunction
 
 from csvflow.local.lambda_runner import InProcessLambdaRunner
 
-HANDLER = '''
+HANDLER = """
 import os
 
 class Refused(Exception):
@@ -21,7 +21,7 @@ def lambda_handler(event, context):
     if event.get("fail"):
         raise Refused("no, " + event["fail"])
     return {"got": event, "env": os.environ.get("GREETING"), "name": context.function_name}
-'''
+"""
 
 
 def code() -> bytes:
@@ -32,7 +32,7 @@ def code() -> bytes:
 
 
 def test_moto_is_the_pinned_version_with_the_seam():
-    assert moto.__version__ == "5.2.1"
+    assert moto.__version__ == "5.2.5"
     assert callable(LambdaFunction._invoke_lambda)
 
 
@@ -42,8 +42,12 @@ def test_invocations_run_the_handler_in_process():
     role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     lam = boto3.client("lambda", region_name="us-east-1")
     lam.create_function(
-        FunctionName="f", Runtime="python3.12", Role=role, Handler="app.lambda_handler",
-        Code={"ZipFile": code()}, Environment={"Variables": {"GREETING": "hi"}},
+        FunctionName="f",
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.lambda_handler",
+        Code={"ZipFile": code()},
+        Environment={"Variables": {"GREETING": "hi"}},
     )
     original = LambdaFunction._invoke_lambda
     with InProcessLambdaRunner().installed() as runner:

@@ -39,6 +39,11 @@ def test_reads_head_stream_and_text(store_and_put):
     assert store.read_text(ObjectRef(BUCKET, "none.yaml")) is None
 
 
+def test_the_head_of_an_empty_object_is_empty(store_and_put):
+    store, put = store_and_put
+    assert store.read_head(put("empty.csv", b""), 1024) == b""
+
+
 def test_round_trips_files(store_and_put, tmp_path):
     store, _ = store_and_put
     source = tmp_path / "in.bin"
@@ -81,8 +86,9 @@ def test_an_object_replaced_since_the_event_is_a_clear_error():
 def test_throttling_is_transient():
     from botocore.stub import Stubber
 
-    client = boto3.client("s3", region_name="us-east-1", aws_access_key_id="x",
-                          aws_secret_access_key="x")
+    client = boto3.client(
+        "s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
     with Stubber(client) as stub:
         stub.add_client_error("get_object", service_error_code="SlowDown", http_status_code=503)
         with pytest.raises(StorageUnavailable, match="SlowDown"):

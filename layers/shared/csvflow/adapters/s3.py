@@ -22,7 +22,13 @@ class S3ObjectStore:
 
     def read_head(self, ref: ObjectRef, size: int) -> bytes:
         with self._convert(ref):
-            response = self._s3.get_object(**_address(ref), Range=f"bytes=0-{size - 1}")
+            try:
+                response = self._s3.get_object(**_address(ref), Range=f"bytes=0-{size - 1}")
+            except ClientError as error:
+                # S3 answers a range request on an empty object with 416 InvalidRange.
+                if error.response.get("Error", {}).get("Code") == "InvalidRange":
+                    return b""
+                raise
             data: bytes = response["Body"].read()
             return data
 
