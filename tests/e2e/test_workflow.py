@@ -1,5 +1,6 @@
 """Upload -> S3 -> SNS -> SQS -> starter -> the real ASL with the real handlers -> PostgreSQL."""
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -17,8 +18,11 @@ def test_an_upload_ends_as_a_persisted_summary_that_matches_pandas(runtime, data
     runtime.put_contract("sales", ROOT / "examples" / "contracts" / "sales.yaml")
     (result,) = runtime.run([SALES], dataset="sales")
     assert result.status == "SUCCEEDED", result.cause
-    states = [name for kind, name in iter_states(runtime.history(result.upload.execution_arn))
-              if kind.endswith("StateEntered")]
+    states = [
+        name
+        for kind, name in iter_states(runtime.history(result.upload.execution_arn))
+        if kind.endswith("StateEntered")
+    ]
     assert states == ["Validate CSV", "Summarize columns", "Persist summary"]
 
     summary = PostgresSummaryQueries(connector(database_url)).summary("incoming/sales/sales.csv")
@@ -40,6 +44,134 @@ def test_an_upload_ends_as_a_persisted_summary_that_matches_pandas(runtime, data
     assert {r: m["sum_quantity"] for r, m in by_region.items()} == expected
 
     report_key = result.output["validation"]["result"]["rejects_report"]["key"]
-    report = runtime.s3.get_object(Bucket=runtime.names.bucket, Key=report_key)["Body"].read().decode()
+    report = (
+        runtime.s3.get_object(Bucket=runtime.names.bucket, Key=report_key)["Body"].read().decode()
+    )
     assert "quantity,lots,not a valid int" in report
     assert "expected 9 fields, found 6" in report
+
+
+WAIT = 120  # seconds: a hang becomes a failure, not a stuck CI
+
+
+def _ingestions_of(database_url, key):
+    return [
+        i
+        for i in PostgresSummaryQueries(connector(database_url)).ingestions(limit=1000)
+        if i["key"] == key
+    ]
+
+
+def _executions_for(runtime, key):
+    arns = []
+    for page in runtime.sfn.get_paginator("list_executions").paginate(
+        stateMachineArn=runtime.state_machine_arn
+    ):
+        for execution in page["executions"]:
+            described = runtime.sfn.describe_execution(executionArn=execution["executionArn"])
+            if json.loads(described["input"])["source"]["key"] == key:
+                arns.append(execution["executionArn"])
+    return arns
+
+
+def test_the_same_event_delivered_three_times_starts_one_execution_and_persists_one_row(
+    runtime, database_url
+):
+    key = "incoming/sales/dupes.csv"
+    upload = runtime.upload_bytes(SALES.read_bytes(), key)
+    (message,) = runtime.sqs.receive_message(QueueUrl=runtime.queue_url, MaxNumberOfMessages=10)[
+        "Messages"
+    ]
+    for _ in range(2):  # SQS is at-least-once: the same body can arrive again
+        runtime.sqs.send_message(QueueUrl=runtime.queue_url, MessageBody=message["Body"])
+    delivered = runtime.pump()
+    assert delivered == 3, runtime.runner.invocations
+    (result,) = runtime.wait([upload], timeout=WAIT)
+    assert result.status == "SUCCEEDED", result.cause
+    assert _executions_for(runtime, key) == [upload.execution_arn]
+    (row,) = _ingestions_of(database_url, key)
+    assert (row["status"], row["rows"], row["execution_arn"]) == (
+        "SUCCEEDED",
+        500,
+        upload.execution_arn,
+    )
+
+
+def test_a_new_upload_of_the_same_key_is_a_new_ingestion_and_the_newest_wins(runtime, database_url):
+    key = "incoming/versions/prices.csv"
+    first = runtime.upload_bytes(b"sku,price\na,1\nb,2\n", key)
+    runtime.pump()
+    runtime.wait([first], timeout=WAIT)
+    second = runtime.upload_bytes(b"sku,price\na,1\nb,2\nc,3\n", key)
+    runtime.pump()
+    (result,) = runtime.wait([second], timeout=WAIT)
+    assert result.status == "SUCCEEDED", result.cause
+    assert second.execution_arn != first.execution_arn
+    assert sorted(r["rows"] for r in _ingestions_of(database_url, key)) == [2, 3]
+    assert PostgresSummaryQueries(connector(database_url)).summary(key)["rows"] == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "error", "message"),
+    [
+        ("empty.csv", b"", "InvalidCsv", "empty.csv: the file is empty"),
+        (
+            "dup.csv",
+            b"id,name,id\n1,a,2\n",
+            "InvalidCsv",
+            "dup.csv, line 1, column 3: the column name 'id' repeats column 1",
+        ),
+        ("zipped.csv", b"\x1f\x8b\x08\x00" + bytes(40), "InvalidCsv", "gzip"),
+        ("ragged.csv", b"a,b\n1,2\n1\n1,2,3\n", "RejectedRowsExceeded", "2 of 3 rows rejected"),
+    ],
+)
+def test_an_invalid_file_ends_failed_through_the_failure_branch_and_is_recorded(
+    runtime, database_url, name, content, error, message
+):
+    key = f"incoming/broken/{name}"
+    upload = runtime.upload_bytes(content, key)
+    runtime.pump()
+    (result,) = runtime.wait([upload], timeout=WAIT)
+    assert (result.status, result.error) == ("FAILED", error)
+    assert message in result.cause
+    entered = [
+        n
+        for kind, n in iter_states(runtime.history(upload.execution_arn))
+        if kind.endswith("StateEntered")
+    ]
+    assert entered == ["Validate CSV", "Record the failure", "Ingestion failed"]
+    (row,) = _ingestions_of(database_url, key)
+    assert (row["status"], row["failed_step"], row["error"]) == ("FAILED", "validate", error)
+    assert message in row["cause"]
+
+
+def test_a_poison_message_goes_to_the_dead_letter_queue_and_the_rest_of_the_batch_runs(
+    runtime, database_url
+):
+    runtime.sqs.send_message(QueueUrl=runtime.queue_url, MessageBody="{not json")
+    key = "incoming/poison/fine.csv"
+    upload = runtime.upload_bytes(b"x,y\n1,2\n", key)
+    runtime.pump()
+    (result,) = runtime.wait([upload], timeout=WAIT)
+    assert result.status == "SUCCEEDED", result.cause
+    dead = runtime.dead_letters()
+    assert [m["Body"] for m in dead] == ["{not json"]
+    assert (
+        runtime.sqs.get_queue_attributes(
+            QueueUrl=runtime.queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]["ApproximateNumberOfMessages"]
+        == "0"
+    )
+
+
+def test_only_pointers_travel_in_the_state_payload(runtime):
+    rows = "".join(f"{i},{'x' * 200}\n" for i in range(5000)).encode()  # ~1 MB
+    upload = runtime.upload_bytes(b"id,text\n" + rows, "incoming/payload/wide.csv")
+    runtime.pump()
+    (result,) = runtime.wait([upload], timeout=WAIT)
+    assert result.status == "SUCCEEDED", result.cause
+    for event in runtime.history(upload.execution_arn):
+        for details in event.values():
+            if isinstance(details, dict):
+                for field in ("input", "output"):
+                    assert len(details.get(field, "")) < 8 * 1024, (event["type"], field)

@@ -33,8 +33,13 @@ def test_database_url_from_an_rds_secret():
     arn = client.create_secret(
         Name="db",
         SecretString=json.dumps(
-            {"username": "ingest", "password": "p@ss/word", "host": "db.internal", "port": 5432,
-             "dbname": "csvflow"}
+            {
+                "username": "ingest",
+                "password": "p@ss/word",
+                "host": "db.internal",
+                "port": 5432,
+                "dbname": "csvflow",
+            }
         ),
     )["ARN"]
     assert database_url_from_secret(client, arn) == (

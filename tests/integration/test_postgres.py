@@ -26,12 +26,38 @@ def summary(rows=2):
         rejected_rows=1,
         empty_rows=0,
         columns=[
-            {"name": "n", "position": 1, "type": "int", "count": 2, "nulls": 0, "distinct": 2,
-             "distinct_exact": True, "min": 1, "max": 5, "mean": 3.0, "std": 2.8, "p25": 2.0,
-             "p50": 3.0, "p75": 4.0, "quantiles_exact": True},
-            {"name": "s", "position": 2, "type": "string", "count": 2, "nulls": 0, "distinct": 1,
-             "distinct_exact": True, "min": "a", "max": "a", "min_length": 1, "max_length": 1,
-             "top_values": [{"value": "a", "count": 2}], "top_values_exact": True},
+            {
+                "name": "n",
+                "position": 1,
+                "type": "int",
+                "count": 2,
+                "nulls": 0,
+                "distinct": 2,
+                "distinct_exact": True,
+                "min": 1,
+                "max": 5,
+                "mean": 3.0,
+                "std": 2.8,
+                "p25": 2.0,
+                "p50": 3.0,
+                "p75": 4.0,
+                "quantiles_exact": True,
+            },
+            {
+                "name": "s",
+                "position": 2,
+                "type": "string",
+                "count": 2,
+                "nulls": 0,
+                "distinct": 1,
+                "distinct_exact": True,
+                "min": "a",
+                "max": "a",
+                "min_length": 1,
+                "max_length": 1,
+                "top_values": [{"value": "a", "count": 2}],
+                "top_values_exact": True,
+            },
         ],
         aggregates={"by_s": pa.table({"s": ["a"], "sum_n": [6]})},
         group_by={"by_s": ["s"]},
@@ -63,8 +89,19 @@ def test_saving_the_same_version_twice_leaves_one_copy(clean_database):
     result = PostgresSummaryQueries(connector(clean_database)).summary("incoming/d/a.csv")
     assert result["rows"] == 3
     assert result["columns"][0] | {} == {
-        "name": "n", "type": "int", "count": 2, "nulls": 0, "distinct": 2, "distinct_exact": True,
-        "min": 1, "max": 5, "mean": 3.0, "std": 2.8, "p25": 2.0, "p50": 3.0, "p75": 4.0,
+        "name": "n",
+        "type": "int",
+        "count": 2,
+        "nulls": 0,
+        "distinct": 2,
+        "distinct_exact": True,
+        "min": 1,
+        "max": 5,
+        "mean": 3.0,
+        "std": 2.8,
+        "p25": 2.0,
+        "p50": 3.0,
+        "p75": 4.0,
         "quantiles_exact": True,
     }
     assert result["columns"][1]["top_values"] == [{"value": "a", "count": 2}]
@@ -79,7 +116,10 @@ def test_a_failure_is_recorded_with_step_and_cause(clean_database):
     queries = PostgresSummaryQueries(connector(clean_database))
     (row,) = queries.ingestions(status="FAILED")
     assert (row["status"], row["failed_step"], row["error"], row["cause"]) == (
-        "FAILED", "validate", "InvalidCsv", "a.csv: empty"
+        "FAILED",
+        "validate",
+        "InvalidCsv",
+        "a.csv: empty",
     )
     assert queries.ingestions(status="SUCCEEDED") == []
 

@@ -19,8 +19,18 @@ class FlakyProxy:
         self._server = socket.create_server(("127.0.0.1", 0))
         self._server.settimeout(0.2)
         self.port = self._server.getsockname()[1]
+        self._open: list[socket.socket] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def outage(self, connections: int) -> None:
+        """Cut every open connection and refuse the next ``connections`` attempts."""
+        self.drop_first = self.connections + connections
+        while self._open:
+            try:
+                self._open.pop().shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     @property
     def url(self) -> str:
@@ -48,6 +58,7 @@ class FlakyProxy:
                 client.close()
                 continue
             upstream = socket.create_connection(self._target)
+            self._open += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
 

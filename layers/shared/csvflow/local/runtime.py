@@ -222,6 +222,20 @@ class LocalRuntime:
             response = self.s3.put_object(Bucket=self.names.bucket, Key=key, Body=body)
         return self._upload(str(path), key, response)
 
+    def upload_bytes(self, data: bytes, key: str) -> Upload:
+        """Put ``data`` at ``key`` (tests and generated files)."""
+        response = self.s3.put_object(Bucket=self.names.bucket, Key=key, Body=data)
+        return self._upload(f"s3://{self.names.bucket}/{key}", key, response)
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """The messages the queue gave up on (received MAX_RECEIVE_COUNT times)."""
+        messages: list[dict[str, Any]] = []
+        while batch := self.sqs.receive_message(
+            QueueUrl=self.dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=30
+        ).get("Messages", []):
+            messages.extend(batch)
+        return messages
+
     def _upload(self, file: str, key: str, response: dict[str, Any]) -> Upload:
         source = SourceObject(
             bucket=self.names.bucket,

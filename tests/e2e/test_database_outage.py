@@ -1,0 +1,60 @@
+"""A real outage: PostgreSQL behind a proxy that refuses connections, in the full workflow."""
+
+import pytest
+
+from csvflow.adapters.postgres import PostgresSummaryQueries, connector
+from csvflow.local.runtime import LocalRuntime, iter_states
+from tests.support.flaky_proxy import FlakyProxy
+
+pytestmark = pytest.mark.e2e
+CSV = b"id,amount\n" + b"".join(b"%d,%d.5\n" % (i, i) for i in range(500))
+WAIT = 180  # the ASL's real backoff (2 s, 4 s, 8 s) runs in these tests
+
+
+@pytest.fixture(scope="module")
+def proxy(database_url):
+    with FlakyProxy(database_url, drop_first=0) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def runtime(proxy):
+    with LocalRuntime(database_url=proxy.url) as running:
+        yield running
+
+
+def _run(runtime, key):
+    upload = runtime.upload_bytes(CSV, key)
+    runtime.pump()
+    (result,) = runtime.wait([upload], timeout=WAIT)
+    return result, runtime.history(upload.execution_arn)
+
+
+def _task_failures(history):
+    return [e["taskFailedEventDetails"]["error"] for e in history if e["type"] == "TaskFailed"]
+
+
+def test_a_short_outage_is_retried_and_the_summary_persisted_once(runtime, proxy, database_url):
+    proxy.outage(connections=1)
+    result, history = _run(runtime, "incoming/outage/short.csv")
+    assert result.status == "SUCCEEDED", result.cause
+    assert _task_failures(history) == ["DatabaseUnavailable"]
+    summary = PostgresSummaryQueries(connector(database_url)).summary("incoming/outage/short.csv")
+    assert (summary["status"], summary["rows"]) == ("SUCCEEDED", 500)
+
+
+def test_a_long_outage_fails_on_the_persist_step_and_leaves_nothing_half_written(
+    runtime, proxy, database_url
+):
+    proxy.outage(connections=10_000)
+    result, history = _run(runtime, "incoming/outage/long.csv")
+    assert (result.status, result.error) == ("FAILED", "DatabaseUnavailable")
+    assert "cannot connect to PostgreSQL" in result.cause
+    # The first attempt and MaxAttempts (4) retries, then the execution fails *on* the task
+    # (so a redrive resumes there) instead of being routed to the failure branch.
+    assert _task_failures(history) == ["DatabaseUnavailable"] * 5
+    entered = [n for kind, n in iter_states(history) if kind.endswith("StateEntered")]
+    assert entered == ["Validate CSV", "Summarize columns", "Persist summary"]
+    assert (
+        PostgresSummaryQueries(connector(database_url)).summary("incoming/outage/long.csv") is None
+    )
