@@ -112,7 +112,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with _database(args) as url:
         migrate(connector(url))
         with LocalRuntime(database_url=url) as runtime:
-            if args.contract:
+            if args.contract and dataset:
                 runtime.put_contract(dataset, args.contract)
             results = runtime.run(list(args.paths), dataset=dataset, on_state=progress)
         queries = PostgresSummaryQueries(connector(url))

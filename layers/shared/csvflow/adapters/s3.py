@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -54,8 +56,9 @@ class S3ObjectStore:
         with self._convert(ref):
             self._s3.download_file(ref.bucket, ref.key, str(path), ExtraArgs=extra)
 
-    def _convert(self, ref: ObjectRef) -> _ErrorConversion:
-        return _ErrorConversion(ref)
+    @staticmethod
+    def _convert(ref: ObjectRef) -> AbstractContextManager[None]:
+        return _errors_converted(ref)
 
 
 def _address(ref: ObjectRef) -> dict[str, str]:
@@ -67,26 +70,20 @@ def _address(ref: ObjectRef) -> dict[str, str]:
     return address
 
 
-class _ErrorConversion:
+@contextmanager
+def _errors_converted(ref: ObjectRef) -> Iterator[None]:
     """Turns S3 client errors into the errors the state machine retries or catches."""
-
-    def __init__(self, ref: ObjectRef) -> None:
-        self._ref = ref
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: Any, error: Any, tb: Any) -> bool:
-        if isinstance(error, ClientError):
-            code = str(error.response.get("Error", {}).get("Code", ""))
-            if code in _MISSING:
-                version = f" (version {self._ref.version_id})" if self._ref.version_id else ""
-                raise SourceObjectMissing(f"{self._ref.uri}{version} does not exist") from error
-            if code in _CHANGED:
-                raise SourceObjectMissing(
-                    f"{self._ref.uri} changed after the upload event (ETag {self._ref.etag})"
-                ) from error
-            raise StorageUnavailable(f"S3 failed on {self._ref.uri}: {code}") from error
-        if isinstance(error, BotoCoreError):
-            raise StorageUnavailable(f"S3 unreachable for {self._ref.uri}: {error}") from error
-        return False
+    try:
+        yield
+    except ClientError as error:
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        if code in _MISSING:
+            version = f" (version {ref.version_id})" if ref.version_id else ""
+            raise SourceObjectMissing(f"{ref.uri}{version} does not exist") from error
+        if code in _CHANGED:
+            raise SourceObjectMissing(
+                f"{ref.uri} changed after the upload event (ETag {ref.etag})"
+            ) from error
+        raise StorageUnavailable(f"S3 failed on {ref.uri}: {code}") from error
+    except BotoCoreError as error:
+        raise StorageUnavailable(f"S3 unreachable for {ref.uri}: {error}") from error

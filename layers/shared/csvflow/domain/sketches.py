@@ -148,8 +148,8 @@ class TopValues:
             return [{"value": v, "count": c} for v, c in top], True
         assert self._sketch is not None
         items = self._sketch.get_frequent_items(frequent_items_error_type.NO_FALSE_NEGATIVES)
-        top = sorted(items, key=lambda item: (-item[1], item[0]))[:k]
-        return [{"value": v, "count": int(est)} for v, est, _, _ in top], False
+        ranked = sorted(items, key=lambda item: (-item[1], item[0]))[:k]
+        return [{"value": item[0], "count": int(item[1])} for item in ranked], False
 
     def _to_sketch(self) -> None:
         self._sketch = frequent_strings_sketch(FREQUENT_LG_MAX_K)

@@ -69,11 +69,11 @@ class InProcessLambdaRunner:
         def invoke(function: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
             return runner.invoke(function, event)
 
-        LambdaFunction._invoke_lambda = invoke
+        LambdaFunction._invoke_lambda = invoke  # type: ignore[method-assign,assignment]
         try:
             yield self
         finally:
-            LambdaFunction._invoke_lambda = original
+            LambdaFunction._invoke_lambda = original  # type: ignore[method-assign]
             self._code_root.cleanup()
 
     def invoke(self, function: LambdaFunction, event: Any) -> tuple[str, bool, str]:
@@ -83,7 +83,7 @@ class InProcessLambdaRunner:
             self.invocations.append((function.function_name, "start"))
             try:
                 module = self._module(function)
-                handler_name = function.handler.rsplit(".", 1)[1]
+                handler_name = _handler(function).rsplit(".", 1)[1]
                 context = LambdaContext(
                     function_name=function.function_name,
                     function_version=str(function.version),
@@ -130,7 +130,7 @@ class InProcessLambdaRunner:
             target = Path(self._code_root.name, key.replace("/", "_").replace("+", "_"))
             with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as archive:
                 archive.extractall(target)
-            module_file, _ = function.handler.rsplit(".", 1)
+            module_file, _ = _handler(function).rsplit(".", 1)
             path = target / (module_file.replace(".", "/") + ".py")
             name = f"csvflow_lambda_{len(self._modules)}_{module_file}"
             spec = importlib.util.spec_from_file_location(name, path)
@@ -140,3 +140,10 @@ class InProcessLambdaRunner:
             spec.loader.exec_module(module)
             self._modules[key] = module
         return self._modules[key]
+
+
+def _handler(function: LambdaFunction) -> str:
+    """The function's "module.function" handler (container images have none; we run zips)."""
+    if not function.handler:
+        raise ValueError(f"{function.function_name} has no handler: only zip packages run locally")
+    return str(function.handler)
