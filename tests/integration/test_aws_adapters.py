@@ -3,10 +3,12 @@
 import json
 
 import boto3
+import pytest
 from moto import mock_aws
 
 from csvflow.adapters.secrets import database_url_from_secret
 from csvflow.adapters.stepfunctions import StepFunctionsStarter
+from csvflow.exceptions import ConfigurationError
 
 DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
 
@@ -45,3 +47,16 @@ def test_database_url_from_an_rds_secret():
     assert database_url_from_secret(client, arn) == (
         "postgresql://ingest:p%40ss%2Fword@db.internal:5432/csvflow?sslmode=require"
     )
+
+
+@mock_aws
+def test_an_rds_managed_secret_holds_only_credentials_and_the_endpoint_comes_from_settings():
+    client = boto3.client("secretsmanager", region_name="us-east-1")
+    arn = client.create_secret(
+        Name="rds!db-1234", SecretString=json.dumps({"username": "postgres", "password": "s3cr:t"})
+    )["ARN"]
+    assert database_url_from_secret(client, arn, host="db.rds.internal", dbname="csvflow") == (
+        "postgresql://postgres:s3cr%3At@db.rds.internal:5432/csvflow?sslmode=require"
+    )
+    with pytest.raises(ConfigurationError, match="CSVFLOW_DB_HOST"):
+        database_url_from_secret(client, arn)

@@ -82,4 +82,10 @@ def database_url(settings: Settings) -> str:
     from csvflow.adapters.secrets import database_url_from_secret
 
     assert settings.db_secret_arn is not None
-    return database_url_from_secret(_client("secretsmanager"), settings.db_secret_arn)
+    return database_url_from_secret(
+        _client("secretsmanager"),
+        settings.db_secret_arn,
+        host=settings.db_host,
+        port=settings.db_port,
+        dbname=settings.db_name,
+    )

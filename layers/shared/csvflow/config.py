@@ -11,6 +11,9 @@ _VARIABLES = {
     "state_machine_arn": "CSVFLOW_STATE_MACHINE_ARN",
     "database_url": "DATABASE_URL",
     "db_secret_arn": "CSVFLOW_DB_SECRET_ARN",
+    "db_host": "CSVFLOW_DB_HOST",
+    "db_port": "CSVFLOW_DB_PORT",
+    "db_name": "CSVFLOW_DB_NAME",
     "incoming_prefix": "CSVFLOW_INCOMING_PREFIX",
     "work_prefix": "CSVFLOW_WORK_PREFIX",
     "reports_prefix": "CSVFLOW_REPORTS_PREFIX",
@@ -25,6 +28,10 @@ class Settings:
     state_machine_arn: str | None = None
     database_url: str | None = None
     db_secret_arn: str | None = None
+    # Where the database is, for secrets that hold only credentials (RDS-managed ones).
+    db_host: str | None = None
+    db_port: str = "5432"
+    db_name: str = "postgres"
     # Key layout of the bucket; the IaC uses the same defaults.
     incoming_prefix: str = "incoming/"
     work_prefix: str = "work/"
