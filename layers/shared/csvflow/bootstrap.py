@@ -44,7 +44,8 @@ def bootstrap(
 def _client(service: str) -> Any:
     import boto3
 
-    return boto3.client(service)
+    # (boto3-stubs, where installed, types only literal service names)
+    return boto3.client(service)  # type: ignore[call-overload,unused-ignore]
 
 
 def starter_function(environ: Mapping[str, str] = os.environ) -> tuple[Handle, Settings]:
@@ -88,4 +89,5 @@ def database_url(settings: Settings) -> str:
         host=settings.db_host,
         port=settings.db_port,
         dbname=settings.db_name,
+        sslmode=settings.db_sslmode,
     )

@@ -14,6 +14,7 @@ _VARIABLES = {
     "db_host": "CSVFLOW_DB_HOST",
     "db_port": "CSVFLOW_DB_PORT",
     "db_name": "CSVFLOW_DB_NAME",
+    "db_sslmode": "CSVFLOW_DB_SSLMODE",
     "incoming_prefix": "CSVFLOW_INCOMING_PREFIX",
     "work_prefix": "CSVFLOW_WORK_PREFIX",
     "reports_prefix": "CSVFLOW_REPORTS_PREFIX",
@@ -32,6 +33,7 @@ class Settings:
     db_host: str | None = None
     db_port: str = "5432"
     db_name: str = "postgres"
+    db_sslmode: str = "require"
     # Key layout of the bucket; the IaC uses the same defaults.
     incoming_prefix: str = "incoming/"
     work_prefix: str = "work/"

@@ -16,6 +16,7 @@ def database_url_from_secret(
     host: str | None = None,
     port: str = "5432",
     dbname: str = "postgres",
+    sslmode: str = "require",
 ) -> str:
     """A libpq URL from an RDS-style secret.
 
@@ -33,4 +34,4 @@ def database_url_from_secret(
     password = quote(secret["password"], safe="")
     port = str(secret.get("port") or port)
     dbname = quote(str(secret.get("dbname") or dbname), safe="")
-    return f"postgresql://{user}:{password}@{host}:{port}/{dbname}?sslmode=require"
+    return f"postgresql://{user}:{password}@{host}:{port}/{dbname}?sslmode={sslmode}"

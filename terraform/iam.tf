@@ -1,0 +1,205 @@
+# One role per function and one for the state machine, each allowed only what its step does.
+
+data "aws_iam_policy_document" "lambda_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "states_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["states.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "function" {
+  for_each           = local.functions
+  name               = each.value
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+}
+
+resource "aws_iam_role_policy" "function" {
+  for_each = local.functions
+  name     = "${each.value}-access"
+  role     = aws_iam_role.function[each.key].id
+  policy   = data.aws_iam_policy_document.function[each.key].json
+}
+
+# What every function needs: its own log group, tracing, and the data key.
+data "aws_iam_policy_document" "function_common" {
+  for_each = local.functions
+
+  statement {
+    sid       = "OwnLogGroup"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${each.value}:*"]
+  }
+
+  statement {
+    # X-Ray has no resource-level permissions: "*" is the only resource it accepts.
+    sid       = "Tracing"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "DataKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.data.arn]
+  }
+}
+
+data "aws_iam_policy_document" "function" {
+  for_each                = local.functions
+  source_policy_documents = [data.aws_iam_policy_document.function_common[each.key].json, local.function_access[each.key]]
+}
+
+locals {
+  bucket_arn = aws_s3_bucket.data.arn
+  function_access = {
+    starter   = data.aws_iam_policy_document.starter.json
+    validate  = data.aws_iam_policy_document.validate.json
+    summarize = data.aws_iam_policy_document.summarize.json
+    persist   = data.aws_iam_policy_document.persist.json
+  }
+}
+
+data "aws_iam_policy_document" "starter" {
+  statement {
+    sid       = "ConsumeUploadEvents"
+    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"]
+    resources = [aws_sqs_queue.uploads.arn]
+  }
+  statement {
+    sid       = "StartIngestions"
+    actions   = ["states:StartExecution"]
+    resources = [local.state_machine_arn]
+  }
+}
+
+# Validate reads the upload and its contract, writes typed Parquet and the reject report.
+data "aws_iam_policy_document" "validate" {
+  statement {
+    sid       = "ReadUploadsAndContracts"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+    resources = ["${local.bucket_arn}/${local.prefixes.incoming}*", "${local.bucket_arn}/${local.prefixes.contracts}*"]
+  }
+  statement {
+    # Without ListBucket S3 answers a missing key with 403, which would be retried as an outage.
+    sid       = "MissingMeansNotFound"
+    actions   = ["s3:ListBucket"]
+    resources = [local.bucket_arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.prefixes.incoming}*", "${local.prefixes.contracts}*"]
+    }
+  }
+  statement {
+    sid       = "WriteValidatedAndReports"
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = ["${local.bucket_arn}/${local.prefixes.work}*", "${local.bucket_arn}/${local.prefixes.reports}*"]
+  }
+}
+
+# Summarize reads the validated Parquet and the contract, writes the summary Parquet.
+data "aws_iam_policy_document" "summarize" {
+  statement {
+    sid       = "ReadValidatedAndContracts"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.bucket_arn}/${local.prefixes.work}*", "${local.bucket_arn}/${local.prefixes.contracts}*"]
+  }
+  statement {
+    sid       = "MissingMeansNotFound"
+    actions   = ["s3:ListBucket"]
+    resources = [local.bucket_arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.prefixes.work}*", "${local.prefixes.contracts}*"]
+    }
+  }
+  statement {
+    sid       = "WriteSummary"
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = ["${local.bucket_arn}/${local.prefixes.work}*"]
+  }
+}
+
+# Persist reads the summary Parquet; its database secret is granted by the SAM stack that
+# creates the database (or below, for an existing one).
+data "aws_iam_policy_document" "persist" {
+  statement {
+    sid       = "ReadSummary"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.bucket_arn}/${local.prefixes.work}*"]
+  }
+  statement {
+    sid       = "MissingMeansNotFound"
+    actions   = ["s3:ListBucket"]
+    resources = [local.bucket_arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.prefixes.work}*"]
+    }
+  }
+  dynamic "statement" {
+    for_each = var.existing_database_secret_arn == "" ? [] : [var.existing_database_secret_arn]
+    content {
+      sid       = "ExistingDatabaseSecret"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [statement.value]
+    }
+  }
+}
+
+# The persist function runs in the database's VPC: it manages its network interfaces.
+resource "aws_iam_role_policy_attachment" "persist_vpc" {
+  role       = aws_iam_role.function["persist"].name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+}
+
+resource "aws_iam_role" "state_machine" {
+  name               = local.state_machine_name
+  assume_role_policy = data.aws_iam_policy_document.states_assume.json
+}
+
+resource "aws_iam_role_policy" "state_machine" {
+  name   = "${local.state_machine_name}-access"
+  role   = aws_iam_role.state_machine.id
+  policy = data.aws_iam_policy_document.state_machine.json
+}
+
+data "aws_iam_policy_document" "state_machine" {
+  statement {
+    sid     = "InvokeTheSteps"
+    actions = ["lambda:InvokeFunction"]
+    resources = flatten([
+      for step in ["validate", "summarize", "persist"] : [local.function_arns[step], "${local.function_arns[step]}:*"]
+    ])
+  }
+  statement {
+    # Step Functions' log delivery and X-Ray accept only "*" (AWS: "Logging using CloudWatch Logs").
+    sid = "LogsAndTracing"
+    actions = [
+      "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+      "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+      "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
+    ]
+    resources = ["*"]
+  }
+}

