@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 import zipfile
 
 import boto3
@@ -20,7 +21,8 @@ class Refused(Exception):
 def lambda_handler(event, context):
     if event.get("fail"):
         raise Refused("no, " + event["fail"])
-    return {"got": event, "env": os.environ.get("GREETING"), "name": context.function_name}
+    return {"got": event, "env": os.environ.get("GREETING"), "name": context.function_name,
+            "database": os.environ.get("DATABASE_URL")}
 """
 
 
@@ -37,7 +39,9 @@ def test_moto_is_the_pinned_version_with_the_seam():
 
 
 @mock_aws
-def test_invocations_run_the_handler_in_process():
+def test_invocations_run_the_handler_in_process(monkeypatch):
+    # The caller's configuration must not leak into a function that does not declare it.
+    monkeypatch.setenv("DATABASE_URL", "postgresql://caller-only/db")
     iam = boto3.client("iam", region_name="us-east-1")
     role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     lam = boto3.client("lambda", region_name="us-east-1")
@@ -53,10 +57,16 @@ def test_invocations_run_the_handler_in_process():
     with InProcessLambdaRunner().installed() as runner:
         ok = lam.invoke(FunctionName="f", Payload=json.dumps({"x": 1}))
         assert "FunctionError" not in ok
-        assert json.loads(ok["Payload"].read()) == {"got": {"x": 1}, "env": "hi", "name": "f"}
+        assert json.loads(ok["Payload"].read()) == {
+            "got": {"x": 1},
+            "env": "hi",
+            "name": "f",
+            "database": None,
+        }
         failed = lam.invoke(FunctionName="f", Payload=json.dumps({"fail": "thanks"}))
         assert failed["FunctionError"]
         error = json.loads(failed["Payload"].read())
         assert (error["errorType"], error["errorMessage"]) == ("Refused", "no, thanks")
         assert runner.invocations == [("f", "ok"), ("f", "Refused")]
     assert LambdaFunction._invoke_lambda is original
+    assert os.environ["DATABASE_URL"] == "postgresql://caller-only/db"

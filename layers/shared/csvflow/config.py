@@ -22,6 +22,9 @@ _VARIABLES = {
 }
 
 
+CONFIGURATION_VARIABLES = tuple(_VARIABLES.values())
+
+
 @dataclass(frozen=True)
 class Settings:
     """Configuration of one function, read once at cold start."""

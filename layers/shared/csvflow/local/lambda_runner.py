@@ -29,6 +29,8 @@ from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 
+from csvflow.config import CONFIGURATION_VARIABLES
+
 logger = logging.getLogger(__name__)
 
 
@@ -112,7 +114,12 @@ class InProcessLambdaRunner:
             "AWS_DEFAULT_REGION": function.region,
             **{k: str(v) for k, v in function.environment_vars.items()},
         }
-        saved = {name: os.environ.get(name) for name in variables}
+        # The function sees only its own configuration: csvflow's variables that it does not
+        # declare (a DATABASE_URL of the calling shell, say) are hidden while it runs.
+        hidden = [name for name in CONFIGURATION_VARIABLES if name not in variables]
+        saved = {name: os.environ.get(name) for name in [*variables, *hidden]}
+        for name in hidden:
+            os.environ.pop(name, None)
         os.environ.update(variables)
         try:
             yield
