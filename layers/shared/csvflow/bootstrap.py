@@ -9,10 +9,10 @@ from typing import Any
 
 from csvflow.config import Settings
 from csvflow.exceptions import ConfigurationError
-from csvflow.handlers import COMMAND_HANDLERS
 from csvflow.ports import IngestionRepository, ObjectStore, WorkflowStarter
 
 Handle = Callable[[Any], dict[str, Any]]
+Handlers = Mapping[type, Callable[..., dict[str, Any]]]
 
 
 def bootstrap(
@@ -21,8 +21,17 @@ def bootstrap(
     store: ObjectStore | None = None,
     repository: IngestionRepository | None = None,
     starter: WorkflowStarter | None = None,
+    handlers: Handlers | None = None,
 ) -> Handle:
-    """A ``handle(command)`` that runs the command's handler with what it asks for."""
+    """A ``handle(command)`` that runs the command's handler with what it asks for.
+
+    ``handlers`` defaults to every command's; a function that needs fewer passes its own,
+    so it imports only what those need.
+    """
+    if handlers is None:
+        from csvflow.handlers import COMMAND_HANDLERS
+
+        handlers = COMMAND_HANDLERS
     dependencies: dict[str, Any] = {
         "settings": settings,
         "store": store,
@@ -31,7 +40,7 @@ def bootstrap(
     }
 
     def handle(command: Any) -> dict[str, Any]:
-        handler = COMMAND_HANDLERS[type(command)]
+        handler = handlers[type(command)]
         wanted = list(inspect.signature(handler).parameters)[1:]
         missing = [name for name in wanted if dependencies[name] is None]
         if missing:
@@ -51,11 +60,12 @@ def _client(service: str) -> Any:
 def starter_function(environ: Mapping[str, str] = os.environ) -> tuple[Handle, Settings]:
     """The starter Lambda: Step Functions only (it must not import pandas)."""
     from csvflow.adapters.stepfunctions import StepFunctionsStarter
+    from csvflow.starting import START_HANDLERS
 
     settings = Settings.from_environ(environ, required=["state_machine_arn"])
     assert settings.state_machine_arn is not None
     starter = StepFunctionsStarter(_client("stepfunctions"), settings.state_machine_arn)
-    return bootstrap(settings=settings, starter=starter), settings
+    return bootstrap(settings=settings, starter=starter, handlers=START_HANDLERS), settings
 
 
 def storage_function(environ: Mapping[str, str] = os.environ) -> Handle:

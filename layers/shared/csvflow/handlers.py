@@ -34,27 +34,12 @@ from csvflow.domain.summary import (
 )
 from csvflow.domain.types import arrow_type
 from csvflow.domain.validation import CsvValidator
-from csvflow.ports import IngestionRepository, ObjectStore, WorkflowStarter
+from csvflow.ports import IngestionRepository, ObjectStore
+from csvflow.starting import start_ingestion
 
 logger = logging.getLogger(__name__)
 
 CONTRACT_SUFFIXES = (".yaml", ".yml", ".json")
-
-
-def start_ingestion(cmd: StartIngestion, starter: WorkflowStarter) -> dict[str, Any]:
-    """Start one execution per object version; a repeated event starts nothing."""
-    source = cmd.source
-    payload = {
-        "source": source.to_dict(),
-        "dataset": cmd.dataset,
-        "ingestion_id": source.ingestion_id,
-    }
-    arn = starter.start(source.ingestion_id, payload)
-    logger.info(
-        "execution started" if arn else "execution already exists",
-        extra={"object_key": source.key, "execution": arn, "ingestion_id": source.ingestion_id},
-    )
-    return {"ingestion_id": source.ingestion_id, "execution_arn": arn, "started": arn is not None}
 
 
 def load_contract(store: ObjectStore, settings: Settings, bucket: str, dataset: str) -> Contract:

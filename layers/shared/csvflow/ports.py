@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from csvflow.domain.model import ObjectRef
-from csvflow.domain.summary import Failure, IngestionRecord, Summary
+
+if TYPE_CHECKING:  # the summary types bring pyarrow, which the starter function lacks
+    from csvflow.domain.summary import Failure, IngestionRecord, Summary
 
 
 class ObjectStore(Protocol):

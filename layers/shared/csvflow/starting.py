@@ -1,0 +1,32 @@
+"""The start command's handler, apart from the data handlers: the starter function loads
+only this, so it needs neither pandas nor pyarrow (it has no layer that provides them)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from csvflow.commands import StartIngestion
+from csvflow.ports import WorkflowStarter
+
+logger = logging.getLogger(__name__)
+
+
+def start_ingestion(cmd: StartIngestion, starter: WorkflowStarter) -> dict[str, Any]:
+    """Start one execution per object version; a repeated event starts nothing."""
+    source = cmd.source
+    payload = {
+        "source": source.to_dict(),
+        "dataset": cmd.dataset,
+        "ingestion_id": source.ingestion_id,
+    }
+    arn = starter.start(source.ingestion_id, payload)
+    logger.info(
+        "execution started" if arn else "execution already exists",
+        extra={"object_key": source.key, "execution": arn, "ingestion_id": source.ingestion_id},
+    )
+    return {"ingestion_id": source.ingestion_id, "execution_arn": arn, "started": arn is not None}
+
+
+START_HANDLERS: dict[type, Callable[..., dict[str, Any]]] = {StartIngestion: start_ingestion}
