@@ -43,18 +43,36 @@ def test_a_short_outage_is_retried_and_the_summary_persisted_once(runtime, proxy
     assert (summary["status"], summary["rows"]) == ("SUCCEEDED", 500)
 
 
-def test_a_long_outage_fails_on_the_persist_step_and_leaves_nothing_half_written(
+def test_a_long_outage_fails_on_persist_and_after_it_a_redrive_persists_once(
     runtime, proxy, database_url
 ):
     proxy.outage(connections=10_000)
-    result, history = _run(runtime, "incoming/outage/long.csv")
-    assert (result.status, result.error) == ("FAILED", "DatabaseUnavailable")
-    assert "cannot connect to PostgreSQL" in result.cause
+    key = "incoming/outage/long.csv"
+    failed, history = _run(runtime, key)
+    assert (failed.status, failed.error) == ("FAILED", "DatabaseUnavailable")
+    assert "cannot connect to PostgreSQL" in failed.cause
     # The first attempt and MaxAttempts (4) retries, then the execution fails *on* the task
     # (so a redrive resumes there) instead of being routed to the failure branch.
     assert _task_failures(history) == ["DatabaseUnavailable"] * 5
     entered = [n for kind, n in iter_states(history) if kind.endswith("StateEntered")]
     assert entered == ["Validate CSV", "Summarize columns", "Persist summary"]
-    assert (
-        PostgresSummaryQueries(connector(database_url)).summary("incoming/outage/long.csv") is None
-    )
+    queries = PostgresSummaryQueries(connector(database_url))
+    assert queries.summary(key) is None  # nothing half-written
+    arn = failed.upload.execution_arn
+    steps_before = [name for name, _ in runtime.runner.invocations]
+
+    proxy.outage(connections=0)  # PostgreSQL is back
+    result = runtime.redrive(arn, timeout=WAIT)
+    assert result.status == "SUCCEEDED", result.cause
+    steps_after = [name for name, _ in runtime.runner.invocations][len(steps_before) :]
+    assert steps_after == ["csvflow-persist"]  # validate and summarize are not run again
+    history = runtime.history(arn)
+    assert [e["type"] for e in history].count("ExecutionRedriven") == 1
+    (row,) = [
+        i
+        for i in PostgresSummaryQueries(connector(database_url)).ingestions(limit=1000)
+        if i["key"] == key
+    ]
+    assert (row["status"], row["rows"], row["execution_arn"]) == ("SUCCEEDED", 500, arn)
+    summary = PostgresSummaryQueries(connector(database_url)).summary(key)
+    assert [c["name"] for c in summary["columns"]] == ["id", "amount"]

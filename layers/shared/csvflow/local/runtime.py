@@ -356,6 +356,21 @@ class LocalRuntime:
                 time.sleep(0.05)
         return [results[u.execution_arn] for u in uploads]
 
+    def redrive(self, execution_arn: str, *, timeout: float = 3600) -> ExecutionResult:
+        """RedriveExecution, which moto lacks: resume at the failed state, same ARN."""
+        from csvflow.local.redrive import redrive_execution
+
+        redrive_execution(execution_arn)
+        deadline = time.monotonic() + timeout
+        while (described := self._describe(execution_arn)) and described["status"] == "RUNNING":
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{execution_arn} did not finish in time")
+            time.sleep(0.05)
+        assert described is not None
+        source = SourceObject.from_dict(json.loads(described["input"])["source"])
+        upload = Upload(file=source.key, source=source, execution_arn=execution_arn)
+        return _result(upload, described)
+
     def _describe(self, arn: str) -> dict[str, Any] | None:
         try:
             described: dict[str, Any] = self.sfn.describe_execution(executionArn=arn)
