@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,6 @@ from moto.stepfunctions.parser.api import (
     ExecutionStatus,
     HistoryEventType,
 )
-from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventHistoryContext
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.backend.execution import Execution
@@ -46,16 +46,17 @@ class Redriven:
 def redrive_execution(execution_arn: str) -> Redriven:
     """Restart a failed execution from its unfinished state, keeping its ARN and history."""
     execution = _find(execution_arn)
-    if execution.exec_status not in REDRIVABLE:
-        raise NotRedrivable(f"{execution_arn} is {execution.exec_status.value}, not failed")
+    status = execution.exec_status
+    if status not in REDRIVABLE:
+        raise NotRedrivable(f"{execution_arn} is {getattr(status, 'value', status)}, not failed")
     worker = execution.exec_worker
     if worker is None or worker.env is None:
         raise NotRedrivable(f"{execution_arn} has no history to resume from")
     history = worker.env.event_manager.get_event_history()
     state, state_input = unfinished_state(history)
     redrive_count = getattr(execution, "redrive_count", 0) + 1
-    execution.redrive_count = redrive_count  # type: ignore[attr-defined]
-    execution.redrive_date = datetime.datetime.now(tz=datetime.UTC)  # type: ignore[attr-defined]
+    execution.redrive_count = redrive_count
+    execution.redrive_date = datetime.datetime.now(tz=datetime.UTC)
     resumed = _ResumingWorker(execution, worker, state, state_input, redrive_count)
     execution.exec_worker = resumed
     execution.exec_status = ExecutionStatus.RUNNING
@@ -66,7 +67,7 @@ def redrive_execution(execution_arn: str) -> Redriven:
     return Redriven(execution_arn=execution_arn, state=state, redrive_count=redrive_count)
 
 
-def unfinished_state(history: list[dict[str, Any]]) -> tuple[str, Any]:
+def unfinished_state(history: Sequence[Mapping[str, Any]]) -> tuple[str, Any]:
     """The last state entered and never exited, and the input it was entered with."""
     entered: dict[str, Any] = {}
     last = ""
@@ -81,14 +82,14 @@ def unfinished_state(history: list[dict[str, Any]]) -> tuple[str, Any]:
     return last, entered[last]
 
 
-def _find(execution_arn: str) -> Execution:
+def _find(execution_arn: str) -> Any:
     parts = execution_arn.split(":")
     region, account = parts[3], parts[4]
     backend = stepfunctions_parser_backends[account][region]
     for machine in backend.state_machines:
         for execution in machine.executions:
-            if execution.exec_arn == execution_arn:
-                return execution  # type: ignore[no-any-return]
+            if execution.execution_arn == execution_arn:
+                return execution
     raise NotRedrivable(f"no execution {execution_arn}")
 
 
@@ -124,19 +125,21 @@ class _ResumingWorker(ExecutionWorker):
         env = self._get_evaluation_environment()
         previous_events = self._previous.env.event_manager  # type: ignore[union-attr]
         env.event_manager = previous_events
-        env.event_history_context = EventHistoryContext(
+        # moto marks this Final; the resumed run must continue the previous event ids.
+        env.event_history_context = EventHistoryContext(  # type: ignore[misc]
             previous_event_id=len(previous_events.get_event_history())
         )
         env.states.reset(input_value=self._state_input)
         self.env = env
+        redriven: Any = {
+            "executionRedrivenEventDetails": ExecutionRedrivenEventDetails(
+                redriveCount=self._redrive_count
+            )
+        }  # (moto's EventDetails type does not list this AWS event's details yet)
         env.event_manager.add_event(
             context=env.event_history_context,
             event_type=HistoryEventType.ExecutionRedriven,
-            event_details=EventDetails(
-                executionRedrivenEventDetails=ExecutionRedrivenEventDetails(
-                    redriveCount=self._redrive_count
-                )
-            ),
+            event_details=redriven,
             update_source_event_id=False,
         )
         program.eval(env)
