@@ -62,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
     _database_option(migrate)
     migrate.set_defaults(func=cmd_migrate)
+
+    from csvflow.cli_operate import add_commands
+
+    add_commands(sub, _database_option)
     return parser
 
 

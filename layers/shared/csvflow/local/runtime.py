@@ -227,6 +227,24 @@ class LocalRuntime:
         response = self.s3.put_object(Bucket=self.names.bucket, Key=key, Body=data)
         return self._upload(f"s3://{self.names.bucket}/{key}", key, response)
 
+    @property
+    def dead_letter_queue_arn(self) -> str:
+        return self._queue_arn(self.dlq_url)
+
+    def move_dead_letters(self) -> int:
+        """What SQS's StartMessageMoveTask does: the DLQ's messages back to their queue."""
+        moved = 0
+        while batch := self.sqs.receive_message(
+            QueueUrl=self.dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=30
+        ).get("Messages", []):
+            for message in batch:
+                self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=message["Body"])
+                self.sqs.delete_message(
+                    QueueUrl=self.dlq_url, ReceiptHandle=message["ReceiptHandle"]
+                )
+                moved += 1
+        return moved
+
     def dead_letters(self) -> list[dict[str, Any]]:
         """The messages the queue gave up on (received MAX_RECEIVE_COUNT times)."""
         messages: list[dict[str, Any]] = []

@@ -1,0 +1,206 @@
+"""The operator's commands: `local serve`, `executions`, `execution`, `redrive`, `dlq`.
+
+They talk to AWS (`--aws`, the standard profile and region resolution) or to the endpoint of
+`csvflow local serve` (`--endpoint-url`, the default), through the same boto3 calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from csvflow import operations
+
+LOCAL_ENDPOINT = "http://127.0.0.1:4566"
+
+
+def add_commands(sub: Any, database_option: Any) -> None:
+    local = sub.add_parser("local", help="the emulated AWS account")
+    local_sub = local.add_subparsers(required=True, metavar="COMMAND")
+    serve = local_sub.add_parser("serve", help="serve the emulated stack on an HTTP endpoint")
+    serve.add_argument("--port", type=int, default=4566)
+    database_option(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    executions = sub.add_parser(
+        "executions", help="list executions, as the Step Functions console does"
+    )
+    executions.add_argument(
+        "--status", choices=["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
+    )
+    executions.add_argument(
+        "--since", type=_since, help="ISO date/time, or a duration like 2h or 3d"
+    )
+    executions.add_argument("--json", action="store_true")
+    _target(executions)
+    executions.set_defaults(func=cmd_executions)
+
+    execution = sub.add_parser(
+        "execution", help="one execution: states, durations, retries, errors, links"
+    )
+    execution.add_argument("arn")
+    execution.add_argument("--json", action="store_true")
+    execution.add_argument("--graph", type=Path, metavar="FILE.svg", help="draw the path taken")
+    _target(execution)
+    execution.set_defaults(func=cmd_execution)
+
+    redrive = sub.add_parser("redrive", help="redrive failed executions from their failed state")
+    redrive.add_argument("arns", nargs="*", metavar="ARN")
+    redrive.add_argument(
+        "--all-failed", action="store_true", help="every FAILED/TIMED_OUT/ABORTED one"
+    )
+    redrive.add_argument("--since", type=_since)
+    _target(redrive)
+    redrive.set_defaults(func=cmd_redrive)
+
+    dlq = sub.add_parser("dlq", help="the starter queue's dead letters")
+    dlq.add_argument("action", choices=["list", "redrive"])
+    dlq.add_argument("--json", action="store_true")
+    _target(dlq)
+    dlq.set_defaults(func=cmd_dlq)
+
+
+def _target(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--endpoint-url",
+        default=LOCAL_ENDPOINT,
+        help=f"an emulated account (default: `csvflow local serve` at {LOCAL_ENDPOINT})",
+    )
+    where.add_argument(
+        "--aws", action="store_true", help="AWS itself (standard profile/region resolution)"
+    )
+    parser.add_argument("--region", help="AWS region (default: the profile's)")
+    parser.add_argument(
+        "--name", default="csvflow", help="the stack's name prefix (default: csvflow)"
+    )
+
+
+def _client(args: argparse.Namespace, service: str) -> Any:
+    import boto3
+
+    if args.aws:
+        return boto3.client(service, region_name=args.region)  # type: ignore[call-overload,unused-ignore]
+    return boto3.client(  # type: ignore[call-overload,unused-ignore]
+        service,
+        endpoint_url=args.endpoint_url,
+        region_name=args.region or "us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
+def _since(text: str) -> dt.datetime:
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    if text[:-1].isdigit() and text[-1] in units:
+        return dt.datetime.now(tz=dt.UTC) - dt.timedelta(**{units[text[-1]]: int(text[:-1])})
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from csvflow.adapters.postgres import connector, migrate
+    from csvflow.cli import _database
+    from csvflow.local.runtime import LocalRuntime
+    from csvflow.local.server import LocalServer
+
+    with _database(args) as url:
+        migrate(connector(url))
+        with (
+            LocalRuntime(database_url=url) as runtime,
+            LocalServer(runtime, port=args.port) as server,
+        ):
+            endpoint = server.endpoint_url
+            names = runtime.names
+            print(
+                f"csvflow's emulated account is serving on {endpoint} (Ctrl-C stops it)\n"
+                f"  bucket         {names.bucket} (uploads under incoming/ start the workflow)\n"
+                f"  state machine  {runtime.state_machine_arn}\n"
+                f"  queue / DLQ    {names.queue} / {names.dead_letter_queue}\n"
+                f"  functions      {', '.join(runtime.function_arns)} (prefix {names.prefix})\n"
+                f"  database       {url.split('@')[-1]}\n"
+                "Try:\n"
+                f"  aws --endpoint-url {endpoint} s3 cp examples/sales.csv s3://{names.bucket}/incoming/sales/sales.csv\n"
+                "  csvflow executions\n",
+                flush=True,
+            )
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                print("stopping", file=sys.stderr)
+    return 0
+
+
+def cmd_executions(args: argparse.Namespace) -> int:
+    sfn = _client(args, "stepfunctions")
+    machine = operations.find_state_machine(sfn, f"{args.name}-ingest")
+    found = operations.list_executions(sfn, machine, status=args.status, since=args.since)
+    if args.json:
+        print(json.dumps(found, indent=2))
+        return 0
+    for execution in found:
+        print(f"{execution['status']:<10} {execution['started']}  {execution['arn']}")
+    if not found:
+        print("no executions", file=sys.stderr)
+    return 0
+
+
+def cmd_execution(args: argparse.Namespace) -> int:
+    sfn = _client(args, "stepfunctions")
+    view = operations.describe_execution(sfn, args.arn)
+    if args.graph:
+        definition = json.loads(
+            sfn.describe_state_machine_for_execution(executionArn=args.arn)["definition"]
+        )
+        args.graph.write_text(
+            operations.state_machine_svg(definition, view.steps), encoding="utf-8"
+        )
+    print(
+        json.dumps(view.to_dict(), indent=2, default=str)
+        if args.json
+        else operations.format_execution(view)
+    )
+    return 0 if view.status in ("SUCCEEDED", "RUNNING") else 1
+
+
+def cmd_redrive(args: argparse.Namespace) -> int:
+    sfn = _client(args, "stepfunctions")
+    arns = list(args.arns)
+    if args.all_failed:
+        machine = operations.find_state_machine(sfn, f"{args.name}-ingest")
+        for status in operations.FAILED_STATUSES:
+            arns += [
+                e["arn"]
+                for e in operations.list_executions(sfn, machine, status=status, since=args.since)
+            ]
+    if not arns:
+        print("nothing to redrive: give ARNs or --all-failed", file=sys.stderr)
+        return 2
+    outcomes = operations.redrive(sfn, arns)
+    for outcome in outcomes:
+        print(f"{outcome['arn']}: {outcome['outcome']}")
+    return 0 if all(o["outcome"] == "redriven" for o in outcomes) else 1
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    sqs = _client(args, "sqs")
+    dlq_url = sqs.get_queue_url(QueueName=f"{args.name}-starter-dlq")["QueueUrl"]
+    if args.action == "list":
+        messages = operations.dead_letters(sqs, dlq_url)
+        if args.json:
+            print(json.dumps(messages, indent=2))
+        for message in [] if args.json else messages:
+            print(f"{message['id']}  receives={message['receives']}  {message['body'][:120]}")
+        return 0
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    task = sqs.start_message_move_task(SourceArn=dlq_arn)
+    print(f"moving the dead letters back to their queue: task {task['TaskHandle']}")
+    return 0

@@ -1,0 +1,150 @@
+"""`csvflow local serve`: the stack behind an HTTP endpoint, used by plain boto3 clients."""
+
+import json
+import time
+
+import boto3
+import pytest
+
+from csvflow.local.runtime import LocalRuntime
+from csvflow.local.server import LocalServer
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def endpoint(database_url):
+    with LocalRuntime(database_url=database_url) as runtime, LocalServer(runtime, port=0) as server:
+        yield server.endpoint_url, runtime
+
+
+def _client(endpoint_url, service):
+    return boto3.client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
+def _wait(sfn, arn, status="RUNNING"):
+    for _ in range(1200):
+        described = sfn.describe_execution(executionArn=arn)
+        if described["status"] != status:
+            return described
+        time.sleep(0.05)
+    raise AssertionError(f"{arn} stayed {status}")
+
+
+def _execution_of(sfn, machine, key):
+    for _ in range(600):
+        for execution in sfn.list_executions(stateMachineArn=machine)["executions"]:
+            described = sfn.describe_execution(executionArn=execution["executionArn"])
+            if json.loads(described["input"])["source"]["key"] == key:
+                return execution["executionArn"]
+        time.sleep(0.05)
+    raise AssertionError(f"no execution for {key}")
+
+
+def test_an_upload_through_the_endpoint_runs_the_workflow(endpoint):
+    url, runtime = endpoint
+    s3, sfn = _client(url, "s3"), _client(url, "stepfunctions")
+    s3.put_object(Bucket=runtime.names.bucket, Key="incoming/served/a.csv", Body=b"x,y\n1,2\n3,4\n")
+    (machine,) = sfn.list_state_machines()["stateMachines"]
+    arn = _execution_of(sfn, machine["stateMachineArn"], "incoming/served/a.csv")
+    described = _wait(sfn, arn)
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    events = sfn.get_execution_history(executionArn=arn)["events"]
+    assert any(e["type"] == "TaskSucceeded" for e in events)
+    result = _client(url, "lambda").invoke(
+        FunctionName=runtime.function_arns["validate"],
+        Payload=json.dumps(
+            {
+                "source": json.loads(described["input"])["source"],
+                "dataset": "served",
+                "ingestion_id": "served-direct",
+            }
+        ).encode(),
+    )
+    assert json.loads(result["Payload"].read())["rows"] == 2
+
+
+def test_redrive_and_message_moves_answer_through_the_endpoint(endpoint):
+    url, runtime = endpoint
+    sfn, sqs = _client(url, "stepfunctions"), _client(url, "sqs")
+    (machine,) = sfn.list_state_machines()["stateMachines"]
+    with pytest.raises(sfn.exceptions.ClientError, match="ExecutionNotRedrivable"):
+        sfn.redrive_execution(
+            executionArn=sfn.list_executions(stateMachineArn=machine["stateMachineArn"])[
+                "executions"
+            ][0]["executionArn"]
+        )
+    sqs.send_message(QueueUrl=runtime.queue_url, MessageBody="not an S3 event")
+    deadline = time.monotonic() + 30
+    while not int(
+        sqs.get_queue_attributes(
+            QueueUrl=runtime.dlq_url, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]["ApproximateNumberOfMessages"]
+    ):
+        assert time.monotonic() < deadline, "the poison message never reached the DLQ"
+        time.sleep(0.1)
+    task = sqs.start_message_move_task(SourceArn=runtime.dead_letter_queue_arn)
+    assert task["TaskHandle"].endswith(":1")
+
+
+def _cli(capsys, *argv):
+    from csvflow.cli import main
+
+    code = main(list(argv))
+    return code, capsys.readouterr().out
+
+
+def test_the_operator_commands_inspect_redrive_and_replay_through_the_endpoint(
+    endpoint, capsys, tmp_path
+):
+    url, runtime = endpoint
+    s3, sfn = _client(url, "s3"), _client(url, "stepfunctions")
+    s3.put_object(Bucket=runtime.names.bucket, Key="incoming/served/broken.csv", Body=b"a,a\n1,2\n")
+    (machine,) = sfn.list_state_machines()["stateMachines"]
+    failed = _execution_of(sfn, machine["stateMachineArn"], "incoming/served/broken.csv")
+    _wait(sfn, failed)
+
+    code, out = _cli(capsys, "executions", "--endpoint-url", url, "--status", "FAILED", "--json")
+    assert code == 0
+    assert failed in [e["arn"] for e in json.loads(out)]
+
+    graph = tmp_path / "failed.svg"
+    code, out = _cli(
+        capsys, "execution", failed, "--endpoint-url", url, "--json", "--graph", str(graph)
+    )
+    view = json.loads(out)
+    assert code == 1  # a failed execution
+    assert (view["status"], view["error"]) == ("FAILED", "InvalidCsv")
+    assert [(s["name"], s["result"]) for s in view["steps"]] == [
+        ("Validate CSV", "succeeded"),
+        ("Record the failure", "succeeded"),
+        ("Ingestion failed", "failed"),
+    ]
+    assert view["steps"][0]["attempts"] == 1 and view["steps"][0]["seconds"] >= 0
+    assert view["links"]["upload"] == f"s3://{runtime.names.bucket}/incoming/served/broken.csv"
+    svg = graph.read_text()
+    assert svg.startswith("<svg") and svg.count("<rect") == 5
+    assert "Ingestion failed: failed" in svg and "Summarize columns: not run" in svg
+
+    code, out = _cli(capsys, "execution", failed, "--endpoint-url", url)
+    assert "Validate CSV" in out and "InvalidCsv" in out
+
+    # AWS redrives even a permanent failure, which fails again at its Fail state; the history
+    # shows the redrive.
+    code, out = _cli(capsys, "redrive", "--all-failed", "--endpoint-url", url)
+    assert f"{failed}: redriven" in out
+    assert _wait(sfn, failed)["status"] == "FAILED"
+    kinds = [e["type"] for e in sfn.get_execution_history(executionArn=failed)["events"]]
+    assert kinds.count("ExecutionRedriven") == 1
+
+    code, out = _cli(capsys, "dlq", "list", "--endpoint-url", url, "--json")
+    assert code == 0
+    assert isinstance(json.loads(out), list)
+    code, out = _cli(capsys, "dlq", "redrive", "--endpoint-url", url)
+    assert code == 0 and "moving the dead letters back" in out
