@@ -148,3 +148,39 @@ def test_the_operator_commands_inspect_redrive_and_replay_through_the_endpoint(
     assert isinstance(json.loads(out), list)
     code, out = _cli(capsys, "dlq", "redrive", "--endpoint-url", url)
     assert code == 0 and "moving the dead letters back" in out
+
+
+def test_the_serve_command_announces_its_endpoint_and_stops_cleanly(database_url):
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "csvflow",
+            "local",
+            "serve",
+            "--port",
+            "0",
+            "--database-url",
+            database_url,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        first = server.stdout.readline()
+        url = re.search(r"serving on (http://\S+)", first).group(1)
+        buckets = [b["Name"] for b in _client(url, "s3").list_buckets()["Buckets"]]
+        assert buckets == ["csvflow-local"]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, errors = server.communicate(timeout=30)
+    assert server.returncode == 0, errors
+    assert "stopping" in errors

@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import signal
 import sys
-import time
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -122,18 +123,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 f"  bucket         {names.bucket} (uploads under incoming/ start the workflow)\n"
                 f"  state machine  {runtime.state_machine_arn}\n"
                 f"  queue / DLQ    {names.queue} / {names.dead_letter_queue}\n"
-                f"  functions      {', '.join(runtime.function_arns)} (prefix {names.prefix})\n"
+                f"  functions      {', '.join(names.prefix + f for f in runtime.function_arns)}\n"
                 f"  database       {url.split('@')[-1]}\n"
                 "Try:\n"
                 f"  aws --endpoint-url {endpoint} s3 cp examples/sales.csv s3://{names.bucket}/incoming/sales/sales.csv\n"
-                "  csvflow executions\n",
+                f"  csvflow executions --endpoint-url {endpoint}\n",
                 flush=True,
             )
-            try:
-                while True:
-                    time.sleep(3600)
-            except KeyboardInterrupt:
-                print("stopping", file=sys.stderr)
+            stop = threading.Event()
+            # Ctrl-C, or a SIGTERM from a supervisor (a background job ignores SIGINT).
+            for signal_number in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signal_number, lambda *_: stop.set())
+            stop.wait()
+            print("stopping: the emulated account and its data are gone", file=sys.stderr)
     return 0
 
 

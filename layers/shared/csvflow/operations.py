@@ -179,6 +179,10 @@ def format_execution(view: ExecutionView) -> str:
             f"  {step.name.ljust(width)}  {seconds:>8}  {step.attempts or '-':>8}  {result}"
         )
     lines.extend(f"{name:<10} {uri}" for name, uri in view.links.items())
+    for name, value in (("input", view.input), ("output", view.output)):
+        if value is not None:
+            text = json.dumps(value)
+            lines.append(f"{name:<10} {text if len(text) <= 300 else text[:297] + '...'}")
     return "\n".join(lines)
 
 
