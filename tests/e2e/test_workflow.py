@@ -175,3 +175,22 @@ def test_only_pointers_travel_in_the_state_payload(runtime):
             if isinstance(details, dict):
                 for field in ("input", "output"):
                     assert len(details.get(field, "")) < 8 * 1024, (event["type"], field)
+
+
+def test_hostile_column_names_reach_the_database_as_data_not_sql(runtime, database_url):
+    hostile = (ROOT / "tests" / "data" / "hostile" / "hostile-header.csv").read_bytes()
+    key = "incoming/hostile/header.csv"
+    upload = runtime.upload_bytes(hostile, key)
+    runtime.pump()
+    (result,) = runtime.wait([upload], timeout=WAIT)
+    assert result.status == "SUCCEEDED", result.cause
+    summary = PostgresSummaryQueries(connector(database_url)).summary(key)
+    assert [c["name"] for c in summary["columns"]] == [
+        "a; DROP TABLE csvflow.ingestions;--",
+        "$(rm -rf /)",
+        "`id`",
+        "'q'",
+    ]
+    assert PostgresSummaryQueries(connector(database_url)).ingestions(
+        limit=1
+    )  # the table is still there

@@ -15,6 +15,9 @@ _VARIABLES = {
     "db_port": "CSVFLOW_DB_PORT",
     "db_name": "CSVFLOW_DB_NAME",
     "db_sslmode": "CSVFLOW_DB_SSLMODE",
+    "max_file_bytes": "CSVFLOW_MAX_FILE_BYTES",
+    "max_columns": "CSVFLOW_MAX_COLUMNS",
+    "max_line_bytes": "CSVFLOW_MAX_LINE_BYTES",
     "incoming_prefix": "CSVFLOW_INCOMING_PREFIX",
     "work_prefix": "CSVFLOW_WORK_PREFIX",
     "reports_prefix": "CSVFLOW_REPORTS_PREFIX",
@@ -42,6 +45,10 @@ class Settings:
     work_prefix: str = "work/"
     reports_prefix: str = "reports/"
     contracts_prefix: str = "contracts/"
+    # Size limits, checked before the work they would make expensive.
+    max_file_bytes: int = 10 << 30  # validate stages the typed Parquet in Lambda's /tmp
+    max_columns: int = 2_000
+    max_line_bytes: int = 4 << 20  # the CSV reader's block: no line may be longer
 
     @classmethod
     def from_environ(
@@ -64,4 +71,14 @@ class Settings:
                 missing.append(" or ".join(_VARIABLES[name] for name in names))
         if missing:
             raise ConfigurationError("missing environment variable(s): " + ", ".join(missing))
-        return cls(**values)
+        typed: dict[str, object] = dict(values)
+        for field in fields(cls):
+            if isinstance(field.default, int) and field.name in values:
+                try:
+                    typed[field.name] = int(values[field.name])
+                except ValueError as e:
+                    variable, value = _VARIABLES[field.name], values[field.name]
+                    raise ConfigurationError(
+                        f"{variable} must be a whole number, not {value!r}"
+                    ) from e
+        return cls(**typed)  # type: ignore[arg-type]

@@ -34,6 +34,7 @@ from csvflow.domain.summary import (
 )
 from csvflow.domain.types import arrow_type
 from csvflow.domain.validation import CsvValidator
+from csvflow.exceptions import InvalidCsv
 from csvflow.ports import IngestionRepository, ObjectStore
 from csvflow.starting import start_ingestion
 
@@ -55,10 +56,20 @@ def load_contract(store: ObjectStore, settings: Settings, bucket: str, dataset: 
 def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> dict[str, Any]:
     """Stream the upload once: typed good rows to Parquet, every rejected row to a report."""
     source = cmd.source
+    if source.size is not None and source.size > settings.max_file_bytes:
+        raise InvalidCsv(
+            f"the file is {source.size:,} bytes, more than the limit of "
+            f"{settings.max_file_bytes:,} (CSVFLOW_MAX_FILE_BYTES)",
+            file=source.key,
+        )
     contract = load_contract(store, settings, source.bucket, cmd.dataset)
     head = store.read_head(source.ref, HEAD_BYTES)
     dialect = detect_dialect(
-        head, file=source.key, encoding=contract.encoding, delimiter=contract.delimiter
+        head,
+        file=source.key,
+        encoding=contract.encoding,
+        delimiter=contract.delimiter,
+        max_columns=settings.max_columns,
     )
     validated = ObjectRef(
         source.bucket, f"{settings.work_prefix}{cmd.ingestion_id}/validated.parquet"
@@ -72,7 +83,12 @@ def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> di
             report = RejectReport(report_file)
             with store.open(source.ref) as stream:
                 validator = CsvValidator(
-                    stream, file=source.key, dialect=dialect, contract=contract, report=report
+                    stream,
+                    file=source.key,
+                    dialect=dialect,
+                    contract=contract,
+                    report=report,
+                    block_size=settings.max_line_bytes,
                 )
                 write_parquet(validator.batches(), lambda: validator.schema, parquet_path)
         outcome = validator.outcome

@@ -5,6 +5,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
+import unicodedata
 from dataclasses import dataclass
 
 from csvflow.exceptions import InvalidCsv
@@ -47,6 +49,7 @@ def detect_dialect(
     file: str,
     encoding: str | None = None,
     delimiter: str | None = None,
+    max_columns: int | None = None,
 ) -> Dialect:
     """Check the first bytes of ``file`` and decide how to read it (or say why not)."""
     if not head.strip(b" \t\r\n"):
@@ -62,6 +65,13 @@ def detect_dialect(
             raise InvalidCsv("this looks like JSON, not CSV text", file=file)
     delimiter = delimiter or _sniff_delimiter(text)
     header = _header(text, delimiter, file=file)
+    if max_columns is not None and len(header) > max_columns:
+        raise InvalidCsv(
+            f"the header has {len(header):,} columns, more than the limit of {max_columns:,} "
+            "(CSVFLOW_MAX_COLUMNS)",
+            file=file,
+            line=1,
+        )
     return Dialect(encoding=encoding, delimiter=delimiter, header=header)
 
 
@@ -79,7 +89,17 @@ def _detect_encoding(head: bytes, *, file: str) -> str:
         # The head may end inside a multi-byte character: decode what is complete.
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
         return "utf-8"
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as e:
+        # UTF-8 sequences beside bytes UTF-8 rejects: two files (or two editors) joined.
+        # Read as either encoding, part of it would silently turn into mojibake.
+        utf8 = _UTF8_SEQUENCE.search(head)
+        if utf8:
+            raise InvalidCsv(
+                f"mixed encodings: UTF-8 text (at byte offset {utf8.start()}) and a byte that is "
+                f"not UTF-8 (0x{head[e.start]:02X} at byte offset {e.start}); convert the file to "
+                "one encoding",
+                file=file,
+            ) from e
         # Legacy single-byte files are nearly always Windows-1252 (a superset of
         # Latin-1's printable range); bytes it leaves undefined fall to Latin-1.
         try:
@@ -87,6 +107,12 @@ def _detect_encoding(head: bytes, *, file: str) -> str:
             return "cp1252"
         except UnicodeDecodeError:
             return "latin-1"
+
+
+# A complete multi-byte UTF-8 character (2, 3 or 4 bytes).
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
 
 
 def _decode_head(head: bytes, encoding: str, *, file: str) -> str:
@@ -127,7 +153,8 @@ def _sniff_delimiter(text: str) -> str:
 
 
 def _first_rows(text: str, delimiter: str, *, limit: int) -> list[list[str]]:
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=False)
+    # newline="": \r, \n and \r\n all end a line (old Mac files end lines with \r alone).
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     rows = []
     for row in reader:
         rows.append(row)
@@ -145,6 +172,7 @@ def _header(text: str, delimiter: str, *, file: str) -> tuple[str, ...]:
         raise InvalidCsv("a header row is required, but the first line is blank", file=file, line=1)
     header = tuple(rows[0])
     seen: dict[str, int] = {}
+    normalised: dict[str, int] = {}
     for position, name in enumerate(header, start=1):
         if not name.strip():
             raise InvalidCsv("the column name is blank", file=file, line=1, column=position)
@@ -155,5 +183,38 @@ def _header(text: str, delimiter: str, *, file: str) -> tuple[str, ...]:
                 line=1,
                 column=position,
             )
+        canonical = unicodedata.normalize("NFKC", name)
+        if canonical in normalised:
+            raise InvalidCsv(
+                f"the column name {name!r} is column {normalised[canonical]}'s name in another "
+                "Unicode form (a look-alike)",
+                file=file,
+                line=1,
+                column=position,
+            )
+        scripts = _letter_scripts(canonical)
+        if len(scripts) > 1:
+            raise InvalidCsv(
+                f"the column name {name!r} mixes {' and '.join(sorted(scripts))} letters "
+                "(a look-alike of a plain name?)",
+                file=file,
+                line=1,
+                column=position,
+            )
         seen[name] = position
+        normalised[canonical] = position
     return header
+
+
+_CONFUSABLE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
+
+
+def _letter_scripts(name: str) -> set[str]:
+    """The scripts among Latin, Cyrillic and Greek whose letters the name uses."""
+    scripts = set()
+    for char in name:
+        if char.isalpha():
+            script = unicodedata.name(char, "").split(" ", 1)[0]
+            if script in _CONFUSABLE_SCRIPTS:
+                scripts.add(script.title())
+    return scripts

@@ -182,6 +182,12 @@ class CsvValidator:
                 " (declare the encoding in the dataset contract)",
                 file=self.file,
             )
+        if "straddling object" in message:
+            return InvalidCsv(
+                f"a line after line {self._last_line} is longer than {self._block_size:,} bytes, "
+                "the longest line csvflow reads (CSVFLOW_MAX_LINE_BYTES)",
+                file=self.file,
+            )
         return InvalidCsv(f"cannot parse after line {self._last_line}: {message}", file=self.file)
 
     def _on_invalid_row(self, row: Any) -> str:
@@ -252,6 +258,17 @@ class CsvValidator:
         self.outcome.empty_rows += empty_count
         problems: list[tuple[np.ndarray, str, pa.Array, str]] = []
         columns = []
+        if batch.num_rows:
+            # A byte order mark at the start of a row: another file was appended to this one.
+            joined = pc.starts_with(batch.column(0), "\ufeff")
+            problems.append(
+                (
+                    _mask(joined),
+                    self._specs[0].name,
+                    batch.column(0),
+                    "a byte order mark (U+FEFF) starts this row: files joined together?",
+                )
+            )
         for spec, raw in zip(self._specs, batch.columns, strict=True):
             converted = convert(raw, spec, self._null_values)
             for mask, reason in self._column_problems(spec, converted, raw, lines, bad):

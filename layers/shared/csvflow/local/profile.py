@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 from pathlib import Path
 from typing import Any
 
+from csvflow.config import Settings
 from csvflow.domain.contract import parse_contract
 from csvflow.domain.dialect import HEAD_BYTES, detect_dialect
 from csvflow.domain.model import no_contract
 from csvflow.domain.rejects import RejectReport
 from csvflow.domain.summary import aggregate_groups
 from csvflow.domain.validation import CsvValidator
-from csvflow.exceptions import PermanentError
+from csvflow.exceptions import InvalidCsv, PermanentError
 from csvflow.handlers import summarize_batches
 
 
@@ -37,15 +39,29 @@ def profile_file(path: Path, *, contract_path: Path | None = None) -> dict[str, 
     validator: CsvValidator | None = None
     try:
         with path.open("rb") as stream:
+            limits = Settings.from_environ(os.environ)
+            size = path.stat().st_size
+            if size > limits.max_file_bytes:
+                raise InvalidCsv(
+                    f"the file is {size:,} bytes, more than the limit of "
+                    f"{limits.max_file_bytes:,} (CSVFLOW_MAX_FILE_BYTES)",
+                    file=str(path),
+                )
             dialect = detect_dialect(
                 stream.read(HEAD_BYTES),
                 file=str(path),
                 encoding=contract.encoding,
                 delimiter=contract.delimiter,
+                max_columns=limits.max_columns,
             )
             stream.seek(0)
             validator = CsvValidator(
-                stream, file=str(path), dialect=dialect, contract=contract, report=report
+                stream,
+                file=str(path),
+                dialect=dialect,
+                contract=contract,
+                report=report,
+                block_size=limits.max_line_bytes,
             )
             batches = validator.batches()
             first = next(batches, None)
