@@ -7,13 +7,14 @@ import io
 import itertools
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from typing import Any
 
 import psycopg2
 import psycopg2.extras
+from psycopg2 import sql
 from psycopg2.extensions import connection as Connection
 
 from csvflow.domain.summary import Failure, IngestionRecord, Summary, aggregate_groups
@@ -53,6 +54,11 @@ _PROFILE_KEYS = {
     "max_value": "max",
 }
 _JSONB = {"min_value", "max_value", "top_values"}
+
+
+def _identifiers(names: Iterable[str]) -> sql.Composed:
+    """Column names as quoted identifiers: SQL text is never built from strings."""
+    return sql.SQL(", ").join(sql.Identifier(n) for n in names)
 
 
 def connector(url: str) -> Callable[[], Connection]:
@@ -143,8 +149,9 @@ class PostgresIngestionRepository:
             )
             psycopg2.extras.execute_values(
                 cur,
-                f"INSERT INTO csvflow.column_profiles (ingestion, {', '.join(_PROFILE_COLUMNS)})"
-                " VALUES %s",
+                sql.SQL("INSERT INTO csvflow.column_profiles (ingestion, {}) VALUES %s").format(
+                    _identifiers(_PROFILE_COLUMNS)
+                ),
                 [(ingestion, *_profile_row(p)) for p in summary.columns],
                 page_size=1000,
             )
@@ -206,16 +213,19 @@ class PostgresIngestionRepository:
             "error_cause": None,
         } | outcome
         names = list(values)
-        updates = ", ".join(
-            f"{n} = EXCLUDED.{n}"
+        updates = sql.SQL(", ").join(
+            sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(n))
             for n in names
             if n not in ("bucket", "object_key", "object_version")
         )
         cur.execute(
-            f"INSERT INTO csvflow.ingestions ({', '.join(names)})"
-            f" VALUES ({', '.join(['%s'] * len(names))})"
-            " ON CONFLICT (bucket, object_key, object_version) DO UPDATE SET "
-            f"{updates}, updated_at = now() RETURNING id",
+            sql.SQL(
+                "INSERT INTO csvflow.ingestions ({}) VALUES ({})"
+                " ON CONFLICT (bucket, object_key, object_version) DO UPDATE SET"
+                " {}, updated_at = now() RETURNING id"
+            ).format(
+                _identifiers(names), sql.SQL(", ").join([sql.Placeholder()] * len(names)), updates
+            ),
             [values[n] for n in names],
         )
         ingestion: int = cur.fetchone()[0]
@@ -284,8 +294,9 @@ class PostgresSummaryQueries:
         ingestion_pk, *rest = rows[0]
         result = _ingestion(tuple(rest))
         columns = self._fetch(
-            f"SELECT {', '.join(_PROFILE_COLUMNS)} FROM csvflow.column_profiles"
-            " WHERE ingestion = %s ORDER BY position",
+            sql.SQL(
+                "SELECT {} FROM csvflow.column_profiles WHERE ingestion = %s ORDER BY position"
+            ).format(_identifiers(_PROFILE_COLUMNS)),
             (ingestion_pk,),
         )
         result["columns"] = [_column(dict(zip(_PROFILE_COLUMNS, c, strict=True))) for c in columns]
@@ -299,11 +310,11 @@ class PostgresSummaryQueries:
         result["aggregates"] = [{"name": n, "groups": g} for n, g in aggregates.items()]
         return result
 
-    def _fetch(self, sql: str, params: Any) -> list[tuple[Any, ...]]:
+    def _fetch(self, query: str | sql.Composable, params: Any) -> list[tuple[Any, ...]]:
         conn = self._connect()
         try:
             with _transaction(conn) as cur:
-                cur.execute(sql, params)
+                cur.execute(query, params)
                 rows: list[tuple[Any, ...]] = cur.fetchall()
                 return rows
         finally:

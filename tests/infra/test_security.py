@@ -1,0 +1,60 @@
+"""Static security checks of the package: bandit, and SQL only from parameters or identifiers."""
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.iac import ROOT
+
+pytestmark = pytest.mark.infra
+PACKAGE = ROOT / "layers" / "shared" / "csvflow"
+
+
+def test_bandit_finds_nothing():
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "bandit"),
+            "-c",
+            str(ROOT / "pyproject.toml"),
+            "-r",
+            str(PACKAGE),
+            "-f",
+            "json",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    report = json.loads(result.stdout)
+    assert report["results"] == [], json.dumps(report["results"], indent=2)[:4000]
+    assert report["metrics"]["_totals"]["loc"] > 1000  # it did scan the package
+
+
+def test_no_sql_text_is_built_from_formatted_strings():
+    """cursor.execute / execute_values / copy_expert get literals or psycopg2.sql objects."""
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in {"execute", "executemany", "copy_expert", "execute_values"}
+            ):
+                query = (
+                    node.args[1]
+                    if node.func.attr == "execute_values" and len(node.args) > 1
+                    else (node.args[0] if node.args else None)
+                )
+                if isinstance(query, ast.JoinedStr | ast.BinOp) or (
+                    isinstance(query, ast.Call)
+                    and getattr(query.func, "attr", "") == "format"
+                    and isinstance(query.func.value, ast.Constant)
+                ):
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []
