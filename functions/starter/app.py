@@ -17,7 +17,9 @@ handle, settings = starter_function()
 
 
 def start_record(record: SQSRecord) -> None:
-    for command in start_commands(record.body, incoming_prefix=settings.incoming_prefix):
+    for command in start_commands(
+        record.body, incoming_prefix=settings.incoming_prefix, bucket=settings.bucket
+    ):
         handle(command)
 
 

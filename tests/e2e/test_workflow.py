@@ -149,13 +149,15 @@ def test_a_poison_message_goes_to_the_dead_letter_queue_and_the_rest_of_the_batc
     runtime, database_url
 ):
     runtime.sqs.send_message(QueueUrl=runtime.queue_url, MessageBody="{not json")
+    other_bucket = (ROOT / "tests" / "events" / "s3_put.json").read_text()  # bucket csvflow-data
+    runtime.sqs.send_message(QueueUrl=runtime.queue_url, MessageBody=other_bucket)
     key = "incoming/poison/fine.csv"
     upload = runtime.upload_bytes(b"x,y\n1,2\n", key)
     runtime.pump()
     (result,) = runtime.wait([upload], timeout=WAIT)
     assert result.status == "SUCCEEDED", result.cause
     dead = runtime.dead_letters()
-    assert [m["Body"] for m in dead] == ["{not json"]
+    assert sorted(m["Body"] for m in dead) == sorted(["{not json", other_bucket])
     assert (
         runtime.sqs.get_queue_attributes(
             QueueUrl=runtime.queue_url, AttributeNames=["ApproximateNumberOfMessages"]

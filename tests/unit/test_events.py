@@ -40,6 +40,14 @@ def test_malformed_messages_are_refused(text):
         start_commands(text, incoming_prefix="incoming/")
 
 
+def test_events_about_another_bucket_or_outside_the_prefix_are_refused():
+    assert start_commands(body("s3_put.json"), incoming_prefix="incoming/", bucket="csvflow-data")
+    with pytest.raises(MalformedMessage, match="event for bucket 'csvflow-data', not 'ours'"):
+        start_commands(body("s3_put.json"), incoming_prefix="incoming/", bucket="ours")
+    with pytest.raises(MalformedMessage, match="outside 'uploads/'"):
+        start_commands(body("s3_put.json"), incoming_prefix="uploads/")
+
+
 def test_execution_name_is_stable_valid_and_version_specific():
     (command,) = start_commands(body("s3_put.json"), incoming_prefix="incoming/")
     name = command.source.ingestion_id

@@ -10,6 +10,7 @@ from csvflow.exceptions import ConfigurationError
 # (bandit B105: these are variables' names, "CSVFLOW_DB_SECRET_ARN" among them, not secrets)
 _VARIABLES = {  # nosec B105
     "state_machine_arn": "CSVFLOW_STATE_MACHINE_ARN",
+    "bucket": "CSVFLOW_BUCKET",
     "database_url": "DATABASE_URL",
     "db_secret_arn": "CSVFLOW_DB_SECRET_ARN",
     "db_host": "CSVFLOW_DB_HOST",
@@ -34,6 +35,7 @@ class Settings:
     """Configuration of one function, read once at cold start."""
 
     state_machine_arn: str | None = None
+    bucket: str | None = None  # the data bucket: the starter refuses events about others
     database_url: str | None = None
     db_secret_arn: str | None = None
     # Where the database is, for secrets that hold only credentials (RDS-managed ones).

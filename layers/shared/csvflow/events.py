@@ -14,8 +14,15 @@ class MalformedMessage(ValueError):
     """An SQS message that is not an S3 notification: it belongs in the dead-letter queue."""
 
 
-def start_commands(body: str, *, incoming_prefix: str) -> list[StartIngestion]:
-    """The ingestions one SQS message asks for (none for S3's test event)."""
+def start_commands(
+    body: str, *, incoming_prefix: str, bucket: str | None = None
+) -> list[StartIngestion]:
+    """The ingestions one SQS message asks for (none for S3's test event).
+
+    With ``bucket``, an event about any other bucket, or about a key outside the incoming
+    prefix, is refused: the topic may have other publishers, and such a message must end
+    in the dead-letter queue, not start a workflow on data csvflow does not own.
+    """
     try:
         message = json.loads(body)
     except ValueError as e:
@@ -31,11 +38,17 @@ def start_commands(body: str, *, incoming_prefix: str) -> list[StartIngestion]:
         return []
     if "Records" not in message:
         raise MalformedMessage("message has no S3 Records")
-    return [
+    commands = [
         _command(record, incoming_prefix)
         for record in message["Records"]
         if str(record.get("eventName", "")).startswith("ObjectCreated")
     ]
+    for command in commands:
+        if bucket is not None and command.source.bucket != bucket:
+            raise MalformedMessage(f"event for bucket {command.source.bucket!r}, not {bucket!r}")
+        if not command.source.key.startswith(incoming_prefix):
+            raise MalformedMessage(f"event for {command.source.key!r}, outside {incoming_prefix!r}")
+    return commands
 
 
 def _command(record: dict[str, Any], incoming_prefix: str) -> StartIngestion:

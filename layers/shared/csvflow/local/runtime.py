@@ -173,7 +173,10 @@ class LocalRuntime:
             f"arn:aws:states:{REGION}:{account}:stateMachine:{names.state_machine}"
         )
         environments = {
-            "starter": {"CSVFLOW_STATE_MACHINE_ARN": self.state_machine_arn},
+            "starter": {
+                "CSVFLOW_STATE_MACHINE_ARN": self.state_machine_arn,
+                "CSVFLOW_BUCKET": names.bucket,
+            },
             "persist": {"DATABASE_URL": self.database_url},
         }
         for name in FUNCTIONS:
