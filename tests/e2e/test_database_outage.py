@@ -59,20 +59,27 @@ def test_a_long_outage_fails_on_persist_and_after_it_a_redrive_persists_once(
     queries = PostgresSummaryQueries(connector(database_url))
     assert queries.summary(key) is None  # nothing half-written
     arn = failed.upload.execution_arn
-    steps_before = [name for name, _ in runtime.runner.invocations]
 
-    proxy.outage(connections=0)  # PostgreSQL is back
-    result = runtime.redrive(arn, timeout=WAIT)
+    proxy.outage(connections=0)  # PostgreSQL is back; a newer version of the file arrives first
+    newer = runtime.upload_bytes(CSV + b"500,1.5\n", key)
+    runtime.pump()
+    (newer_result,) = runtime.wait([newer], timeout=WAIT)
+    assert newer_result.status == "SUCCEEDED", newer_result.cause
+
+    steps_before = [name for name, _ in runtime.runner.invocations]
+    result = runtime.redrive(arn, timeout=WAIT)  # the older version's redrive lands last
     assert result.status == "SUCCEEDED", result.cause
     steps_after = [name for name, _ in runtime.runner.invocations][len(steps_before) :]
     assert steps_after == ["csvflow-persist"]  # validate and summarize are not run again
     history = runtime.history(arn)
     assert [e["type"] for e in history].count("ExecutionRedriven") == 1
-    (row,) = [
-        i
-        for i in PostgresSummaryQueries(connector(database_url)).ingestions(limit=1000)
+    rows = {
+        i["execution_arn"]: (i["status"], i["rows"])
+        for i in queries.ingestions(limit=1000)
         if i["key"] == key
-    ]
-    assert (row["status"], row["rows"], row["execution_arn"]) == ("SUCCEEDED", 500, arn)
-    summary = PostgresSummaryQueries(connector(database_url)).summary(key)
-    assert [c["name"] for c in summary["columns"]] == ["id", "amount"]
+    }
+    # One row per version, each persisted once.
+    assert rows == {arn: ("SUCCEEDED", 500), newer.execution_arn: ("SUCCEEDED", 501)}
+    # The newest upload (by S3 event time) is the key's summary, whatever finished last.
+    summary = queries.summary(key)
+    assert (summary["rows"], summary["execution_arn"]) == (501, newer.execution_arn)

@@ -196,3 +196,17 @@ def test_hostile_column_names_reach_the_database_as_data_not_sql(runtime, databa
     assert PostgresSummaryQueries(connector(database_url)).ingestions(
         limit=1
     )  # the table is still there
+
+
+def test_two_versions_uploaded_back_to_back_are_both_ingested_and_the_newest_wins(
+    runtime, database_url
+):
+    key = "incoming/versions/back-to-back.csv"
+    first = runtime.upload_bytes(b"n\n1\n", key)
+    second = runtime.upload_bytes(b"n\n1\n2\n", key)
+    runtime.pump()  # both events in one batch
+    results = runtime.wait([first, second], timeout=WAIT)
+    assert [r.status for r in results] == ["SUCCEEDED", "SUCCEEDED"]
+    assert sorted(r["rows"] for r in _ingestions_of(database_url, key)) == [1, 2]
+    summary = PostgresSummaryQueries(connector(database_url)).summary(key)
+    assert (summary["rows"], summary["execution_arn"]) == (2, second.execution_arn)
