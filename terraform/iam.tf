@@ -109,6 +109,17 @@ data "aws_iam_policy_document" "validate" {
     }
   }
   statement {
+    # An event without a version id (emulators) is matched to its version by ETag.
+    sid       = "FindTheEventsVersion"
+    actions   = ["s3:ListBucketVersions"]
+    resources = [local.bucket_arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.prefixes.incoming}*"]
+    }
+  }
+  statement {
     sid       = "WriteValidatedAndReports"
     actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
     resources = ["${local.bucket_arn}/${local.prefixes.work}*", "${local.bucket_arn}/${local.prefixes.reports}*"]

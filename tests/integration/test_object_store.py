@@ -83,6 +83,20 @@ def test_an_object_replaced_since_the_event_is_a_clear_error():
         store.read_head(ref, 100)
 
 
+@mock_aws
+def test_in_a_versioned_bucket_an_event_without_version_id_reads_its_own_version():
+    client = boto3.client("s3", region_name="us-east-1")
+    client.create_bucket(Bucket=BUCKET)
+    client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    first = client.put_object(Bucket=BUCKET, Key="k.csv", Body=b"first")
+    client.put_object(Bucket=BUCKET, Key="k.csv", Body=b"second")
+    store = S3ObjectStore(client)
+    ref = ObjectRef(BUCKET, "k.csv", etag=first["ETag"].strip('"'))
+    assert store.read_head(ref, 100) == b"first"
+    with store.open(ref) as stream:
+        assert stream.read() == b"first"
+
+
 def test_throttling_is_transient():
     from botocore.stub import Stubber
 
