@@ -61,7 +61,7 @@ def test_invocations_run_the_handler_in_process(monkeypatch):
             "got": {"x": 1},
             "env": "hi",
             "name": "f",
-            "database": None,
+            "database": "",  # hidden: empty, which Settings reads as unset
         }
         failed = lam.invoke(FunctionName="f", Payload=json.dumps({"fail": "thanks"}))
         assert failed["FunctionError"]

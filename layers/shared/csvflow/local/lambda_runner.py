@@ -33,6 +33,14 @@ from csvflow.config import CONFIGURATION_VARIABLES
 
 logger = logging.getLogger(__name__)
 
+# Set by the runner around each invocation (with each function's own, declared variables).
+_FUNCTION_VARIABLES = (
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    *CONFIGURATION_VARIABLES,
+)
+
 
 @dataclass
 class LambdaContext:
@@ -71,12 +79,21 @@ class InProcessLambdaRunner:
         def invoke(function: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
             return runner.invoke(function, event)
 
+        # moto's worker threads read os.environ while a function runs here: a variable that
+        # appears or disappears under them breaks their iteration (KeyError, or "changed size
+        # during iteration"). So every variable a function may set exists, empty, for the
+        # whole time the runner is installed; invocations only change values.
+        added = [name for name in _FUNCTION_VARIABLES if name not in os.environ]
+        for name in added:
+            os.environ[name] = ""
         LambdaFunction._invoke_lambda = invoke  # type: ignore[method-assign,assignment]
         try:
             yield self
         finally:
             LambdaFunction._invoke_lambda = original  # type: ignore[method-assign]
             self._code_root.cleanup()
+            for name in added:
+                os.environ.pop(name, None)
 
     def invoke(self, function: LambdaFunction, event: Any) -> tuple[str, bool, str]:
         if isinstance(event, str | bytes):
@@ -115,20 +132,16 @@ class InProcessLambdaRunner:
             **{k: str(v) for k, v in function.environment_vars.items()},
         }
         # The function sees only its own configuration: csvflow's variables that it does not
-        # declare (a DATABASE_URL of the calling shell, say) are hidden while it runs.
-        hidden = [name for name in CONFIGURATION_VARIABLES if name not in variables]
-        saved = {name: os.environ.get(name) for name in [*variables, *hidden]}
-        for name in hidden:
-            os.environ.pop(name, None)
+        # declare (a DATABASE_URL of the calling shell, say) are empty while it runs (empty
+        # is unset to Settings); nothing is deleted, for the reason given in installed().
+        hidden = {name: "" for name in CONFIGURATION_VARIABLES if name not in variables}
+        saved = {name: os.environ.get(name, "") for name in [*variables, *hidden]}
+        os.environ.update(hidden)
         os.environ.update(variables)
         try:
             yield
         finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+            os.environ.update(saved)
 
     def _module(self, function: LambdaFunction) -> ModuleType:
         """Cold start: unpack the zip once per code version and import the handler module."""
