@@ -145,3 +145,22 @@ def test_an_unreachable_database_is_transient():
     repository = PostgresIngestionRepository(connector("postgresql://nobody@127.0.0.1:1/x"))
     with pytest.raises(DatabaseUnavailable, match="cannot connect"):
         repository.save_summary(record(), summary())
+
+
+def test_a_summary_that_fails_midway_leaves_nothing_half_written(clean_database):
+    repository = PostgresIngestionRepository(connector(clean_database))
+    broken = summary()
+    broken.columns[1]["count"] = "not a number"  # the second profile row fails to insert
+    with pytest.raises(psycopg2.DataError):
+        repository.save_summary(record(), broken)
+    assert [count(clean_database, t) for t in ("ingestions", "column_profiles", "aggregates")] == [
+        0,
+        0,
+        0,
+    ]
+    repository.save_summary(record(), summary())  # and the next attempt writes it whole
+    assert [count(clean_database, t) for t in ("ingestions", "column_profiles", "aggregates")] == [
+        1,
+        2,
+        1,
+    ]
