@@ -1,13 +1,32 @@
-"""An embedded PostgreSQL for the local runtime, when no DATABASE_URL is given."""
+"""An embedded PostgreSQL for the local runtime, when no DATABASE_URL is given.
+
+The `pgserver` package brings its own PostgreSQL; where it has no wheel (Python 3.13), the
+PostgreSQL binaries installed on the machine (initdb and pg_ctl on PATH, or a distribution's
+/usr/lib/postgresql/<version>/bin) run a private server in the same per-user folder.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from csvflow.exceptions import ConfigurationError
+
+ROOT_SERVERS = Path("/var/lib/csvflow")
+_BINARY_FOLDERS = (
+    "/usr/lib/postgresql/*/bin",
+    "/usr/local/pgsql/bin",
+    "/opt/homebrew/opt/postgresql*/bin",
+)
 
 
 def default_data_dir() -> Path:
@@ -20,15 +39,20 @@ def default_data_dir() -> Path:
 @contextmanager
 def embedded_database(data_dir: Path | None = None) -> Iterator[str]:
     """Start (or join) the embedded server; stop it when the last user leaves."""
-    try:
-        import pgserver
-    except ImportError as e:
-        raise ConfigurationError(
-            "no embedded PostgreSQL for this Python (the pgserver package has no wheel for "
-            "it): pass --database-url or set DATABASE_URL"
-        ) from e
     data_dir = data_dir or default_data_dir()
     data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        import pgserver
+    except ImportError:
+        binaries = system_binaries()
+        if binaries is None:
+            raise ConfigurationError(
+                "no embedded PostgreSQL here (the pgserver package has no wheel for this Python, "
+                "and no initdb/pg_ctl is installed): pass --database-url or set DATABASE_URL"
+            ) from None
+        with system_server(data_dir / "system", binaries) as url:
+            yield url
+        return
     with warnings.catch_warnings():
         # pgserver's platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI).
         warnings.simplefilter("ignore")
@@ -37,3 +61,93 @@ def embedded_database(data_dir: Path | None = None) -> Iterator[str]:
         yield server.get_uri()
     finally:
         server.cleanup()
+
+
+def system_binaries() -> Path | None:
+    """The folder of the machine's initdb and pg_ctl, newest version first."""
+    on_path = shutil.which("initdb")
+    if on_path and shutil.which("pg_ctl"):
+        return Path(on_path).parent
+    for pattern in _BINARY_FOLDERS:
+        for folder in sorted(Path("/").glob(pattern.lstrip("/")), key=_version, reverse=True):
+            if (folder / "initdb").is_file() and (folder / "pg_ctl").is_file():
+                return folder
+    return None
+
+
+@contextmanager
+def system_server(pgdata: Path, binaries: Path) -> Iterator[str]:
+    """A private PostgreSQL on a Unix socket (no TCP port taken), stopped on exit."""
+    # PostgreSQL refuses to run as root: there, the distribution's postgres user runs it.
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    pgdata = server_folder(pgdata)
+    socket_dir = Path(tempfile.mkdtemp(prefix="csvflow-pg-"))
+    if as_user:
+        pgdata.parent.mkdir(parents=True, exist_ok=True)
+        for path in (pgdata.parent, socket_dir):
+            shutil.chown(path, "postgres", "postgres")
+    if not (pgdata / "PG_VERSION").exists():
+        _run(
+            [
+                *as_user,
+                str(binaries / "initdb"),
+                "-D",
+                str(pgdata),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ]
+        )
+    port = _free_port()
+    options = f"-k {socket_dir} -p {port} -c listen_addresses=''"
+    _run(
+        [
+            *as_user,
+            str(binaries / "pg_ctl"),
+            "-D",
+            str(pgdata),
+            "-o",
+            options,
+            "-w",
+            "-l",
+            str(pgdata / "server.log"),
+            "start",
+        ]
+    )
+    try:
+        yield f"postgresql://postgres@/postgres?host={socket_dir}&port={port}"
+    finally:
+        _run([*as_user, str(binaries / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "stop"])
+        shutil.rmtree(socket_dir, ignore_errors=True)
+
+
+def server_folder(pgdata: Path) -> Path:
+    """Where the cluster lives: ``pgdata``, or for root (whose home the postgres user
+    cannot enter) a folder under /var/lib/csvflow named after it, so it is found again."""
+    if os.geteuid() != 0:
+        return pgdata
+    return ROOT_SERVERS / hashlib.sha256(str(pgdata.resolve()).encode()).hexdigest()[:16]
+
+
+def _version(folder: Path) -> list[int]:
+    return [int(part) for part in re.findall(r"\d+", str(folder))]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:  # the number only names the socket file; nothing listens on TCP
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _run(command: list[str]) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode:
+        raise ConfigurationError(
+            f"the embedded PostgreSQL did not start: {' '.join(command[-3:])}: "
+            f"{(result.stderr or result.stdout).strip()[-500:]}"
+        )
