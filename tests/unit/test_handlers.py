@@ -93,6 +93,18 @@ def test_invalid_file_raises_the_class_the_asl_catches(world):
         handle(ValidateCsv(source=source, dataset="default", ingestion_id="x"))
 
 
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(world):
+    handle, _, _, _ = world  # the object is not in the store: reading it would fail otherwise
+    source = SourceObject(
+        bucket=BUCKET, key="incoming/big.csv", version_id="v", etag=None, size=11 << 30
+    )
+    with pytest.raises(
+        InvalidCsv,
+        match=r"big.csv: the file is 11,811,160,064 bytes, more than the limit of 10,737,418,240 \(CSVFLOW_MAX_FILE_BYTES\)",
+    ):
+        handle(ValidateCsv(source=source, dataset="default", ingestion_id="x"))
+
+
 def test_missing_object_is_permanent(world):
     handle, _, _, _ = world
     source = SourceObject(bucket=BUCKET, key="incoming/gone.csv", version_id="v", etag=None)

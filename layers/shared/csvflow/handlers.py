@@ -21,7 +21,7 @@ from csvflow.commands import (
 from csvflow.config import Settings
 from csvflow.domain.aggregates import AggregateState
 from csvflow.domain.contract import parse_contract
-from csvflow.domain.dialect import HEAD_BYTES, detect_dialect
+from csvflow.domain.dialect import HEAD_BYTES, check_size, detect_dialect
 from csvflow.domain.model import ColumnSpec, ColumnType, Contract, ObjectRef, no_contract
 from csvflow.domain.profile import Profiler
 from csvflow.domain.rejects import RejectReport
@@ -34,7 +34,6 @@ from csvflow.domain.summary import (
 )
 from csvflow.domain.types import arrow_type
 from csvflow.domain.validation import CsvValidator
-from csvflow.exceptions import InvalidCsv
 from csvflow.ports import IngestionRepository, ObjectStore
 from csvflow.starting import start_ingestion
 
@@ -56,12 +55,8 @@ def load_contract(store: ObjectStore, settings: Settings, bucket: str, dataset: 
 def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> dict[str, Any]:
     """Stream the upload once: typed good rows to Parquet, every rejected row to a report."""
     source = cmd.source
-    if source.size is not None and source.size > settings.max_file_bytes:
-        raise InvalidCsv(
-            f"the file is {source.size:,} bytes, more than the limit of "
-            f"{settings.max_file_bytes:,} (CSVFLOW_MAX_FILE_BYTES)",
-            file=source.key,
-        )
+    if source.size is not None:
+        check_size(source.size, file=source.key, max_bytes=settings.max_file_bytes)
     contract = load_contract(store, settings, source.bucket, cmd.dataset)
     head = store.read_head(source.ref, HEAD_BYTES)
     dialect = detect_dialect(

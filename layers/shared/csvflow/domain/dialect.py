@@ -75,6 +75,16 @@ def detect_dialect(
     return Dialect(encoding=encoding, delimiter=delimiter, header=header)
 
 
+def check_size(size: int, *, file: str, max_bytes: int) -> None:
+    """Refuse a file over the size limit before a byte of it is read."""
+    if size > max_bytes:
+        raise InvalidCsv(
+            f"the file is {size:,} bytes, more than the limit of {max_bytes:,} "
+            "(CSVFLOW_MAX_FILE_BYTES)",
+            file=file,
+        )
+
+
 def _detect_encoding(head: bytes, *, file: str) -> str:
     for bom, name in _BOMS:
         if head.startswith(bom):

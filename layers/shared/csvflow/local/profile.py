@@ -10,12 +10,12 @@ from typing import Any
 
 from csvflow.config import Settings
 from csvflow.domain.contract import parse_contract
-from csvflow.domain.dialect import HEAD_BYTES, detect_dialect
+from csvflow.domain.dialect import HEAD_BYTES, check_size, detect_dialect
 from csvflow.domain.model import no_contract
 from csvflow.domain.rejects import RejectReport
 from csvflow.domain.summary import aggregate_groups
 from csvflow.domain.validation import CsvValidator
-from csvflow.exceptions import InvalidCsv, PermanentError
+from csvflow.exceptions import PermanentError
 from csvflow.handlers import summarize_batches
 
 
@@ -40,13 +40,7 @@ def profile_file(path: Path, *, contract_path: Path | None = None) -> dict[str, 
     try:
         with path.open("rb") as stream:
             limits = Settings.from_environ(os.environ)
-            size = path.stat().st_size
-            if size > limits.max_file_bytes:
-                raise InvalidCsv(
-                    f"the file is {size:,} bytes, more than the limit of "
-                    f"{limits.max_file_bytes:,} (CSVFLOW_MAX_FILE_BYTES)",
-                    file=str(path),
-                )
+            check_size(path.stat().st_size, file=str(path), max_bytes=limits.max_file_bytes)
             dialect = detect_dialect(
                 stream.read(HEAD_BYTES),
                 file=str(path),
