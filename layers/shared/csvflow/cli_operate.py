@@ -198,7 +198,8 @@ def cmd_dlq(args: argparse.Namespace) -> int:
         messages = operations.dead_letters(sqs, dlq_url)
         if args.json:
             print(json.dumps(messages, indent=2))
-        for message in [] if args.json else messages:
+            return 0
+        for message in messages:
             print(f"{message['id']}  receives={message['receives']}  {message['body'][:120]}")
         return 0
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][

@@ -237,25 +237,22 @@ class LocalRuntime:
     def move_dead_letters(self) -> int:
         """What SQS's StartMessageMoveTask does: the DLQ's messages back to their queue."""
         moved = 0
-        while batch := self.sqs.receive_message(
-            QueueUrl=self.dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=30
-        ).get("Messages", []):
-            for message in batch:
-                self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=message["Body"])
-                self.sqs.delete_message(
-                    QueueUrl=self.dlq_url, ReceiptHandle=message["ReceiptHandle"]
-                )
-                moved += 1
+        for message in self._receive_dead_letters():
+            self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=message["Body"])
+            self.sqs.delete_message(QueueUrl=self.dlq_url, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
         return moved
 
     def dead_letters(self) -> list[dict[str, Any]]:
         """The messages the queue gave up on (received MAX_RECEIVE_COUNT times)."""
-        messages: list[dict[str, Any]] = []
+        return list(self._receive_dead_letters())
+
+    def _receive_dead_letters(self) -> Iterator[dict[str, Any]]:
+        """Every message in the DLQ once: each stays hidden for 30 s after it is received."""
         while batch := self.sqs.receive_message(
             QueueUrl=self.dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=30
         ).get("Messages", []):
-            messages.extend(batch)
-        return messages
+            yield from batch
 
     def _upload(self, file: str, key: str, response: dict[str, Any]) -> Upload:
         source = SourceObject(
@@ -381,16 +378,12 @@ class LocalRuntime:
         """RedriveExecution, which moto lacks: resume at the failed state, same ARN."""
         from csvflow.local.redrive import redrive_execution
 
-        redrive_execution(execution_arn)
-        deadline = time.monotonic() + timeout
-        while (described := self._describe(execution_arn)) and described["status"] == "RUNNING":
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{execution_arn} did not finish in time")
-            time.sleep(0.05)
-        assert described is not None
+        redrive_execution(execution_arn)  # the execution is RUNNING again when this returns
+        described = self.sfn.describe_execution(executionArn=execution_arn)
         source = SourceObject.from_dict(json.loads(described["input"])["source"])
         upload = Upload(file=source.key, source=source, execution_arn=execution_arn)
-        return _result(upload, described)
+        (result,) = self.wait([upload], timeout=timeout)
+        return result
 
     def _describe(self, arn: str) -> dict[str, Any] | None:
         try:
