@@ -71,27 +71,27 @@ def test_the_version_in_the_event_is_the_version_read():
     assert store.read_head(ObjectRef(BUCKET, "k.csv", first["VersionId"]), 100) == b"first"
 
 
-@mock_aws
-def test_an_object_replaced_since_the_event_is_a_clear_error():
+def _overwritten(*, versioned: bool) -> tuple[S3ObjectStore, ObjectRef]:
+    """A key written twice; the ref is the first upload's, as its event named it (ETag only)."""
     client = boto3.client("s3", region_name="us-east-1")
     client.create_bucket(Bucket=BUCKET)
+    if versioned:
+        client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
     first = client.put_object(Bucket=BUCKET, Key="k.csv", Body=b"first")
     client.put_object(Bucket=BUCKET, Key="k.csv", Body=b"second")
-    store = S3ObjectStore(client)
-    ref = ObjectRef(BUCKET, "k.csv", etag=first["ETag"].strip('"'))
+    return S3ObjectStore(client), ObjectRef(BUCKET, "k.csv", etag=first["ETag"].strip('"'))
+
+
+@mock_aws
+def test_an_object_replaced_since_the_event_is_a_clear_error():
+    store, ref = _overwritten(versioned=False)
     with pytest.raises(SourceObjectMissing, match="changed after the upload event"):
         store.read_head(ref, 100)
 
 
 @mock_aws
 def test_in_a_versioned_bucket_an_event_without_version_id_reads_its_own_version():
-    client = boto3.client("s3", region_name="us-east-1")
-    client.create_bucket(Bucket=BUCKET)
-    client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-    first = client.put_object(Bucket=BUCKET, Key="k.csv", Body=b"first")
-    client.put_object(Bucket=BUCKET, Key="k.csv", Body=b"second")
-    store = S3ObjectStore(client)
-    ref = ObjectRef(BUCKET, "k.csv", etag=first["ETag"].strip('"'))
+    store, ref = _overwritten(versioned=True)
     assert store.read_head(ref, 100) == b"first"
     with store.open(ref) as stream:
         assert stream.read() == b"first"
