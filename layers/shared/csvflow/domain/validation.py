@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -21,12 +22,13 @@ import pyarrow.csv as pcsv
 from csvflow.domain.dialect import Dialect
 from csvflow.domain.model import ColumnSpec, ColumnType, Contract
 from csvflow.domain.rejects import Reject, RejectReport
-from csvflow.domain.types import arrow_type, convert, infer_spec, parse_bound
+from csvflow.domain.types import arrow_type, contains_byte, convert, infer_spec, parse_bound
 from csvflow.exceptions import InvalidCsv, RejectedRowsExceeded
 
 logger = logging.getLogger(__name__)
 
 BLOCK_SIZE = 4 << 20
+_QUOTE = ord('"')
 _SINGLE_BYTE_QUOTE_SAFE = {"utf-8", "utf8", "cp1252", "latin-1", "latin1", "iso-8859-1", "ascii"}
 
 
@@ -56,12 +58,11 @@ class _QuoteCounter(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        chunk = self._inner.read(len(buffer))
-        n = len(chunk)
-        buffer[:n] = chunk
-        self.quotes += chunk.count(b'"')
-        self.bytes_read += n
-        return n
+        n = self._inner.readinto(buffer)
+        if n:
+            self.quotes += int(np.count_nonzero(np.frombuffer(buffer, np.uint8, n) == _QUOTE))
+            self.bytes_read += n
+        return n or 0
 
 
 @dataclass(order=True)
@@ -93,6 +94,7 @@ class CsvValidator:
         self._block_size = block_size
         self._null_values = pa.array(contract.null_values, pa.string())
         self._invalid: list[_InvalidRow] = []
+        self._invalid_in_block: list[_InvalidRow] = []
         self._next_record = 2  # Arrow numbers records from 1, the header
         self._extra_lines = sum(name.count("\n") for name in dialect.header)
         self._last_line = 1
@@ -106,19 +108,27 @@ class CsvValidator:
         return pa.schema([pa.field(s.name, arrow_type(s)) for s in specs])
 
     def batches(self) -> Iterator[pa.RecordBatch]:
-        """The good rows, typed, batch by batch; rejects go to the report."""
+        """The good rows, typed, batch by batch; rejects go to the report.
+
+        The next block is parsed on a second thread while this one checks the current
+        block: parsing releases the GIL, so the two overlap on two cores.
+        """
         reader = self._open()
-        while True:
-            try:
-                batch = reader.read_next_batch()
-            except StopIteration:
-                break
-            except pa.ArrowInvalid as e:
-                raise self._parse_error(e) from e
-            lines = self._assign_lines(batch)
-            good = self._check(batch, lines)
-            if good.num_rows:
-                yield good
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="csv-parse") as parser:
+            pending = parser.submit(self._read_block, reader)
+            while True:
+                try:
+                    batch, invalid = pending.result()
+                except pa.ArrowInvalid as e:
+                    raise self._parse_error(e) from e
+                self._invalid.extend(invalid)
+                if batch is None:
+                    break
+                pending = parser.submit(self._read_block, reader)
+                lines = self._assign_lines(batch)
+                good = self._check(batch, lines)
+                if good.num_rows:
+                    yield good
         self._flush_invalid(up_to=None)
         self._check_quotes_closed()
         self.outcome.columns = list(self._specs or [])
@@ -190,8 +200,20 @@ class CsvValidator:
             )
         return InvalidCsv(f"cannot parse after line {self._last_line}: {message}", file=self.file)
 
+    def _read_block(
+        self, reader: pcsv.CSVStreamingReader
+    ) -> tuple[pa.RecordBatch | None, list[_InvalidRow]]:
+        """The next block and the rows of wrong width Arrow skipped in it (parser thread)."""
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            batch = None
+        invalid, self._invalid_in_block = self._invalid_in_block, []
+        return batch, invalid
+
     def _on_invalid_row(self, row: Any) -> str:
-        self._invalid.append(_InvalidRow(row.number, row.actual_columns, row.text))
+        # Called on the parser thread, while it parses a block.
+        self._invalid_in_block.append(_InvalidRow(row.number, row.actual_columns, row.text))
         return "skip"
 
     def _assign_lines(self, batch: pa.RecordBatch) -> np.ndarray:
@@ -204,7 +226,10 @@ class CsvValidator:
         invalid_here = self._flush_invalid(up_to=last, emit=False)
         newlines = np.zeros(n, dtype=np.int64)
         for column in batch.columns:
-            newlines += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
+            # Counting in the column's bytes first spares the per-value count in the
+            # usual case, a batch without a line break inside any value.
+            if contains_byte(column, b"\n"):
+                newlines += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
         all_numbers = np.concatenate([numbers, [r.number for r in invalid_here]]).astype(np.int64)
         all_newlines = np.concatenate([newlines, [r.text.count("\n") for r in invalid_here]])
         order = np.argsort(all_numbers, kind="stable")
@@ -362,3 +387,4 @@ def _all_empty(batch: pa.RecordBatch) -> pa.Array:
     for column in batch.columns:
         empty = pc.and_(empty, pc.equal(pc.binary_length(column), 0))
     return empty
+

@@ -1,0 +1,83 @@
+"""Converting CSV text: the whole-column cast (the fast path) must agree with the checked path
+value for value, so a clean column and a messy one are read by the same rules."""
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from csvflow.domain.model import ColumnSpec, ColumnType
+from csvflow.domain.types import _cast_clean, _convert_checked, arrow_type, convert
+
+NULLS = pa.array(["", "NA", "null"], pa.string())
+FAST_TYPES = [ColumnType.INT, ColumnType.FLOAT, ColumnType.DATE]
+
+# Text made of the pieces numbers and dates are written with, and of their look-alikes.
+_PIECES = st.sampled_from(
+    ["0", "1", "7", "9", "-", "+", ".", "e", "E", "x", "X", " ", "\t", "inf", "nan", "Infinity",
+     "2024-02-29", "2023-02-29", "0000-01-01", "12", "1_0", ",", "٣", "１", "NA", "T00:00", "0x1f"]
+)
+_TEXT = st.lists(_PIECES, max_size=5).map("".join)
+
+
+def _comparable(values):
+    # NaN is read as NaN by both paths, and NaN != NaN.
+    return [repr(v) if v != v else v for v in values.to_pylist()]
+
+
+def _both_paths(values, column_type):
+    raw = pa.array(values, pa.string())
+    spec = ColumnSpec("c", column_type)
+    is_null = pc.is_in(raw, value_set=NULLS)
+    fast = convert(raw, spec, NULLS)
+    checked = _convert_checked(raw, is_null, spec, arrow_type(spec))
+    return fast, checked
+
+
+@settings(max_examples=400, deadline=None)
+@given(values=st.lists(_TEXT, min_size=1, max_size=20), column_type=st.sampled_from(FAST_TYPES))
+def test_the_whole_column_cast_reads_every_value_as_the_checked_path_does(values, column_type):
+    fast, checked = _both_paths(values, column_type)
+
+    assert _comparable(fast.values) == _comparable(checked.values), values
+    assert fast.invalid.equals(checked.invalid), values
+
+
+@pytest.mark.parametrize(
+    ("column_type", "text"),
+    [
+        (ColumnType.INT, "0x10"),  # Arrow's cast alone reads this as 16
+        (ColumnType.INT, "+5"),
+        (ColumnType.INT, " 5"),
+        (ColumnType.FLOAT, "1,5"),
+        (ColumnType.DATE, "2024-02-30"),
+        (ColumnType.DATE, "2024-1-1"),
+    ],
+)
+def test_a_column_with_one_doubtful_value_takes_the_checked_path(column_type, text):
+    raw = pa.array(["1" if column_type is not ColumnType.DATE else "2024-01-01", text])
+    spec = ColumnSpec("c", column_type)
+
+    assert _cast_clean(raw, pc.is_in(raw, value_set=NULLS), spec, arrow_type(spec)) is None
+
+
+def test_a_clean_column_is_cast_whole_with_its_nulls_kept():
+    raw = pa.array(["1", "", "-3", "NA"])
+    spec = ColumnSpec("c", ColumnType.INT)
+
+    values = _cast_clean(raw, pc.is_in(raw, value_set=NULLS), spec, arrow_type(spec))
+
+    assert values is not None and values.to_pylist() == [1, None, -3, None]
+
+
+@pytest.mark.parametrize(
+    ("column_type", "text"),
+    [(ColumnType.DATE, "0000-01-01"), (ColumnType.TIMESTAMP, "0000-06-01T12:00:00Z")],
+)
+def test_year_zero_is_not_a_date_python_can_hold_so_it_is_refused(column_type, text):
+    raw = pa.array(["2024-01-01" if column_type is ColumnType.DATE else "2024-01-01T00:00:00Z", text])
+
+    converted = convert(raw, ColumnSpec("c", column_type), NULLS)
+
+    assert converted.invalid.to_pylist() == [False, True]
