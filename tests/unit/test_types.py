@@ -1,6 +1,8 @@
 """Converting CSV text: the whole-column cast (the fast path) must agree with the checked path
 value for value, so a clean column and a messy one are read by the same rules."""
 
+import math
+
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
@@ -8,22 +10,49 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from csvflow.domain.model import ColumnSpec, ColumnType
-from csvflow.domain.types import _cast_clean, _convert_checked, arrow_type, convert
+from csvflow.domain.types import _cast_clean, _convert_checked, arrow_type, contains_byte, convert
 
 NULLS = pa.array(["", "NA", "null"], pa.string())
 FAST_TYPES = [ColumnType.INT, ColumnType.FLOAT, ColumnType.DATE]
 
 # Text made of the pieces numbers and dates are written with, and of their look-alikes.
 _PIECES = st.sampled_from(
-    ["0", "1", "7", "9", "-", "+", ".", "e", "E", "x", "X", " ", "\t", "inf", "nan", "Infinity",
-     "2024-02-29", "2023-02-29", "0000-01-01", "12", "1_0", ",", "٣", "１", "NA", "T00:00", "0x1f"]
+    [
+        "0",
+        "1",
+        "7",
+        "9",
+        "-",
+        "+",
+        ".",
+        "e",
+        "E",
+        "x",
+        "X",
+        " ",
+        "\t",
+        "inf",
+        "nan",
+        "Infinity",
+        "2024-02-29",
+        "2023-02-29",
+        "0000-01-01",
+        "12",
+        "1_0",
+        ",",
+        "٣",
+        "１",
+        "NA",
+        "T00:00",
+        "0x1f",
+    ]
 )
 _TEXT = st.lists(_PIECES, max_size=5).map("".join)
 
 
 def _comparable(values):
     # NaN is read as NaN by both paths, and NaN != NaN.
-    return [repr(v) if v != v else v for v in values.to_pylist()]
+    return [repr(v) if isinstance(v, float) and math.isnan(v) else v for v in values.to_pylist()]
 
 
 def _both_paths(values, column_type):
@@ -76,8 +105,27 @@ def test_a_clean_column_is_cast_whole_with_its_nulls_kept():
     [(ColumnType.DATE, "0000-01-01"), (ColumnType.TIMESTAMP, "0000-06-01T12:00:00Z")],
 )
 def test_year_zero_is_not_a_date_python_can_hold_so_it_is_refused(column_type, text):
-    raw = pa.array(["2024-01-01" if column_type is ColumnType.DATE else "2024-01-01T00:00:00Z", text])
+    raw = pa.array(
+        ["2024-01-01" if column_type is ColumnType.DATE else "2024-01-01T00:00:00Z", text]
+    )
 
     converted = convert(raw, ColumnSpec("c", column_type), NULLS)
 
     assert converted.invalid.to_pylist() == [False, True]
+
+
+@pytest.mark.parametrize(
+    ("values", "start", "wanted", "found"),
+    [
+        (["ab", "c\nd", "ef"], 0, b"\n", True),
+        (["ab", "c\nd", "ef"], 2, b"\n", False),  # a slice starts after the line break
+        (["12", "0x1f"], 0, b"xX", True),
+        (["12", "0X1F"], 0, b"x", False),
+        ([], 0, b"\n", False),
+    ],
+)
+def test_contains_byte_scans_only_the_values_of_the_array(values, start, wanted, found):
+    for string_type in (pa.string(), pa.large_string()):
+        array = pa.array(values, string_type).slice(start)
+
+        assert contains_byte(array, wanted) is found

@@ -1,4 +1,5 @@
 import codecs
+import random
 
 import pyarrow as pa
 import pytest
@@ -158,3 +159,25 @@ def test_empty_values_and_null_markers_are_nulls():
     assert result.table.column("n").to_pylist() == [1, None, None]
     assert result.table.column("s").to_pylist() == [None, "x", None]
     assert result.table.column("n").type == pa.int64()
+
+
+def test_line_numbers_stay_right_when_only_some_blocks_hold_line_breaks_in_values():
+    # Blocks without a line break inside a value skip counting them: mix both kinds.
+    chooser = random.Random(7)
+    lines, expected, body = 2, [], []
+    for i in range(600):
+        multiline = chooser.random() < 0.05
+        bad = chooser.random() < 0.03
+        text = '"two\nlines"' if multiline else "plain"
+        body.append(b"%d,%s,%s\n" % (i, text.encode(), b"x" if bad else b"%d" % i))
+        if bad:
+            expected.append(str(lines))
+        lines += 2 if multiline else 1
+    data = b"id,text,n\n" + b"".join(body)
+
+    result = validate_bytes(
+        data, contract("max_rejected_share: 1\ncolumns: [{name: n, type: int}]"), block_size=256
+    )
+
+    assert [r["line"] for r in report_rows(result.report_csv)] == expected
+    assert len(expected) > 5

@@ -24,6 +24,7 @@ from csvflow.domain.contract import parse_contract
 from csvflow.domain.dialect import HEAD_BYTES, check_size, detect_dialect
 from csvflow.domain.model import ColumnSpec, ColumnType, Contract, ObjectRef, no_contract
 from csvflow.domain.profile import Profiler
+from csvflow.domain.read_ahead import read_ahead
 from csvflow.domain.rejects import RejectReport
 from csvflow.domain.summary import (
     Failure,
@@ -85,7 +86,9 @@ def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> di
                     report=report,
                     block_size=settings.max_line_bytes,
                 )
-                write_parquet(validator.batches(), lambda: validator.schema, parquet_path)
+                write_parquet(
+                    read_ahead(validator.batches()), lambda: validator.schema, parquet_path
+                )
         outcome = validator.outcome
         has_rejects = report.problems > 0
         if has_rejects:
@@ -140,7 +143,7 @@ def summarize_dataset(
         store.download_file(cmd.validated, local)
         parquet = pq.ParquetFile(local)
         profiler, aggregates = summarize_batches(
-            parquet.iter_batches(batch_size=65536), parquet.schema_arrow, contract
+            read_ahead(parquet.iter_batches(batch_size=65536)), parquet.schema_arrow, contract
         )
         columns_ref = ObjectRef(cmd.bucket, f"{base}/columns.parquet")
         columns_path = Path(tmp, "columns.parquet")

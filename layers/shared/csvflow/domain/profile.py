@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from csvflow.domain.model import NUMERIC_TYPES, ColumnSpec, ColumnType
-from csvflow.domain.sketches import DistinctCount, Quantiles, TopValues
+from csvflow.domain.sketches import DistinctCount, Quantiles, TopValues, without_nan
 
 QUANTILE_FRACTIONS = (0.25, 0.5, 0.75)
 
@@ -30,13 +30,11 @@ class Moments:
     m2: float = 0.0
 
     def update(self, values: np.ndarray) -> None:
-        values = values[~np.isnan(values)]
+        values = without_nan(values)
         if len(values):
-            self.merge(
-                Moments(
-                    len(values), float(values.mean()), float(((values - values.mean()) ** 2).sum())
-                )
-            )
+            mean = values.mean()
+            # Not a dot product: BLAS would start threads of its own beside the pipeline's.
+            self.merge(Moments(len(values), float(mean), float(np.square(values - mean).sum())))
 
     def merge(self, other: Moments) -> None:
         if not other.n:
@@ -96,8 +94,12 @@ class ColumnState:
             self.distinct.update(distinct)
             lengths = pc.min_max(pc.utf8_length(values))
             self._lengths(lengths["min"].as_py(), lengths["max"].as_py())
-        else:
+        elif self.distinct.exact:
             self.distinct.update(_distinct_keys(values))
+        else:
+            # Past the exact limit the column is high-cardinality: deduplicating each batch
+            # first costs more than it saves, and the sketch ignores repeats anyway.
+            self.distinct.update(_keys(values.drop_null()).to_pylist())
 
     def merge(self, other: ColumnState) -> None:
         self.count += other.count
@@ -164,10 +166,14 @@ class ColumnState:
 
 
 def _distinct_keys(values: pa.Array) -> list[Any]:
-    unique = pc.unique(values.drop_null())
-    if pa.types.is_date(unique.type) or pa.types.is_timestamp(unique.type):
-        unique = unique.view(pa.int32() if pa.types.is_date32(unique.type) else pa.int64())
-    return unique.to_pylist()
+    return _keys(pc.unique(values.drop_null())).to_pylist()
+
+
+def _keys(values: pa.Array) -> pa.Array:
+    """Dates and timestamps as their integers: cheaper to hash, the same distinct count."""
+    if pa.types.is_date(values.type) or pa.types.is_timestamp(values.type):
+        return values.view(pa.int32() if pa.types.is_date32(values.type) else pa.int64())
+    return values
 
 
 def _jsonable(value: Any) -> Any:

@@ -6,7 +6,7 @@ DataSketches) keep memory flat on a large one. Each result says which it is.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from typing import Any
 
 import numpy as np
@@ -50,6 +50,10 @@ class DistinctCount:
         union.update(other._sketch)
         self._sketch = union.get_result()
 
+    @property
+    def exact(self) -> bool:
+        return self._values is not None
+
     def result(self) -> tuple[int, bool]:
         if self._values is not None:
             return len(self._values), True
@@ -63,15 +67,30 @@ class DistinctCount:
 
 
 def _hll_update(sketch: Any, values: list[Any]) -> None:
-    # The hot loop of a large file: one C++ call per distinct key of a batch, no Python
-    # checks (keys are non-null ints, floats or strings); anything else goes in as text.
-    update = sketch.update
-    for value in values:
-        try:
-            update(value)
-        except TypeError:
-            if value is not None:
-                update(str(value))
+    # The hot loop of a large file: one C++ call per key, driven from C (map into a
+    # zero-length deque), no Python checks. Keys are ints, floats or strings; on anything
+    # else the batch goes again, value by value, the odd ones as text: a sketch of
+    # distinct values does not count a repeat.
+    try:
+        deque(map(sketch.update, values), maxlen=0)
+    except TypeError:
+        for value in values:
+            try:
+                sketch.update(value)
+            except TypeError:
+                if value is not None:
+                    sketch.update(str(value))
+
+
+def without_nan(values: np.ndarray) -> np.ndarray:
+    """The values that are numbers; the array itself (no copy) when all are."""
+    nan = np.isnan(values)
+    return values[~nan] if nan.any() else values
+
+
+def _writable(values: np.ndarray) -> np.ndarray:
+    # The sketch's binding takes only writable float64 arrays; Arrow's are read-only.
+    return np.require(values, np.float64, ["C", "W"])
 
 
 class Quantiles:
@@ -83,7 +102,7 @@ class Quantiles:
         self._sketch: kll_doubles_sketch | None = None
 
     def update(self, values: np.ndarray) -> None:
-        values = values[~np.isnan(values)]
+        values = without_nan(values)
         if not len(values):
             return
         if self._chunks is not None:
@@ -93,7 +112,7 @@ class Quantiles:
                 self._to_sketch()
         else:
             assert self._sketch is not None
-            self._sketch.update(values)
+            self._sketch.update(_writable(values))
 
     def merge(self, other: Quantiles) -> None:
         if other._chunks is not None:
@@ -118,7 +137,7 @@ class Quantiles:
     def _to_sketch(self) -> None:
         self._sketch = kll_doubles_sketch(KLL_K)
         for chunk in self._chunks or ():
-            self._sketch.update(np.ascontiguousarray(chunk, dtype=np.float64))
+            self._sketch.update(_writable(chunk))
         self._chunks = None
 
 

@@ -58,7 +58,12 @@ class _QuoteCounter(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        n = self._inner.readinto(buffer)
+        if hasattr(self._inner, "readinto"):
+            n = self._inner.readinto(buffer)
+        else:  # an older botocore's StreamingBody has only read()
+            chunk = self._inner.read(len(buffer))
+            n = len(chunk)
+            buffer[:n] = chunk
         if n:
             self.quotes += int(np.count_nonzero(np.frombuffer(buffer, np.uint8, n) == _QUOTE))
             self.bytes_read += n
@@ -378,6 +383,8 @@ class CsvValidator:
 
 
 def _mask(array: pa.Array) -> np.ndarray:
+    if not pc.any(array).as_py():  # the usual answer, found without converting the array
+        return np.zeros(len(array), dtype=bool)
     return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
@@ -387,4 +394,3 @@ def _all_empty(batch: pa.RecordBatch) -> pa.Array:
     for column in batch.columns:
         empty = pc.and_(empty, pc.equal(pc.binary_length(column), 0))
     return empty
-

@@ -12,6 +12,7 @@ from csvflow.config import Settings
 from csvflow.domain.contract import parse_contract
 from csvflow.domain.dialect import HEAD_BYTES, check_size, detect_dialect
 from csvflow.domain.model import no_contract
+from csvflow.domain.read_ahead import read_ahead
 from csvflow.domain.rejects import RejectReport
 from csvflow.domain.summary import aggregate_groups
 from csvflow.domain.validation import CsvValidator
@@ -57,7 +58,7 @@ def profile_file(path: Path, *, contract_path: Path | None = None) -> dict[str, 
                 report=report,
                 block_size=limits.max_line_bytes,
             )
-            batches = validator.batches()
+            batches = read_ahead(validator.batches())
             first = next(batches, None)
             schema = validator.schema
             # The schema is settled by the first batch; the rest stream through.
