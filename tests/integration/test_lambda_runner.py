@@ -14,11 +14,24 @@ from csvflow.local.lambda_runner import InProcessLambdaRunner
 
 HANDLER = """
 import os
+import time
+
+COLD_STARTS = []
+COLD_STARTS.append(os.environ.get("GREETING"))
 
 class Refused(Exception):
     pass
 
 def lambda_handler(event, context):
+    if event.get("spin"):
+        try:
+            while True:  # Python work, as validation's loop is
+                time.sleep(0.01)
+        finally:
+            with open(event["spin"], "w") as marker:
+                marker.write("unwound")
+    if event.get("cold_starts"):
+        return COLD_STARTS
     if event.get("fail"):
         raise Refused("no, " + event["fail"])
     return {"got": event, "env": os.environ.get("GREETING"), "name": context.function_name,
@@ -70,3 +83,51 @@ def test_invocations_run_the_handler_in_process(monkeypatch):
         assert runner.invocations == [("f", "ok"), ("f", "Refused")]
     assert LambdaFunction._invoke_lambda is original
     assert os.environ["DATABASE_URL"] == "postgresql://caller-only/db"
+
+
+def _create(lam, role, **config):
+    lam.create_function(
+        FunctionName="f",
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.lambda_handler",
+        Code={"ZipFile": code()},
+        **config,
+    )
+
+
+@mock_aws
+def test_a_handler_that_outruns_its_timeout_is_stopped_and_reported_as_lambda_does(tmp_path):
+    iam = boto3.client("iam", region_name="us-east-1")
+    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = boto3.client("lambda", region_name="us-east-1")
+    _create(lam, role, Timeout=1)
+    marker = tmp_path / "unwound"
+    with InProcessLambdaRunner().installed() as runner:
+        timed_out = lam.invoke(FunctionName="f", Payload=json.dumps({"spin": str(marker)}))
+        error = json.loads(timed_out["Payload"].read())
+        assert timed_out["FunctionError"]
+        assert error == {
+            "errorType": "Sandbox.Timedout",
+            "errorMessage": "Task timed out after 1.00 seconds",
+        }
+        assert marker.read_text() == "unwound"  # its finally blocks ran (a transaction rolls back)
+        # The next call is a new environment and runs normally; no stray stop reaches it.
+        after = lam.invoke(FunctionName="f", Payload=json.dumps({"x": 2}))
+        assert "FunctionError" not in after
+        assert runner.invocations == [("f", "Sandbox.Timedout"), ("f", "ok")]
+
+
+@mock_aws
+def test_a_configuration_change_means_a_cold_start_with_the_new_environment():
+    iam = boto3.client("iam", region_name="us-east-1")
+    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = boto3.client("lambda", region_name="us-east-1")
+    _create(lam, role, Environment={"Variables": {"GREETING": "hi"}})
+    ask = json.dumps({"cold_starts": True})
+    with InProcessLambdaRunner().installed():
+        assert json.loads(lam.invoke(FunctionName="f", Payload=ask)["Payload"].read()) == ["hi"]
+        lam.update_function_configuration(
+            FunctionName="f", Environment={"Variables": {"GREETING": "hello"}}
+        )
+        assert json.loads(lam.invoke(FunctionName="f", Payload=ask)["Payload"].read()) == ["hello"]

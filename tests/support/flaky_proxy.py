@@ -1,8 +1,9 @@
-"""A TCP proxy in front of PostgreSQL that drops the first N connections: a real outage."""
+"""A TCP proxy in front of PostgreSQL: real outages, and a connection cut mid-COPY."""
 
 from __future__ import annotations
 
 import socket
+import struct
 import threading
 from urllib.parse import urlsplit, urlunsplit
 
@@ -21,7 +22,21 @@ class FlakyProxy:
         self.port = self._server.getsockname()[1]
         self._open: list[socket.socket] = []
         self._stop = threading.Event()
+        self._cut_copy = threading.Event()
+        self._copies_cut = 0
         self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def cut_during_copy(self) -> None:
+        """Cut the next connection that sends COPY data, right after its first row batch.
+
+        The proxy reads the client's side of the PostgreSQL protocol (so the URL must say
+        sslmode=disable) and drops both ends after forwarding the first CopyData message.
+        """
+        self._cut_copy.set()
+
+    @property
+    def copies_cut(self) -> int:
+        return self._copies_cut
 
     def outage(self, connections: int) -> None:
         """Cut every open connection and refuse the next ``connections`` attempts."""
@@ -59,8 +74,46 @@ class FlakyProxy:
                 continue
             upstream = socket.create_connection(self._target)
             self._open += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
+            threading.Thread(target=self._from_client, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=_pipe, args=(upstream, client), daemon=True).start()
+
+    def _from_client(self, client: socket.socket, upstream: socket.socket) -> None:
+        """Forward the client's messages one by one, watching for COPY data when armed."""
+        try:
+            (length,) = struct.unpack("!i", _read_exactly(client, 4))
+            startup = _read_exactly(client, length - 4)
+            upstream.sendall(struct.pack("!i", length) + startup)
+            if struct.unpack("!i", startup[:4])[0] in _ENCRYPTION_REQUESTS:
+                _pipe(client, upstream)  # TLS follows: nothing to read, only to forward
+                return
+            while True:  # after the startup message: a type byte, then a length
+                head = _read_exactly(client, 5)
+                (length,) = struct.unpack("!i", head[1:])
+                upstream.sendall(head + _read_exactly(client, length - 4))
+                if head[:1] == b"d" and self._cut_copy.is_set():
+                    self._cut_copy.clear()
+                    self._copies_cut += 1
+                    break
+        except OSError:
+            pass
+        for s in (client, upstream):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+_ENCRYPTION_REQUESTS = {80877103, 80877104}  # SSLRequest, GSSENCRequest
+
+
+def _read_exactly(source: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = source.recv(n - len(data))
+        if not chunk:
+            raise ConnectionResetError("closed")
+        data += chunk
+    return data
 
 
 def _pipe(source: socket.socket, sink: socket.socket) -> None:

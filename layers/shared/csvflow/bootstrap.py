@@ -82,7 +82,10 @@ def persist_function(environ: Mapping[str, str] = os.environ) -> Handle:
     from csvflow.adapters.s3 import S3ObjectStore
 
     settings = Settings.from_environ(environ, one_of=[["database_url", "db_secret_arn"]])
-    repository = PostgresIngestionRepository(connector(database_url(settings)))
+    repository = PostgresIngestionRepository(
+        connector(database_url(settings)),
+        statement_timeout_seconds=settings.db_statement_timeout_seconds,
+    )
     return bootstrap(settings=settings, store=S3ObjectStore(_client("s3")), repository=repository)
 
 

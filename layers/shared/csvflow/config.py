@@ -17,6 +17,7 @@ _VARIABLES = {  # nosec B105
     "db_port": "CSVFLOW_DB_PORT",
     "db_name": "CSVFLOW_DB_NAME",
     "db_sslmode": "CSVFLOW_DB_SSLMODE",
+    "db_statement_timeout_seconds": "CSVFLOW_DB_STATEMENT_TIMEOUT_SECONDS",
     "max_file_bytes": "CSVFLOW_MAX_FILE_BYTES",
     "max_columns": "CSVFLOW_MAX_COLUMNS",
     "max_line_bytes": "CSVFLOW_MAX_LINE_BYTES",
@@ -43,6 +44,10 @@ class Settings:
     db_port: str = "5432"
     db_name: str = "postgres"
     db_sslmode: str = "require"
+    # How long one statement (or a wait for a lock) may take before PostgreSQL cancels it
+    # and the step fails as DatabaseUnavailable, which the ASL retries. Keep it well
+    # below the persist function's Timeout (300 s): a Lambda killed mid-wait says less.
+    db_statement_timeout_seconds: int = 60
     # Key layout of the bucket; the IaC uses the same defaults.
     incoming_prefix: str = "incoming/"
     work_prefix: str = "work/"

@@ -13,6 +13,7 @@ from importlib import resources
 from typing import Any
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extras
 from psycopg2 import sql
 from psycopg2.extensions import connection as Connection
@@ -82,6 +83,10 @@ def _transaction(conn: Connection) -> Iterator[Any]:
     try:
         with conn, conn.cursor() as cur:
             yield cur
+    except (psycopg2.errors.QueryCanceled, psycopg2.errors.LockNotAvailable) as e:
+        raise DatabaseUnavailable(
+            f"PostgreSQL was too slow, the transaction was rolled back: {_first_line(e)}"
+        ) from e
     except (psycopg2.OperationalError, psycopg2.InterfaceError) as e:
         raise DatabaseUnavailable(f"PostgreSQL dropped the transaction: {_first_line(e)}") from e
 
@@ -130,8 +135,15 @@ def migrate(connect: Callable[[], Connection]) -> list[str]:
 class PostgresIngestionRepository:
     """Records ingestions and summaries; one transaction per file, replays replace."""
 
-    def __init__(self, connect: Callable[[], Connection], *, migrate_first: bool = True) -> None:
+    def __init__(
+        self,
+        connect: Callable[[], Connection],
+        *,
+        migrate_first: bool = True,
+        statement_timeout_seconds: int = 60,
+    ) -> None:
         self._connect = connect
+        self._statement_timeout = f"{statement_timeout_seconds}s"
         self._conn: Connection | None = None
         # A fresh database gets its schema on first use, so no deploy step can be forgotten.
         self._migrated = not migrate_first
@@ -184,6 +196,13 @@ class PostgresIngestionRepository:
             self._conn = self._connect()
         try:
             with _transaction(self._conn) as cur:
+                # For this transaction only: a slow or locked database ends it in a
+                # retriable error, rolled back, instead of holding the function to its end.
+                cur.execute(
+                    "SELECT set_config('statement_timeout', %(t)s, true),"
+                    " set_config('lock_timeout', %(t)s, true)",
+                    {"t": self._statement_timeout},
+                )
                 yield cur
         except DatabaseUnavailable:
             self.close()

@@ -9,6 +9,7 @@ fails loudly if an upgrade moves this seam.
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import io
 import json
@@ -111,9 +112,20 @@ class InProcessLambdaRunner:
                     aws_request_id=str(uuid.uuid4()),
                     timeout_seconds=int(function.timeout),
                 )
-                result = getattr(module, handler_name)(event, context)
+                with _deadline(context.timeout_seconds):
+                    result = getattr(module, handler_name)(event, context)
                 self.invocations[-1] = (function.function_name, "ok")
                 return json.dumps(result, default=str), False, ""
+            except FunctionTimedOut:
+                self.invocations[-1] = (function.function_name, "Sandbox.Timedout")
+                # Lambda discards the execution environment of a timed-out invocation.
+                for key in [k for k in self._modules if k.startswith(f"{function.function_name}-")]:
+                    del self._modules[key]
+                timed_out = {
+                    "errorType": "Sandbox.Timedout",
+                    "errorMessage": f"Task timed out after {context.timeout_seconds:.2f} seconds",
+                }
+                return json.dumps(timed_out), True, ""
             except Exception as error:  # a Lambda reports any exception to its caller
                 self.invocations[-1] = (function.function_name, type(error).__name__)
                 payload = {
@@ -145,7 +157,9 @@ class InProcessLambdaRunner:
 
     def _module(self, function: LambdaFunction) -> ModuleType:
         """Cold start: unpack the zip once per code version and import the handler module."""
-        key = f"{function.function_name}-{function.code_sha_256}"
+        # New code or new configuration means new execution environments, as in AWS.
+        configuration = json.dumps(function.environment_vars, sort_keys=True)
+        key = f"{function.function_name}-{function.code_sha_256}-{hash(configuration)}"
         if key not in self._modules:
             target = Path(self._code_root.name, key.replace("/", "_").replace("+", "_"))
             with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as archive:
@@ -160,6 +174,47 @@ class InProcessLambdaRunner:
             spec.loader.exec_module(module)
             self._modules[key] = module
         return self._modules[key]
+
+
+class FunctionTimedOut(BaseException):  # noqa: N818 - named for what Lambda reports
+    """Raised inside a handler that outran its Timeout. A BaseException, so that the
+    handler's own ``except Exception`` cannot swallow it; its with-blocks unwind (an
+    open transaction rolls back), as when Lambda stops the sandbox."""
+
+
+@contextmanager
+def _deadline(seconds: int) -> Iterator[None]:
+    """Stop the calling thread's Python code after ``seconds``, as Lambda's Timeout would.
+
+    The exception is raised at the thread's next Python instruction: code blocked in C
+    (a socket read) is stopped when the call returns. That is why the database adapter
+    bounds its own statements (CSVFLOW_DB_STATEMENT_TIMEOUT_SECONDS).
+    """
+    target = threading.get_ident()
+    guard = threading.Lock()
+    running = True
+
+    def stop() -> None:
+        with guard:
+            if running:
+                _raise_in(target, FunctionTimedOut)
+
+    timer = threading.Timer(seconds, stop)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        with guard:
+            running = False
+        timer.cancel()
+        _raise_in(target, None)  # withdraw one raised too late to be delivered
+
+
+def _raise_in(thread_id: int, error: type[BaseException] | None) -> None:
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread_id), ctypes.py_object(error) if error else None
+    )
 
 
 def _handler(function: LambdaFunction) -> str:
