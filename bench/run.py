@@ -67,6 +67,11 @@ ENGINES: dict[str, tuple[str, str, str]] = {
         "import duckdb",
         "check = len(duckdb.sql(f\"SUMMARIZE SELECT * FROM read_csv('{path}')\").fetchall())",
     ),
+    "duckdb_same_work": (
+        "DuckDB doing csvflow's work: typed read with rejects, Parquet, one profile pass, the group-by",
+        "import sys\nsys.path.insert(0, 'bench')\nfrom duckdb_peer import same_work",
+        "check = same_work(path, contract)",
+    ),
     "csvflow_profile": (
         "csvflow profile: validate + summarize, the Lambdas' code, with a typed contract",
         "from pathlib import Path\nfrom csvflow.local.profile import profile_file",

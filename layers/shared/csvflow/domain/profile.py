@@ -89,17 +89,17 @@ class ColumnState:
             self.quantiles.update(as_float)
         if kind is ColumnType.STRING:
             counts = pc.value_counts(values.drop_null())
-            distinct = counts.field("values").to_pylist()
-            self.top.update(distinct, counts.field("counts").to_pylist())
+            distinct = counts.field("values")
+            self.top.update(distinct.to_pylist(), counts.field("counts").to_pylist())
             self.distinct.update(distinct)
             lengths = pc.min_max(pc.utf8_length(values))
             self._lengths(lengths["min"].as_py(), lengths["max"].as_py())
         elif self.distinct.exact:
-            self.distinct.update(_distinct_keys(values))
+            self.distinct.update(_keys(pc.unique(values.drop_null())))
         else:
             # Past the exact limit the column is high-cardinality: deduplicating each batch
             # first costs more than it saves, and the sketch ignores repeats anyway.
-            self.distinct.update(_keys(values.drop_null()).to_pylist())
+            self.distinct.update(_keys(values.drop_null()))
 
     def merge(self, other: ColumnState) -> None:
         self.count += other.count
@@ -163,10 +163,6 @@ class ColumnState:
         if kind is ColumnType.BOOL:
             result |= {"true_count": self.true_count, "false_count": self.false_count}
         return result
-
-
-def _distinct_keys(values: pa.Array) -> list[Any]:
-    return _keys(pc.unique(values.drop_null())).to_pylist()
 
 
 def _keys(values: pa.Array) -> pa.Array:

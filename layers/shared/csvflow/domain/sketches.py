@@ -10,6 +10,8 @@ from collections import Counter, deque
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from datasketches import (
     frequent_items_error_type,
     frequent_strings_sketch,
@@ -25,45 +27,70 @@ FREQUENT_LG_MAX_K = 12
 
 
 class DistinctCount:
-    """How many distinct values: a set up to EXACT_LIMIT, then HyperLogLog."""
+    """How many distinct values: exact up to EXACT_LIMIT, then HyperLogLog.
+
+    The exact set is kept as Arrow arrays, deduplicated in C++ (a batch's distinct keys
+    wait in a list until they outnumber the set, then one ``unique`` merges them), so a
+    column costs no Python object per value until it is past the limit.
+    """
 
     def __init__(self) -> None:
-        self._values: set[Any] | None = set()
+        self._unique: pa.Array | None = None
+        self._pending: list[pa.Array] | None = []
+        self._pending_size = 0
         self._sketch: hll_sketch | None = None
 
-    def update(self, distinct_values: list[Any]) -> None:
-        if self._values is not None:
-            self._values.update(distinct_values)
-            if len(self._values) > EXACT_LIMIT:
-                self._to_sketch()
-        else:
-            _hll_update(self._sketch, distinct_values)
+    @property
+    def exact(self) -> bool:
+        return self._pending is not None
+
+    def update(self, keys: pa.Array) -> None:
+        """Count ``keys`` (non-null; repeats allowed) in."""
+        if self._pending is None:
+            _hll_update(self._sketch, keys.to_pylist())
+            return
+        self._pending.append(keys)
+        self._pending_size += len(keys)
+        if self._pending_size > max(EXACT_LIMIT, len(self._unique or ())):
+            self._compact()
 
     def merge(self, other: DistinctCount) -> None:
-        if other._values is not None:
-            self.update(list(other._values))
+        if other._pending is not None:
+            other._compact()
+            if other._unique is not None:
+                self.update(other._unique)
             return
-        if self._values is not None:
+        if self._pending is not None:
+            self._compact()
+        if self._pending is not None:  # still exact after merging what was pending
             self._to_sketch()
         union = hll_union(HLL_LG_K)
         union.update(self._sketch)
         union.update(other._sketch)
         self._sketch = union.get_result()
 
-    @property
-    def exact(self) -> bool:
-        return self._values is not None
-
     def result(self) -> tuple[int, bool]:
-        if self._values is not None:
-            return len(self._values), True
+        if self._pending is not None:
+            self._compact()
+            return len(self._unique or ()), True
         assert self._sketch is not None
         return round(self._sketch.get_estimate()), False
 
+    def _compact(self) -> None:
+        assert self._pending is not None
+        if self._pending:
+            parts = [self._unique, *self._pending] if self._unique is not None else self._pending
+            self._unique = pc.unique(pa.concat_arrays(parts))
+            self._pending, self._pending_size = [], 0
+        if len(self._unique or ()) > EXACT_LIMIT:
+            self._to_sketch()
+
     def _to_sketch(self) -> None:
+        # Called with nothing pending: _compact has merged it into _unique.
         self._sketch = hll_sketch(HLL_LG_K)
-        _hll_update(self._sketch, list(self._values or ()))
-        self._values = None
+        if self._unique is not None:
+            _hll_update(self._sketch, self._unique.to_pylist())
+        self._unique, self._pending = None, None
 
 
 def _hll_update(sketch: Any, values: list[Any]) -> None:
