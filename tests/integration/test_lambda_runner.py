@@ -55,17 +55,7 @@ def test_moto_is_the_pinned_version_with_the_seam():
 def test_invocations_run_the_handler_in_process(monkeypatch):
     # The caller's configuration must not leak into a function that does not declare it.
     monkeypatch.setenv("DATABASE_URL", "postgresql://caller-only/db")
-    iam = boto3.client("iam", region_name="us-east-1")
-    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    lam = boto3.client("lambda", region_name="us-east-1")
-    lam.create_function(
-        FunctionName="f",
-        Runtime="python3.12",
-        Role=role,
-        Handler="app.lambda_handler",
-        Code={"ZipFile": code()},
-        Environment={"Variables": {"GREETING": "hi"}},
-    )
+    lam = _lambda_with_function(Environment={"Variables": {"GREETING": "hi"}})
     original = LambdaFunction._invoke_lambda
     with InProcessLambdaRunner().installed() as runner:
         ok = lam.invoke(FunctionName="f", Payload=json.dumps({"x": 1}))
@@ -85,7 +75,11 @@ def test_invocations_run_the_handler_in_process(monkeypatch):
     assert os.environ["DATABASE_URL"] == "postgresql://caller-only/db"
 
 
-def _create(lam, role, **config):
+def _lambda_with_function(**config):
+    """A Lambda client of the emulated account, with function "f" running HANDLER."""
+    iam = boto3.client("iam", region_name="us-east-1")
+    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = boto3.client("lambda", region_name="us-east-1")
     lam.create_function(
         FunctionName="f",
         Runtime="python3.12",
@@ -94,14 +88,12 @@ def _create(lam, role, **config):
         Code={"ZipFile": code()},
         **config,
     )
+    return lam
 
 
 @mock_aws
 def test_a_handler_that_outruns_its_timeout_is_stopped_and_reported_as_lambda_does(tmp_path):
-    iam = boto3.client("iam", region_name="us-east-1")
-    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    lam = boto3.client("lambda", region_name="us-east-1")
-    _create(lam, role, Timeout=1)
+    lam = _lambda_with_function(Timeout=1)
     marker = tmp_path / "unwound"
     with InProcessLambdaRunner().installed() as runner:
         timed_out = lam.invoke(FunctionName="f", Payload=json.dumps({"spin": str(marker)}))
@@ -120,10 +112,7 @@ def test_a_handler_that_outruns_its_timeout_is_stopped_and_reported_as_lambda_do
 
 @mock_aws
 def test_a_configuration_change_means_a_cold_start_with_the_new_environment():
-    iam = boto3.client("iam", region_name="us-east-1")
-    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    lam = boto3.client("lambda", region_name="us-east-1")
-    _create(lam, role, Environment={"Variables": {"GREETING": "hi"}})
+    lam = _lambda_with_function(Environment={"Variables": {"GREETING": "hi"}})
     ask = json.dumps({"cold_starts": True})
     with InProcessLambdaRunner().installed():
         assert json.loads(lam.invoke(FunctionName="f", Payload=ask)["Payload"].read()) == ["hi"]
