@@ -1,11 +1,16 @@
 """Distinct counts: exact (and said to be) up to the limit, HyperLogLog past it, and the same
 answer whether a column arrives in one piece, in batches, or as merged partial states."""
 
+import math
+
+import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from csvflow.domain import sketches
-from csvflow.domain.sketches import DistinctCount
+from csvflow.domain.sketches import DistinctCount, Quantiles
 
 
 @pytest.fixture
@@ -53,3 +58,72 @@ def test_strings_and_dates_as_keys(small_limit):
     counter = DistinctCount()
     counter.update(days)
     assert counter.result() == (3, True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    batches=st.lists(
+        st.lists(st.sampled_from([-3.5, 0.0, 1.0, 2.25, 7.0, 1e9, float("nan")]), max_size=40),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_quantiles_from_value_counts_are_exactly_numpys(batches):
+    quantiles = Quantiles()
+    for batch in batches:
+        quantiles.update(pa.array(batch, pa.float64()))
+    values = np.array([v for batch in batches for v in batch if not math.isnan(v)])
+
+    result, exact = quantiles.result((0.0, 0.25, 0.5, 0.75, 1.0))
+
+    assert exact
+    if len(values):
+        assert result == [float(v) for v in np.quantile(values, (0.0, 0.25, 0.5, 0.75, 1.0))]
+    else:
+        assert result == [None] * 5
+
+
+def test_quantiles_leave_counting_for_values_then_for_a_sketch(monkeypatch):
+    monkeypatch.setattr(sketches, "COUNTED_LIMIT", 50)
+    monkeypatch.setattr(sketches, "EXACT_LIMIT", 5_000)
+    few = np.tile(np.arange(10, dtype=np.float64), 1_000)  # 10 distinct values, 10,000 rows
+    many = np.arange(3_000, dtype=np.float64)
+
+    counted = Quantiles()
+    counted.update(pa.array(few))
+    assert counted.result((0.5,)) == ([float(np.quantile(few, 0.5))], True)
+
+    listed = Quantiles()
+    listed.update(pa.array(many[:2_000]))
+    assert listed.result((0.5,)) == ([float(np.quantile(many[:2_000], 0.5))], True)
+
+    sketched = Quantiles()
+    sketched.update(pa.array(few))
+    sketched.update(pa.array(many))  # past 50 distinct values, with 13,000 rows: a sketch
+    (median,), exact = sketched.result((0.5,))
+    assert not exact
+    assert median == pytest.approx(float(np.quantile(np.concatenate([few, many]), 0.5)), abs=60)
+
+
+def test_merged_quantiles_equal_those_of_the_whole(monkeypatch):
+    monkeypatch.setattr(sketches, "COUNTED_LIMIT", 50)
+    parts = [np.arange(30, dtype=np.float64), np.arange(20, 60, dtype=np.float64)]
+    left, right = Quantiles(), Quantiles()
+    left.update(pa.array(parts[0]))
+    right.update(pa.array(parts[1]))
+    left.merge(right)
+
+    assert left.result((0.25, 0.5)) == (
+        [float(v) for v in np.quantile(np.concatenate(parts), (0.25, 0.5))],
+        True,
+    )
+
+
+def test_repeating_counted_values_keeps_every_block_bounded(monkeypatch):
+    monkeypatch.setattr(sketches, "_REPEAT_BLOCK", 5)
+    values, counts = np.array([1.0, 2.0, 3.0, 4.0]), np.array([2, 12, 1, 3])
+
+    blocks = list(sketches._repeated(values, counts))
+
+    assert max(len(b) for b in blocks) <= 5
+    assert np.concatenate(blocks).tolist() == np.repeat(values, counts).tolist()

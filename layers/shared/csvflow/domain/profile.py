@@ -84,8 +84,8 @@ class ColumnState:
             bounds = pc.min_max(values)
             self._bounds(bounds["min"].as_py(), bounds["max"].as_py())
         if kind in NUMERIC_TYPES:
-            as_float = pc.cast(values, pa.float64()).drop_null().to_numpy()
-            self.moments.update(as_float)
+            as_float = pc.cast(values, pa.float64()).drop_null()
+            self.moments.update(as_float.to_numpy())
             self.quantiles.update(as_float)
         if kind is ColumnType.STRING:
             counts = pc.value_counts(values.drop_null())

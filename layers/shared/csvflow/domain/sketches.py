@@ -7,6 +7,7 @@ DataSketches) keep memory flat on a large one. Each result says which it is.
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from datasketches import (
 )
 
 EXACT_LIMIT = 100_000
+COUNTED_LIMIT = 10_000  # distinct numbers a column's quantiles are counted exactly for
 HLL_LG_K = 14  # about 0.8 % relative standard error
 KLL_K = 400  # about 0.4 % normalised rank error
 FREQUENT_LG_MAX_K = 12
@@ -121,37 +123,46 @@ def _writable(values: np.ndarray) -> np.ndarray:
 
 
 class Quantiles:
-    """Quantiles of a numeric column: exact up to EXACT_LIMIT values, then a KLL sketch."""
+    """Quantiles of a numeric column, exact for as long as that stays cheap.
+
+    As value counts while the column has at most COUNTED_LIMIT distinct values (whatever
+    its length: a quantity or a rate stays exact on a billion rows, and counting in C++
+    is cheaper than sketching); as the values themselves up to EXACT_LIMIT of them; then
+    as a KLL sketch.
+    """
 
     def __init__(self) -> None:
-        self._chunks: list[np.ndarray] | None = []
+        self._counts: Counter[float] | None = Counter()
+        self._chunks: list[np.ndarray] | None = None
         self._size = 0
         self._sketch: kll_doubles_sketch | None = None
 
-    def update(self, values: np.ndarray) -> None:
-        values = without_nan(values)
-        if not len(values):
-            return
-        if self._chunks is not None:
-            self._chunks.append(values)
-            self._size += len(values)
-            if self._size > EXACT_LIMIT:
-                self._to_sketch()
+    def update(self, values: pa.Array) -> None:
+        """Take a batch of a column as float64, nulls dropped."""
+        if self._counts is not None:
+            counted = pc.value_counts(values)
+            self._add_counts(counted.field("values").to_numpy(), counted.field("counts").to_numpy())
         else:
-            assert self._sketch is not None
-            self._sketch.update(_writable(values))
+            self._add_values(without_nan(values.to_numpy()))
 
     def merge(self, other: Quantiles) -> None:
-        if other._chunks is not None:
+        if other._counts is not None:
+            self._add_counts(
+                np.fromiter(other._counts.keys(), np.float64, len(other._counts)),
+                np.fromiter(other._counts.values(), np.int64, len(other._counts)),
+            )
+        elif other._chunks is not None:
             for chunk in other._chunks:
-                self.update(chunk)
-            return
-        if self._chunks is not None:
-            self._to_sketch()
-        assert self._sketch is not None and other._sketch is not None
-        self._sketch.merge(other._sketch)
+                self._add_values(chunk)
+        else:
+            if self._sketch is None:
+                self._to_sketch()
+            assert self._sketch is not None and other._sketch is not None
+            self._sketch.merge(other._sketch)
 
     def result(self, fractions: tuple[float, ...]) -> tuple[list[float | None], bool]:
+        if self._counts is not None:
+            return _quantiles_of_counts(self._counts, fractions), True
         if self._chunks is not None:
             if not self._size:
                 return [None] * len(fractions), True
@@ -161,11 +172,91 @@ class Quantiles:
         assert self._sketch is not None
         return [float(self._sketch.get_quantile(f)) for f in fractions], False
 
+    def _add_counts(self, values: np.ndarray, counts: np.ndarray) -> None:
+        numbers = ~np.isnan(values)
+        values, counts = values[numbers], counts[numbers]
+        if self._counts is None:
+            for repeated in _repeated(values, counts):
+                self._add_values(repeated)
+            return
+        self._counts.update(dict(zip(values.tolist(), counts.tolist(), strict=True)))
+        if len(self._counts) > COUNTED_LIMIT:
+            self._from_counts()
+
+    def _add_values(self, values: np.ndarray) -> None:
+        if not len(values):
+            return
+        if self._counts is not None:
+            unique, counts = np.unique(values, return_counts=True)
+            self._add_counts(unique, counts)
+        elif self._chunks is not None:
+            self._chunks.append(values)
+            self._size += len(values)
+            if self._size > EXACT_LIMIT:
+                self._to_sketch()
+        else:
+            assert self._sketch is not None
+            self._sketch.update(_writable(values))
+
+    def _from_counts(self) -> None:
+        """Too many distinct values to count: the values themselves, or a sketch."""
+        counts, self._counts = self._counts or Counter(), None
+        self._chunks = []
+        if counts.total() > EXACT_LIMIT:
+            self._to_sketch()
+        values = np.fromiter(counts.keys(), np.float64, len(counts))
+        for repeated in _repeated(values, np.fromiter(counts.values(), np.int64, len(counts))):
+            self._add_values(repeated)
+
     def _to_sketch(self) -> None:
+        if self._counts is not None:
+            self._from_counts()
+            if self._sketch is not None:
+                return
         self._sketch = kll_doubles_sketch(KLL_K)
         for chunk in self._chunks or ():
             self._sketch.update(_writable(chunk))
         self._chunks = None
+
+
+_REPEAT_BLOCK = 1 << 20
+
+
+def _repeated(values: np.ndarray, counts: np.ndarray) -> Iterator[np.ndarray]:
+    """Each value as many times as its count, in arrays of about a million at the most."""
+    start = 0
+    ends = np.cumsum(counts)
+    while start < len(values):
+        # As many values as fit in a block (at least one: a very common value is split).
+        stop = max(
+            start + 1,
+            int(np.searchsorted(ends, ends[start] - counts[start] + _REPEAT_BLOCK, "right")),
+        )
+        if stop == start + 1 and counts[start] > _REPEAT_BLOCK:
+            for offset in range(0, int(counts[start]), _REPEAT_BLOCK):
+                size = min(int(counts[start]) - offset, _REPEAT_BLOCK)
+                yield np.full(size, values[start], dtype=np.float64)
+        else:
+            yield np.repeat(values[start:stop], counts[start:stop]).astype(np.float64, copy=False)
+        start = stop
+
+
+def _quantiles_of_counts(
+    counts: Counter[float], fractions: tuple[float, ...]
+) -> list[float | None]:
+    """Exact quantiles of the multiset ``counts`` describes, interpolated as numpy does."""
+    if not counts:
+        return [None] * len(fractions)
+    values = np.array(sorted(counts))
+    ends = np.cumsum([counts[v] for v in values])  # the last position (exclusive) of each value
+    results: list[float | None] = []
+    for fraction in fractions:
+        position = (ends[-1] - 1) * fraction
+        low, high = int(np.floor(position)), int(np.ceil(position))
+        at_low, at_high = values[np.searchsorted(ends, [low, high], side="right")]
+        # numpy's own interpolation between the two neighbours, for identical results.
+        results.append(float(np.quantile([at_low, at_high], position - low)))
+    return results
 
 
 class TopValues:
