@@ -393,4 +393,6 @@ def _all_empty(batch: pa.RecordBatch) -> pa.Array:
     empty = pa.array(np.ones(batch.num_rows, dtype=bool))
     for column in batch.columns:
         empty = pc.and_(empty, pc.equal(pc.binary_length(column), 0))
+        if not pc.any(empty).as_py():
+            break  # usually after the first column: no row left that could be empty
     return empty
