@@ -129,3 +129,23 @@ def test_contains_byte_scans_only_the_values_of_the_array(values, start, wanted,
         array = pa.array(values, string_type).slice(start)
 
         assert contains_byte(array, wanted) is found
+
+
+@pytest.mark.parametrize(
+    ("column_type", "nulls", "text", "expected"),
+    [
+        # A null token that reads as a value of the type must still be a null.
+        (ColumnType.INT, ["", "-1"], ["5", "-1", ""], [5, None, None]),
+        (ColumnType.FLOAT, ["", "NaN"], ["1.5", "NaN", ""], [1.5, None, None]),
+        (ColumnType.DATE, ["", "1900-01-01"], ["2024-01-02", "1900-01-01"], ["2024-01-02", None]),
+        # Only "" can be null: found without hashing, the same answer.
+        (ColumnType.INT, ["", "NA"], ["5", "", "7"], [5, None, 7]),
+    ],
+)
+def test_null_tokens_are_nulls_even_where_they_read_as_values(column_type, nulls, text, expected):
+    converted = convert(pa.array(text), ColumnSpec("c", column_type), pa.array(nulls, pa.string()))
+
+    values = [v.isoformat() if hasattr(v, "isoformat") else v for v in converted.values.to_pylist()]
+    assert values == expected
+    assert converted.is_null.to_pylist() == [v is None for v in expected]
+    assert not any(converted.invalid.to_pylist())

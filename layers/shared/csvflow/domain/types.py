@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -60,8 +61,15 @@ class Converted:
 
 def convert(raw: pa.Array, spec: ColumnSpec, null_values: pa.Array) -> Converted:
     """Convert CSV text to ``spec``'s type; unreadable values become null and are flagged."""
-    is_null = pc.is_in(raw, value_set=null_values)
     target = arrow_type(spec)
+    if _only_empty_can_be_null(spec, target, null_values):
+        # No null token but "" reads as this type: if the whole column casts, its only
+        # nulls are its empty values, found from the offsets instead of hashing each value.
+        is_empty = pc.equal(pc.binary_length(raw), 0)
+        values = _cast_clean(raw, is_empty, spec, target)
+        if values is not None:
+            return Converted(values, is_empty, pc.and_(is_empty, False))
+    is_null = pc.is_in(raw, value_set=null_values)
     if spec.type is ColumnType.STRING:
         values = pc.if_else(is_null, pa.scalar(None, pa.string()), raw)
         return Converted(values, is_null, pc.and_(is_null, False))
@@ -69,6 +77,26 @@ def convert(raw: pa.Array, spec: ColumnSpec, null_values: pa.Array) -> Converted
     if values is not None:
         return Converted(values, is_null, pc.and_(is_null, False))
     return _convert_checked(raw, is_null, spec, target)
+
+
+@functools.cache
+def _castable_tokens(target: pa.DataType, tokens: tuple[str, ...]) -> tuple[str, ...]:
+    castable = []
+    for token in tokens:
+        try:
+            pc.cast(pa.array([token]), target)
+            castable.append(token)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    return tuple(castable)
+
+
+def _only_empty_can_be_null(spec: ColumnSpec, target: pa.DataType, null_values: pa.Array) -> bool:
+    """Whether "" is a null token and no other token could pass for a value of ``target``."""
+    if spec.type not in _CAST_FIRST or spec.format:
+        return False
+    tokens = tuple(null_values.to_pylist())
+    return "" in tokens and not _castable_tokens(target, tuple(t for t in tokens if t))
 
 
 # Types whose whole-column cast accepts no text the checked path would refuse (a
