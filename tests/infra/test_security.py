@@ -1,9 +1,12 @@
-"""Static security checks of the package: bandit, and SQL only from parameters or identifiers."""
+"""Security checks: bandit on the package, SQL only from parameters or identifiers, and the
+installed dependencies audited for known vulnerabilities (pip-audit)."""
 
 import ast
 import json
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -34,6 +37,43 @@ def test_bandit_finds_nothing():
     report = json.loads(result.stdout)
     assert report["results"] == [], json.dumps(report["results"], indent=2)[:4000]
     assert report["metrics"]["_totals"]["loc"] > 1000  # it did scan the package
+
+
+# pip-audit asks PyPI for each installed version: /pypi/<name>/<version>/json
+VULNERABILITY_SERVICE = "https://pypi.org/pypi/pip/24.0/json"
+
+
+def _vulnerability_service_answers() -> bool:
+    try:
+        with urllib.request.urlopen(VULNERABILITY_SERVICE, timeout=10) as response:  # nosec B310
+            return response.status == 200 and "vulnerabilities" in json.load(response)
+    except (urllib.error.URLError, TimeoutError, ValueError):
+        return False
+
+
+def test_no_installed_dependency_has_a_known_vulnerability():
+    """Everything installed with the project (what its lock would hold), audited by pip-audit."""
+    if not _vulnerability_service_answers():
+        pytest.skip(
+            f"pip-audit's vulnerability service ({VULNERABILITY_SERVICE}) does not answer here"
+        )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip_audit",
+            "--local",
+            "--strict",
+            "--skip-editable",
+            "--progress-spinner",
+            "off",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
 
 
 def test_no_sql_text_is_built_from_formatted_strings():
