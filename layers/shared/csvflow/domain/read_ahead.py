@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -23,8 +23,8 @@ class _Raised:
         self.error = error
 
 
-def read_ahead(source: Iterable[T], depth: int = 2) -> Iterator[T]:
-    """Iterate ``source`` on a worker thread, at most ``depth`` items ahead of the caller."""
+def read_ahead(source: Iterable[T], depth: int = 1) -> Generator[T, None, None]:
+    """Iterate ``source`` on a worker thread: ``depth`` items wait, one more is being made."""
     items: queue.Queue[Any] = queue.Queue(maxsize=depth)
     stopped = threading.Event()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -21,6 +21,7 @@ import pyarrow.csv as pcsv
 
 from csvflow.domain.dialect import Dialect
 from csvflow.domain.model import ColumnSpec, ColumnType, Contract
+from csvflow.domain.read_ahead import read_ahead
 from csvflow.domain.rejects import Reject, RejectReport
 from csvflow.domain.types import arrow_type, contains_byte, convert, infer_spec, parse_bound
 from csvflow.exceptions import InvalidCsv, RejectedRowsExceeded
@@ -115,21 +116,18 @@ class CsvValidator:
     def batches(self) -> Iterator[pa.RecordBatch]:
         """The good rows, typed, batch by batch; rejects go to the report.
 
-        The next block is parsed on a second thread while this one checks the current
+        The next block is parsed on a read-ahead thread while this one checks the current
         block: parsing releases the GIL, so the two overlap on two cores.
         """
-        reader = self._open()
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="csv-parse") as parser:
-            pending = parser.submit(self._read_block, reader)
+        with closing(read_ahead(self._blocks(self._open()))) as blocks:
             while True:
                 try:
-                    batch, invalid = pending.result()
+                    batch, invalid = next(blocks)
                 except pa.ArrowInvalid as e:
                     raise self._parse_error(e) from e
                 self._invalid.extend(invalid)
                 if batch is None:
                     break
-                pending = parser.submit(self._read_block, reader)
                 lines = self._assign_lines(batch)
                 good = self._check(batch, lines)
                 if good.num_rows:
@@ -205,19 +203,23 @@ class CsvValidator:
             )
         return InvalidCsv(f"cannot parse after line {self._last_line}: {message}", file=self.file)
 
-    def _read_block(
+    def _blocks(
         self, reader: pcsv.CSVStreamingReader
-    ) -> tuple[pa.RecordBatch | None, list[_InvalidRow]]:
-        """The next block and the rows of wrong width Arrow skipped in it (parser thread)."""
-        try:
-            batch = reader.read_next_batch()
-        except StopIteration:
-            batch = None
-        invalid, self._invalid_in_block = self._invalid_in_block, []
-        return batch, invalid
+    ) -> Iterator[tuple[pa.RecordBatch | None, list[_InvalidRow]]]:
+        """Each block with the rows of wrong width Arrow skipped in it; last, ``None`` with
+        those it skipped at the end. Runs on the read-ahead thread."""
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                batch = None
+            invalid, self._invalid_in_block = self._invalid_in_block, []
+            yield batch, invalid
+            if batch is None:
+                return
 
     def _on_invalid_row(self, row: Any) -> str:
-        # Called on the parser thread, while it parses a block.
+        # Called on the read-ahead thread, while it parses a block.
         self._invalid_in_block.append(_InvalidRow(row.number, row.actual_columns, row.text))
         return "skip"
 
