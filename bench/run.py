@@ -38,7 +38,7 @@ MEASURE = textwrap.dedent(
     seconds = time.perf_counter() - started
     # VmHWM: this process image's peak RSS (ru_maxrss would carry the parent's over exec)
     peak = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
-    print(json.dumps({{"seconds": seconds, "peak_rss_mb": peak, "check": str(check)[:80]}}))
+    print(json.dumps({{"seconds": seconds, "peak_rss_mb": peak, "check": str(check)[:120]}}))
     """
 )
 
@@ -71,6 +71,11 @@ ENGINES: dict[str, tuple[str, str, str]] = {
         "DuckDB doing csvflow's work: typed read with rejects, Parquet, one profile pass, the group-by",
         "import sys\nsys.path.insert(0, 'bench')\nfrom duckdb_peer import same_work",
         "check = same_work(path, contract)",
+    ),
+    "csvflow_lambdas": (
+        "csvflow's validate then summarize handlers, as deployed: Parquet written, then read",
+        "import sys\nsys.path.insert(0, 'bench')\nfrom lambda_steps import validate_then_summarize",
+        "check = validate_then_summarize(path, contract)",
     ),
     "csvflow_profile": (
         "csvflow profile: validate + summarize, the Lambdas' code, with a typed contract",
@@ -235,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         if "pandas_naive" in engines:
             figures["x_pandas_naive"] = figures["seconds"] / engines["pandas_naive"]["seconds"]
     print(_table(engines))
+    if "csvflow_lambdas" in engines:  # each handler in its own process: its own peak RSS
+        print(f"csvflow_lambdas: {engines['csvflow_lambdas']['check']}")
 
     if args.database_url:
         report["persist"] = persist_rows(args.database_url, args.persist_rows, sample=50_000)
