@@ -175,6 +175,9 @@ def cmd_profile(args: argparse.Namespace) -> int:
     result = profile_file(args.path, contract_path=args.contract)
     if args.json:
         print(json.dumps(result, default=str))
+    elif result["status"] == "FAILED":
+        error = result["error"]
+        print(f"csvflow: {error['type']}: {error['cause']}", file=sys.stderr)
     else:
         print(f"{args.path}: {result['rows']} rows, {result['rejected_rows']} rejected")
         print(format_columns(result["columns"]))
