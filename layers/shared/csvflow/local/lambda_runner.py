@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import importlib.util
 import io
+import itertools
 import json
 import logging
 import os
@@ -64,7 +65,9 @@ class InProcessLambdaRunner:
     """Imports each function's code from its deployment zip and calls its handler."""
 
     def __init__(self) -> None:
-        self._modules: dict[str, ModuleType] = {}
+        # Each function's warm execution environment: what it was started from, its module.
+        self._environments: dict[str, tuple[str, ModuleType]] = {}
+        self._cold_starts = itertools.count()
         # Handlers read configuration from os.environ, which is process-wide: one
         # invocation at a time keeps each function's environment its own.
         self._lock = threading.RLock()
@@ -119,8 +122,7 @@ class InProcessLambdaRunner:
             except FunctionTimedOut:
                 self.invocations[-1] = (function.function_name, "Sandbox.Timedout")
                 # Lambda discards the execution environment of a timed-out invocation.
-                for key in [k for k in self._modules if k.startswith(f"{function.function_name}-")]:
-                    del self._modules[key]
+                self._environments.pop(function.function_name, None)
                 timed_out = {
                     "errorType": "Sandbox.Timedout",
                     "errorMessage": f"Task timed out after {context.timeout_seconds:.2f} seconds",
@@ -156,24 +158,30 @@ class InProcessLambdaRunner:
             os.environ.update(saved)
 
     def _module(self, function: LambdaFunction) -> ModuleType:
-        """Cold start: unpack the zip once per code version and import the handler module."""
-        # New code or new configuration means new execution environments, as in AWS.
-        configuration = json.dumps(function.environment_vars, sort_keys=True)
-        key = f"{function.function_name}-{function.code_sha_256}-{hash(configuration)}"
-        if key not in self._modules:
-            target = Path(self._code_root.name, key.replace("/", "_").replace("+", "_"))
-            with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as archive:
-                archive.extractall(target)
-            module_file, _ = _handler(function).rsplit(".", 1)
-            path = target / (module_file.replace(".", "/") + ".py")
-            name = f"csvflow_lambda_{len(self._modules)}_{module_file}"
-            spec = importlib.util.spec_from_file_location(name, path)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            spec.loader.exec_module(module)
-            self._modules[key] = module
-        return self._modules[key]
+        """The function's handler module, imported afresh (a cold start) when its code,
+        handler, environment or timeout changed since the last one, as AWS starts new
+        execution environments then."""
+        code, configuration = function.code_sha_256, function.environment_vars
+        started_from = json.dumps(
+            [code, _handler(function), configuration, function.timeout], sort_keys=True
+        )
+        warm = self._environments.get(function.function_name)
+        if warm is not None and warm[0] == started_from:
+            return warm[1]
+        cold_start = next(self._cold_starts)
+        target = Path(self._code_root.name, str(cold_start))
+        with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as archive:
+            archive.extractall(target)
+        module_file, _ = _handler(function).rsplit(".", 1)
+        path = target / (module_file.replace(".", "/") + ".py")
+        name = f"csvflow_lambda_{cold_start}_{module_file}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        self._environments[function.function_name] = (started_from, module)
+        return module
 
 
 class FunctionTimedOut(BaseException):  # noqa: N818 - named for what Lambda reports
