@@ -127,3 +127,19 @@ def test_repeating_counted_values_keeps_every_block_bounded(monkeypatch):
 
     assert max(len(b) for b in blocks) <= 5
     assert np.concatenate(blocks).tolist() == np.repeat(values, counts).tolist()
+
+
+def test_a_listed_part_merged_into_a_counted_one_is_counted_exactly(monkeypatch):
+    monkeypatch.setattr(sketches, "COUNTED_LIMIT", 50)
+    counted, listed = Quantiles(), Quantiles()
+    counted.update(pa.array(np.tile(np.arange(5, dtype=np.float64), 10)))
+    many = np.arange(100, dtype=np.float64) / 4  # past 50 distinct values: kept as values
+    listed.update(pa.array(many))
+    counted_part = np.tile(np.arange(5, dtype=np.float64), 10)
+
+    counted.merge(listed)
+
+    assert counted.result((0.25, 0.5, 0.9)) == (
+        [float(v) for v in np.quantile(np.concatenate([counted_part, many]), (0.25, 0.5, 0.9))],
+        True,
+    )

@@ -140,17 +140,13 @@ class Quantiles:
     def update(self, values: pa.Array) -> None:
         """Take a batch of a column as float64, nulls dropped."""
         if self._counts is not None:
-            counted = pc.value_counts(values)
-            self._add_counts(counted.field("values").to_numpy(), counted.field("counts").to_numpy())
+            self._add_counts(*_value_counts(values))
         else:
             self._add_values(without_nan(values.to_numpy()))
 
     def merge(self, other: Quantiles) -> None:
         if other._counts is not None:
-            self._add_counts(
-                np.fromiter(other._counts.keys(), np.float64, len(other._counts)),
-                np.fromiter(other._counts.values(), np.int64, len(other._counts)),
-            )
+            self._add_counts(*_as_arrays(other._counts))
         elif other._chunks is not None:
             for chunk in other._chunks:
                 self._add_values(chunk)
@@ -187,8 +183,7 @@ class Quantiles:
         if not len(values):
             return
         if self._counts is not None:
-            unique, counts = np.unique(values, return_counts=True)
-            self._add_counts(unique, counts)
+            self._add_counts(*_value_counts(pa.array(values)))
         elif self._chunks is not None:
             self._chunks.append(values)
             self._size += len(values)
@@ -204,8 +199,7 @@ class Quantiles:
         self._chunks = []
         if counts.total() > EXACT_LIMIT:
             self._to_sketch()
-        values = np.fromiter(counts.keys(), np.float64, len(counts))
-        for repeated in _repeated(values, np.fromiter(counts.values(), np.int64, len(counts))):
+        for repeated in _repeated(*_as_arrays(counts)):
             self._add_values(repeated)
 
     def _to_sketch(self) -> None:
@@ -217,6 +211,19 @@ class Quantiles:
         for chunk in self._chunks or ():
             self._sketch.update(_writable(chunk))
         self._chunks = None
+
+
+def _value_counts(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Each distinct value of a float64 array and how often it occurs (counted in C++)."""
+    counted = pc.value_counts(values)
+    return counted.field("values").to_numpy(), counted.field("counts").to_numpy()
+
+
+def _as_arrays(counts: Counter[float]) -> tuple[np.ndarray, np.ndarray]:
+    return (
+        np.fromiter(counts.keys(), np.float64, len(counts)),
+        np.fromiter(counts.values(), np.int64, len(counts)),
+    )
 
 
 _REPEAT_BLOCK = 1 << 20
