@@ -62,6 +62,7 @@ class Converted:
 def convert(raw: pa.Array, spec: ColumnSpec, null_values: pa.Array) -> Converted:
     """Convert CSV text to ``spec``'s type; unreadable values become null and are flagged."""
     target = arrow_type(spec)
+    is_empty = None
     if _only_empty_can_be_null(spec, target, null_values):
         # No null token but "" reads as this type: if the whole column casts, its only
         # nulls are its empty values, found from the offsets instead of hashing each value.
@@ -73,9 +74,11 @@ def convert(raw: pa.Array, spec: ColumnSpec, null_values: pa.Array) -> Converted
     if spec.type is ColumnType.STRING:
         values = pc.if_else(is_null, pa.scalar(None, pa.string()), raw)
         return Converted(values, is_null, pc.and_(is_null, False))
-    values = _cast_clean(raw, is_null, spec, target)
-    if values is not None:
-        return Converted(values, is_null, pc.and_(is_null, False))
+    # The same cast again only if other null tokens ("NA") now take values out of it.
+    if is_empty is None or not is_null.equals(is_empty):
+        values = _cast_clean(raw, is_null, spec, target)
+        if values is not None:
+            return Converted(values, is_null, pc.and_(is_null, False))
     return _convert_checked(raw, is_null, spec, target)
 
 
