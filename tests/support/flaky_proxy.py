@@ -42,10 +42,7 @@ class FlakyProxy:
         """Cut every open connection and refuse the next ``connections`` attempts."""
         self.drop_first = self.connections + connections
         while self._open:
-            try:
-                self._open.pop().shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            _shut_down(self._open.pop())
 
     @property
     def url(self) -> str:
@@ -96,11 +93,7 @@ class FlakyProxy:
                     break
         except OSError:
             pass
-        for s in (client, upstream):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        _shut_down(client, upstream)
 
 
 _ENCRYPTION_REQUESTS = {80877103, 80877104}  # SSLRequest, GSSENCRequest
@@ -123,8 +116,13 @@ def _pipe(source: socket.socket, sink: socket.socket) -> None:
     except OSError:
         pass
     finally:
-        for s in (source, sink):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        _shut_down(source, sink)
+
+
+def _shut_down(*sockets: socket.socket) -> None:
+    """Cut connections both ways; one already cut is no error."""
+    for s in sockets:
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
