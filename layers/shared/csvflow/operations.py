@@ -77,11 +77,17 @@ def list_executions(
     return found
 
 
-def describe_execution(sfn: Any, arn: str) -> ExecutionView:
-    described = sfn.describe_execution(executionArn=arn)
+def execution_history(sfn: Any, arn: str) -> list[dict[str, Any]]:
+    """Every event of an execution, oldest first, across the API's pages."""
     events: list[dict[str, Any]] = []
     for page in sfn.get_paginator("get_execution_history").paginate(executionArn=arn):
         events.extend(page["events"])
+    return events
+
+
+def describe_execution(sfn: Any, arn: str) -> ExecutionView:
+    described = sfn.describe_execution(executionArn=arn)
+    events = execution_history(sfn, arn)
     input_value = _json(described.get("input"))
     output_value = _json(described.get("output"))
     return ExecutionView(

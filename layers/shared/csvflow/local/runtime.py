@@ -23,6 +23,7 @@ import csvflow
 from csvflow.domain.model import SourceObject
 from csvflow.exceptions import ConfigurationError
 from csvflow.local.lambda_runner import InProcessLambdaRunner
+from csvflow.operations import execution_history
 
 REGION = "us-east-1"
 FUNCTIONS = ("starter", "validate", "summarize", "persist")
@@ -401,10 +402,7 @@ class LocalRuntime:
         return None
 
     def history(self, arn: str) -> list[dict[str, Any]]:
-        events: list[dict[str, Any]] = []
-        for page in self.sfn.get_paginator("get_execution_history").paginate(executionArn=arn):
-            events.extend(page["events"])
-        return events
+        return execution_history(self.sfn, arn)
 
     def run(
         self,
