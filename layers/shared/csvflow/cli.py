@@ -6,34 +6,71 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 import time
+import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from csvflow.cli_errors import explain
 from csvflow.config import Settings
-from csvflow.exceptions import CsvflowError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    verbose = getattr(args, "verbose", False)
+    _configure_logging(verbose)
     try:
         code: int = args.func(args)
         return code
-    except CsvflowError as e:
-        print(f"csvflow: {e}", file=sys.stderr)
-        return 2
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as other command-line tools do;
+        # stdout is pointed at /dev/null so the interpreter's final flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+    except KeyboardInterrupt:
+        print("csvflow: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except Exception as error:
+        if verbose:
+            traceback.print_exc()
+        sentence, code = explain(error)
+        print(f"csvflow: {sentence}", file=sys.stderr)
+        return code
+
+
+def _configure_logging(verbose: bool) -> None:
+    """csvflow's own warnings by default; the emulator's and libraries' too with --verbose."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    if not verbose:
+        # moto logs every failed execution it runs (~10 KB each, even for an expected
+        # InvalidCsv); csvflow reports the outcome itself.
+        handler.addFilter(lambda record: record.name.partition(".")[0] == "csvflow")
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="csvflow", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"csvflow {_version()}")
+    parser.add_argument("-v", "--verbose", action="store_true", help=_VERBOSE_HELP)
+    # Every command takes --verbose after its name too; SUPPRESS keeps a top-level
+    # `csvflow --verbose run` from being reset by the command's own default.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=_VERBOSE_HELP
+    )
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run the whole workflow locally on CSV files")
+    def command(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = sub.add_parser(name, parents=[common], **kwargs)
+        return parser
+
+    run = command("run", help="run the whole workflow locally on CSV files")
     run.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     run.add_argument("--dataset", help="upload under incoming/DATASET/ (picks its contract)")
     run.add_argument("--contract", type=Path, help="the dataset's contract (YAML or JSON)")
@@ -41,32 +78,46 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="one JSON object per file")
     run.set_defaults(func=cmd_run)
 
-    profile = sub.add_parser("profile", help="validate and summarize a local file, no AWS")
+    profile = command("profile", help="validate and summarize a local file, no AWS")
     profile.add_argument("path", type=Path)
-    profile.add_argument("--contract", type=Path)
-    profile.add_argument("--json", action="store_true")
+    profile.add_argument(
+        "--contract", type=Path, help="check the file against this contract (YAML or JSON)"
+    )
+    profile.add_argument("--json", action="store_true", help="the whole result as one JSON object")
     profile.set_defaults(func=cmd_profile)
 
-    summary = sub.add_parser("summary", help="the persisted summary of an object key")
+    summary = command("summary", help="the persisted summary of an object key")
     summary.add_argument("key")
     _database_option(summary)
     summary.add_argument("--json", action="store_true")
     summary.set_defaults(func=cmd_summary)
 
-    ingestions = sub.add_parser("ingestions", help="list persisted ingestions")
+    ingestions = command("ingestions", help="list persisted ingestions")
     ingestions.add_argument("--status", choices=["SUCCEEDED", "FAILED"])
     _database_option(ingestions)
     ingestions.add_argument("--json", action="store_true")
     ingestions.set_defaults(func=cmd_ingestions)
 
-    migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
+    migrate = command("migrate", help="create or upgrade the database schema")
     _database_option(migrate)
     migrate.set_defaults(func=cmd_migrate)
 
     from csvflow.cli_operate import add_commands
 
-    add_commands(sub, _database_option)
+    add_commands(command, _database_option, common)
     return parser
+
+
+_VERBOSE_HELP = "also the emulator's and libraries' log lines, and tracebacks"
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("csvflow")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def _database_option(parser: argparse.ArgumentParser) -> None:

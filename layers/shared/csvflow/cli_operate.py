@@ -12,6 +12,7 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,28 +21,30 @@ from csvflow import operations
 LOCAL_ENDPOINT = "http://127.0.0.1:4566"
 
 
-def add_commands(sub: Any, database_option: Any) -> None:
-    local = sub.add_parser("local", help="the emulated AWS account")
+def add_commands(
+    command: Callable[..., argparse.ArgumentParser],
+    database_option: Callable[[argparse.ArgumentParser], None],
+    common: argparse.ArgumentParser,
+) -> None:
+    local = command("local", help="the emulated AWS account")
     local_sub = local.add_subparsers(required=True, metavar="COMMAND")
-    serve = local_sub.add_parser("serve", help="serve the emulated stack on an HTTP endpoint")
+    serve = local_sub.add_parser(
+        "serve", parents=[common], help="serve the emulated stack on an HTTP endpoint"
+    )
     serve.add_argument("--port", type=int, default=4566)
     database_option(serve)
     serve.set_defaults(func=cmd_serve)
 
-    executions = sub.add_parser(
-        "executions", help="list executions, as the Step Functions console does"
-    )
+    executions = command("executions", help="list executions, as the Step Functions console does")
     executions.add_argument(
         "--status", choices=["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
     )
-    executions.add_argument(
-        "--since", type=_since, help="ISO date/time, or a duration like 2h or 3d"
-    )
+    executions.add_argument("--since", type=_since, help=_SINCE_HELP)
     executions.add_argument("--json", action="store_true")
     _target(executions)
     executions.set_defaults(func=cmd_executions)
 
-    execution = sub.add_parser(
+    execution = command(
         "execution", help="one execution: states, durations, retries, errors, links"
     )
     execution.add_argument("arn")
@@ -50,16 +53,16 @@ def add_commands(sub: Any, database_option: Any) -> None:
     _target(execution)
     execution.set_defaults(func=cmd_execution)
 
-    redrive = sub.add_parser("redrive", help="redrive failed executions from their failed state")
+    redrive = command("redrive", help="redrive failed executions from their failed state")
     redrive.add_argument("arns", nargs="*", metavar="ARN")
     redrive.add_argument(
         "--all-failed", action="store_true", help="every FAILED/TIMED_OUT/ABORTED one"
     )
-    redrive.add_argument("--since", type=_since)
+    redrive.add_argument("--since", type=_since, help=_SINCE_HELP)
     _target(redrive)
     redrive.set_defaults(func=cmd_redrive)
 
-    dlq = sub.add_parser("dlq", help="the starter queue's dead letters")
+    dlq = command("dlq", help="the starter queue's dead letters")
     dlq.add_argument("action", choices=["list", "redrive"])
     dlq.add_argument("--json", action="store_true")
     _target(dlq)
@@ -97,11 +100,24 @@ def _client(args: argparse.Namespace, service: str) -> Any:
     )
 
 
+_SINCE_HELP = "a duration back from now (30m, 2h, 3d, 1w), today, yesterday, or an ISO date/time"
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
 def _since(text: str) -> dt.datetime:
-    units = {"m": "minutes", "h": "hours", "d": "days"}
-    if text[:-1].isdigit() and text[-1] in units:
-        return dt.datetime.now(tz=dt.UTC) - dt.timedelta(**{units[text[-1]]: int(text[:-1])})
-    moment = dt.datetime.fromisoformat(text)
+    now = dt.datetime.now(tz=dt.UTC)
+    word = text.strip().lower()
+    if word[:-1].isdigit() and word[-1] in _UNITS:
+        return now - dt.timedelta(**{_UNITS[word[-1]]: int(word[:-1])})
+    midnight = dt.datetime.combine(dt.datetime.now().date(), dt.time()).astimezone()
+    if word == "today":
+        return midnight
+    if word == "yesterday":
+        return midnight - dt.timedelta(days=1)
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {_SINCE_HELP}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 

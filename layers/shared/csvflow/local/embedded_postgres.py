@@ -8,7 +8,9 @@ PostgreSQL binaries installed on the machine (initdb and pg_ctl on PATH, or a di
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import pwd
 import re
 import shutil
 import socket
@@ -23,7 +25,15 @@ from pathlib import Path
 
 from csvflow.exceptions import ConfigurationError
 
+logger = logging.getLogger(__name__)
+
+# pgserver's platformdirs warns on every use when XDG_RUNTIME_DIR is unset (containers, CI,
+# sudo): the runtime folder it falls back to is fine for a private server.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+
 ROOT_SERVERS = Path("/var/lib/csvflow")
+# The OS user pgserver runs PostgreSQL as when started by root (pgserver/postgres_server.py).
+PGSERVER_OS_USER = "pgserver"
 _BINARY_FOLDERS = (
     "/usr/lib/postgresql/*/bin",
     "/usr/local/pgsql/bin",
@@ -55,14 +65,26 @@ def embedded_database(data_dir: Path | None = None) -> Iterator[str]:
         with system_server(data_dir / "system", binaries) as url:
             yield url
         return
-    with warnings.catch_warnings():
-        # pgserver's platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI).
-        warnings.simplefilter("ignore")
-        server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    if os.geteuid() == 0 and not _os_user_exists(PGSERVER_OS_USER):
+        logger.warning(
+            "running as root: PostgreSQL refuses root, so pgserver creates the OS user %r "
+            "to run the embedded server (once; `userdel %s` removes it)",
+            PGSERVER_OS_USER,
+            PGSERVER_OS_USER,
+        )
+    server = pgserver.get_server(data_dir, cleanup_mode="stop")
     try:
         yield server.get_uri()
     finally:
         server.cleanup()
+
+
+def _os_user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 def system_binaries() -> Path | None:
