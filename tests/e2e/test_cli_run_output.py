@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from csvflow.cli import main
@@ -34,3 +36,36 @@ def test_verbose_lets_the_emulators_logs_through(broken_csv, database_url, capfd
     _, err = capfd.readouterr()
     assert code == 1
     assert "ERROR moto.stepfunctions" in err
+
+
+def test_a_file_name_finds_its_key_and_a_failed_summary_shows_no_empty_table(
+    broken_csv, database_url, capfd
+):
+    main(["run", str(broken_csv), "--database-url", database_url])
+    capfd.readouterr()
+
+    code = main(["summary", "broken.csv", "--database-url", database_url])
+
+    out, err = capfd.readouterr()
+    assert code == 0
+    assert "broken.csv was ingested as incoming/broken.csv" in err
+    assert out.startswith("incoming/broken.csv (")
+    assert "FAILED" in out and "InvalidCsv" in out
+    assert "None" not in out and "column" not in out
+
+
+def test_an_unknown_key_hints_where_keys_come_from(database_url, capfd):
+    code = main(["summary", "never-uploaded.csv", "--database-url", database_url])
+
+    assert code == 1
+    assert "`csvflow ingestions` lists them" in capfd.readouterr().err
+
+
+def test_list_commands_print_json_arrays(broken_csv, database_url, capfd):
+    main(["run", str(broken_csv), "--database-url", database_url, "--json"])
+    (record,) = json.loads(capfd.readouterr().out)
+    assert record["status"] == "FAILED"
+
+    main(["ingestions", "--database-url", database_url, "--json"])
+    rows = json.loads(capfd.readouterr().out)
+    assert isinstance(rows, list) and "incoming/broken.csv" in {r["key"] for r in rows}

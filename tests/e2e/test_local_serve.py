@@ -112,7 +112,14 @@ def test_the_operator_commands_inspect_redrive_and_replay_through_the_endpoint(
 
     code, out = _cli(capsys, "executions", "--endpoint-url", url, "--status", "FAILED", "--json")
     assert code == 0
-    assert failed in [e["arn"] for e in json.loads(out)]
+    listed = {e["arn"]: e for e in json.loads(out)}
+    assert listed[failed]["error"].startswith("InvalidCsv: incoming/served/broken.csv")
+    assert listed[failed]["seconds"] >= 0
+
+    code, out = _cli(capsys, "executions", "--endpoint-url", url, "--status", "FAILED")
+    header, rule, *rows = out.splitlines()
+    assert header.split() == ["status", "started", "seconds", "name", "error"]
+    assert any(row.split()[0] == "FAILED" and "InvalidCsv" in row for row in rows)
 
     graph = tmp_path / "failed.svg"
     code, out = _cli(
@@ -122,7 +129,7 @@ def test_the_operator_commands_inspect_redrive_and_replay_through_the_endpoint(
     assert code == 1  # a failed execution
     assert (view["status"], view["error"]) == ("FAILED", "InvalidCsv")
     assert [(s["name"], s["result"]) for s in view["steps"]] == [
-        ("Validate CSV", "succeeded"),
+        ("Validate CSV", "caught"),  # left through its Catch, as the console shows it
         ("Record the failure", "succeeded"),
         ("Ingestion failed", "failed"),
     ]
@@ -133,7 +140,8 @@ def test_the_operator_commands_inspect_redrive_and_replay_through_the_endpoint(
     assert "Ingestion failed: failed" in svg and "Summarize columns: not run" in svg
 
     code, out = _cli(capsys, "execution", failed, "--endpoint-url", url)
-    assert "Validate CSV" in out and "InvalidCsv" in out
+    (validate_line,) = [line for line in out.splitlines() if "Validate CSV" in line]
+    assert validate_line.endswith("caught InvalidCsv")
 
     # AWS redrives even a permanent failure, which fails again at its Fail state; the history
     # shows the redrive.

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from csvflow.cli_errors import explain
+from csvflow.cli_format import table
 from csvflow.config import Settings
 
 
@@ -75,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--dataset", help="upload under incoming/DATASET/ (picks its contract)")
     run.add_argument("--contract", type=Path, help="the dataset's contract (YAML or JSON)")
     _database_option(run)
-    run.add_argument("--json", action="store_true", help="one JSON object per file")
+    run.add_argument("--json", action="store_true", help="a JSON array, one object per file")
     run.set_defaults(func=cmd_run)
 
     profile = command("profile", help="validate and summarize a local file, no AWS")
@@ -87,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     profile.set_defaults(func=cmd_profile)
 
     summary = command("summary", help="the persisted summary of an object key")
-    summary.add_argument("key")
+    summary.add_argument("key", help="the object key, or the uploaded file's name")
     _database_option(summary)
     summary.add_argument("--json", action="store_true")
     summary.set_defaults(func=cmd_summary)
@@ -171,15 +172,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                 runtime.put_contract(dataset, args.contract)
             results = runtime.run(list(args.paths), dataset=dataset, on_state=progress)
         queries = PostgresSummaryQueries(connector(url))
-        failed = 0
-        for result in results:
-            failed += result.status != "SUCCEEDED"
-            record = _run_record(result)
-            if args.json:
-                print(json.dumps(record))
-            else:
-                _print_run(record, queries.summary(result.upload.source.key))
-    return 1 if failed else 0
+        records = [_run_record(result) for result in results]
+        if args.json:
+            print(json.dumps(records, indent=2))
+        else:
+            for record in records:
+                _print_run(record, queries.summary(record["key"]))
+    return 0 if all(record["status"] == "SUCCEEDED" for record in records) else 1
 
 
 def _run_record(result: Any) -> dict[str, Any]:
@@ -241,19 +240,32 @@ def cmd_summary(args: argparse.Namespace) -> int:
     from csvflow.adapters.postgres import PostgresSummaryQueries, connector
 
     with _database(args) as url:
-        summary = PostgresSummaryQueries(connector(url)).summary(args.key)
+        queries = PostgresSummaryQueries(connector(url))
+        summary = queries.summary(args.key)
+        if summary is None:
+            # `csvflow run x.csv` stores incoming/x.csv: a file name finds its key.
+            keys = queries.keys_named(args.key)
+            if len(keys) == 1:
+                print(f"csvflow: {args.key} was ingested as {keys[0]}", file=sys.stderr)
+                summary = queries.summary(keys[0])
     if summary is None:
-        print(f"csvflow: nothing ingested under {args.key}", file=sys.stderr)
+        hint = (
+            "; it may be one of: " + ", ".join(keys)
+            if keys
+            else " (keys look like incoming/DATASET/FILE; `csvflow ingestions` lists them)"
+        )
+        print(f"csvflow: nothing ingested under {args.key}{hint}", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(summary, default=str))
         return 0
-    print(
-        f"{summary['key']} ({summary['version']}): {summary['status']}, "
-        f"{summary['rows']} rows, {summary['rejected_rows']} rejected"
-    )
+    print(f"{summary['key']} ({summary['version']}): {summary['status']}")
     if summary["status"] == "FAILED":
         print(f"  {summary['failed_step']} failed: {summary['error']}: {summary['cause']}")
+        if summary.get("rejects_report"):
+            print(f"  rejects:    {summary['rejects_report']}")
+        return 0
+    print(f"  rows:       {summary['rows']}   rejected: {summary['rejected_rows']}")
     print(format_columns(summary["columns"]))
     for aggregate in summary["aggregates"]:
         print(format_aggregate(aggregate))
@@ -266,11 +278,13 @@ def cmd_ingestions(args: argparse.Namespace) -> int:
     with _database(args) as url:
         rows = PostgresSummaryQueries(connector(url)).ingestions(status=args.status)
     if args.json:
-        for row in rows:
-            print(json.dumps(row, default=str))
+        print(json.dumps(rows, indent=2, default=str))
+        return 0
+    if not rows:
+        print("no ingestions", file=sys.stderr)
         return 0
     print(
-        _table(
+        table(
             ["updated", "status", "key", "rows", "rejected", "error"],
             [
                 [
@@ -312,7 +326,7 @@ def format_columns(columns: list[dict[str, Any]]) -> str:
                 detail,
             ]
         )
-    return _table(["column", "type", "count", "nulls", "distinct", "min", "max", ""], rows)
+    return table(["column", "type", "count", "nulls", "distinct", "min", "max", ""], rows)
 
 
 def format_aggregate(aggregate: dict[str, Any]) -> str:
@@ -325,7 +339,7 @@ def format_aggregate(aggregate: dict[str, Any]) -> str:
         for g in groups[:20]
     ]
     more = f"\n  ... {len(groups) - 20} more groups" if len(groups) > 20 else ""
-    return f"\n  aggregate {aggregate['name']}\n" + _table([*keys, *metrics], rows) + more
+    return f"\n  aggregate {aggregate['name']}\n" + table([*keys, *metrics], rows) + more
 
 
 def _num(value: Any) -> str:
@@ -337,17 +351,6 @@ def _num(value: Any) -> str:
 def _short(value: Any) -> str:
     text = "" if value is None else str(value).replace("\r", "␍").replace("\n", "⏎")
     return text if len(text) <= 20 else text[:19] + "…"
-
-
-def _table(header: list[str], rows: list[list[Any]]) -> str:
-    cells = [[str(v) for v in header]] + [["" if v is None else str(v) for v in r] for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    lines = [
-        "  " + "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
-        for row in cells
-    ]
-    lines.insert(1, "  " + "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from csvflow import operations
+from csvflow.cli_format import table
 
 LOCAL_ENDPOINT = "http://127.0.0.1:4566"
 
@@ -160,14 +161,35 @@ def cmd_executions(args: argparse.Namespace) -> int:
     sfn = _client(args, "stepfunctions")
     machine = operations.find_state_machine(sfn, f"{args.name}-ingest")
     found = operations.list_executions(sfn, machine, status=args.status, since=args.since)
+    for execution in found:
+        if execution["status"] in operations.FAILED_STATUSES:
+            execution["error"] = operations.execution_error(sfn, execution["arn"])
     if args.json:
         print(json.dumps(found, indent=2))
         return 0
-    for execution in found:
-        print(f"{execution['status']:<10} {execution['started']}  {execution['arn']}")
     if not found:
         print("no executions", file=sys.stderr)
+        return 0
+    print(
+        table(
+            ["status", "started", "seconds", "name", "error"],
+            [
+                [
+                    e["status"],
+                    e["started"][:19],
+                    "-" if e["seconds"] is None else f"{e['seconds']:.1f}",
+                    e["name"],
+                    _clip(e.get("error") or "", 60),
+                ]
+                for e in found
+            ],
+        )
+    )
     return 0
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def cmd_execution(args: argparse.Namespace) -> int:
@@ -215,6 +237,8 @@ def cmd_dlq(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(messages, indent=2))
             return 0
+        if not messages:
+            print("no dead letters", file=sys.stderr)
         for message in messages:
             print(f"{message['id']}  receives={message['receives']}  {message['body'][:120]}")
         return 0

@@ -65,16 +65,30 @@ def list_executions(
         for execution in page["executions"]:
             if since and execution["startDate"] < since:
                 continue
+            stopped = execution.get("stopDate")
             found.append(
                 {
                     "arn": execution["executionArn"],
                     "name": execution["name"],
                     "status": execution["status"],
                     "started": _iso(execution["startDate"]),
-                    "stopped": _iso(execution.get("stopDate")),
+                    "stopped": _iso(stopped),
+                    "seconds": (
+                        round((stopped - execution["startDate"]).total_seconds(), 3)
+                        if stopped
+                        else None
+                    ),
                 }
             )
     return found
+
+
+def execution_error(sfn: Any, arn: str) -> str | None:
+    """ "Error: cause" of a finished execution that did not succeed (the console's Details)."""
+    described = sfn.describe_execution(executionArn=arn)
+    if not described.get("error"):
+        return None
+    return f"{described['error']}: {described.get('cause') or ''}".rstrip(": ")
 
 
 def execution_history(sfn: Any, arn: str) -> list[dict[str, Any]]:
@@ -107,13 +121,16 @@ def describe_execution(sfn: Any, arn: str) -> ExecutionView:
 
 
 def steps_of(events: list[dict[str, Any]]) -> list[StepView]:
+    """Each state entered, with its attempts and errors; "caught" where a Catch took over."""
     steps: list[StepView] = []
     current: StepView | None = None
+    last_attempt_failed = False
     for event in events:
         kind = event["type"]
         if details := event.get("stateEnteredEventDetails"):
             current = StepView(name=details["name"], entered=_iso(event["timestamp"]) or "")
             steps.append(current)
+            last_attempt_failed = False
         elif current is None:
             continue
         elif kind == "TaskScheduled":
@@ -123,9 +140,14 @@ def steps_of(events: list[dict[str, Any]]) -> list[StepView]:
                 event.get("taskFailedEventDetails") or event.get("taskTimedOutEventDetails") or {}
             )
             current.errors.append(str(details.get("error", kind)))
+            last_attempt_failed = True
+        elif kind == "TaskSucceeded":
+            last_attempt_failed = False
         elif event.get("stateExitedEventDetails"):
             current.exited = _iso(event["timestamp"])
-            current.result = "succeeded"
+            # A state left after its last attempt failed was left through a Catch (the
+            # console draws it orange, "Caught error"), not by succeeding.
+            current.result = "caught" if last_attempt_failed else "succeeded"
         elif kind in ("ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"):
             current.exited = _iso(event["timestamp"])
             current.result = (
@@ -180,7 +202,7 @@ def format_execution(view: ExecutionView) -> str:
     lines.append(f"  {'state'.ljust(width)}  {'seconds':>8}  attempts  result")
     for step in view.steps:
         seconds = f"{step.seconds:.3f}" if step.seconds is not None else "-"
-        result = step.result + (f" ({', '.join(step.errors)})" if step.errors else "")
+        result = _step_result(step)
         lines.append(
             f"  {step.name.ljust(width)}  {seconds:>8}  {step.attempts or '-':>8}  {result}"
         )
@@ -190,6 +212,15 @@ def format_execution(view: ExecutionView) -> str:
             text = json.dumps(value)
             lines.append(f"{name:<10} {text if len(text) <= 300 else text[:297] + '...'}")
     return "\n".join(lines)
+
+
+def _step_result(step: StepView) -> str:
+    if step.result == "caught" and step.errors:
+        *retried, caught = step.errors
+        text = f"caught {caught}"
+    else:
+        retried, text = step.errors, step.result
+    return text + (f" (after {', '.join(retried)})" if retried else "")
 
 
 def redrive(sfn: Any, arns: list[str]) -> list[dict[str, str]]:
@@ -236,6 +267,7 @@ def state_machine_svg(definition: dict[str, Any], steps: list[StepView]) -> str:
     results = {s.name: s.result for s in steps}
     fill = {
         "succeeded": "#d4edda",
+        "caught": "#fde3c2",
         "failed": "#f8d7da",
         "running": "#d6e9f8",
         "timed_out": "#f8d7da",

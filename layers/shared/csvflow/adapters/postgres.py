@@ -298,6 +298,18 @@ class PostgresSummaryQueries:
         )
         return [_ingestion(row) for row in self._fetch(sql, {"status": status, "limit": limit})]
 
+    def keys_named(self, name: str, limit: int = 20) -> list[str]:
+        """Ingested keys that are ``name`` or end with ``/name`` (a file name, a partial key)."""
+        name = name.strip("/")
+        rows = self._fetch(
+            "SELECT DISTINCT object_key FROM csvflow.ingestions"
+            " WHERE object_key = %(name)s"
+            " OR right(object_key, length(%(name)s) + 1) = '/' || %(name)s"
+            " ORDER BY object_key LIMIT %(limit)s",
+            {"name": name, "limit": limit},
+        )
+        return [key for (key,) in rows]
+
     def summary(self, key: str) -> dict[str, Any] | None:
         """The newest ingested version of ``key``: by S3 event time, then sequencer."""
         rows = self._fetch(
