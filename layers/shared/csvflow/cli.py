@@ -165,12 +165,19 @@ def cmd_run(args: argparse.Namespace) -> int:
             elapsed = time.monotonic() - started
             print(f"  {elapsed:6.1f}s  {upload.file}: {state}", file=sys.stderr)
 
+    upload_progress = _UploadProgress(started, live=sys.stderr.isatty() and not args.json)
+
     with _database(args) as url:
         migrate(connector(url))
         with LocalRuntime(database_url=url) as runtime:
             if args.contract and dataset:
                 runtime.put_contract(dataset, args.contract)
-            results = runtime.run(list(args.paths), dataset=dataset, on_state=progress)
+            results = runtime.run(
+                list(args.paths),
+                dataset=dataset,
+                on_state=progress,
+                on_upload_progress=None if args.json else upload_progress,
+            )
         queries = PostgresSummaryQueries(connector(url))
         records = [_run_record(result) for result in results]
         if args.json:
@@ -179,6 +186,36 @@ def cmd_run(args: argparse.Namespace) -> int:
             for record in records:
                 _print_run(record, queries.summary(record["key"]))
     return 0 if all(record["status"] == "SUCCEEDED" for record in records) else 1
+
+
+class _UploadProgress:
+    """Bytes uploaded so far: a line redrawn in a terminal, else one line when a file is sent."""
+
+    def __init__(self, started: float, *, live: bool) -> None:
+        self._started, self._live = started, live
+        self._redrawn = 0.0
+        self._sent: set[Path] = set()
+
+    def __call__(self, path: Path, sent: int, total: int) -> None:
+        if path in self._sent:
+            return  # the reader's last, empty reads
+        now = time.monotonic()
+        done = sent >= total
+        if done:
+            self._sent.add(path)
+        if self._live and (done or now - self._redrawn >= 0.2):
+            self._redrawn = now
+            line = f"  {now - self._started:6.1f}s  {path}: uploading {_mb(sent)} of {_mb(total)}"
+            print("\r" + line, end="\n" if done else "", file=sys.stderr, flush=True)
+        elif done and not self._live:
+            print(
+                f"  {now - self._started:6.1f}s  {path}: uploaded {_mb(total)}",
+                file=sys.stderr,
+            )
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB"
 
 
 def _run_record(result: Any) -> dict[str, Any]:

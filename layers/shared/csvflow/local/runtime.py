@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import time
 import zipfile
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import boto3
 
@@ -122,6 +124,7 @@ class LocalRuntime:
             mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         )
         self._stack.enter_context(self.runner.installed())
+        self._stack.enter_context(_integrity_checks_left_to_real_s3())
         session = boto3.session.Session(region_name=REGION)
         self.s3, self.sqs = session.client("s3"), session.client("sqs")
         self.sfn, self.lam = session.client("stepfunctions"), session.client("lambda")
@@ -219,10 +222,21 @@ class LocalRuntime:
             Bucket=self.names.bucket, Key=f"contracts/{dataset}{suffix}", Body=path.read_bytes()
         )
 
-    def upload(self, path: Path, *, dataset: str | None = None, key: str | None = None) -> Upload:
-        """Put a file under incoming/, as a user would; S3 notifies SNS, SNS feeds SQS."""
+    def upload(
+        self,
+        path: Path,
+        *,
+        dataset: str | None = None,
+        key: str | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> Upload:
+        """Put a file under incoming/, as a user would; S3 notifies SNS, SNS feeds SQS.
+
+        ``on_progress(sent, total)`` hears how many bytes have gone, as the emulator reads them.
+        """
         key = key or (f"incoming/{dataset}/{path.name}" if dataset else f"incoming/{path.name}")
-        with path.open("rb") as body:
+        with path.open("rb") as file:
+            body = _ReportingReader(file, path.stat().st_size, on_progress) if on_progress else file
             response = self.s3.put_object(Bucket=self.names.bucket, Key=key, Body=body)
         return self._upload(str(path), key, response)
 
@@ -410,10 +424,60 @@ class LocalRuntime:
         *,
         dataset: str | None = None,
         on_state: Callable[[Upload, str], None] | None = None,
+        on_upload_progress: Callable[[Path, int, int], None] | None = None,
     ) -> list[ExecutionResult]:
-        uploads = [self.upload(path, dataset=dataset) for path in paths]
+        uploads = [
+            self.upload(
+                path,
+                dataset=dataset,
+                on_progress=(
+                    partial(on_upload_progress, path) if on_upload_progress is not None else None
+                ),
+            )
+            for path in paths
+        ]
         self.pump()
         return self.wait(uploads, on_state=on_state)
+
+
+@contextmanager
+def _integrity_checks_left_to_real_s3() -> Iterator[None]:
+    """Send and read S3 bodies plainly, without botocore's default CRC32 trailers.
+
+    botocore (1.36+) streams every upload as aws-chunked with a CRC32 trailer, which moto
+    decodes in Python: 300 MB took over a minute to upload, and the functions' Parquet as long
+    again. Real S3 checks those checksums; the emulator has nothing to check them against.
+    Set for the clients that the runtime and the functions create while it runs.
+    """
+    variables = ("AWS_REQUEST_CHECKSUM_CALCULATION", "AWS_RESPONSE_CHECKSUM_VALIDATION")
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(dict.fromkeys(variables, "when_required"))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+class _ReportingReader:
+    """A file whose reads report the bytes read so far: an upload's progress."""
+
+    def __init__(self, file: BinaryIO, size: int, report: Callable[[int, int], None]) -> None:
+        self._file, self._size, self._report = file, size, report
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._file.read(size)
+        self._report(self._file.tell(), self._size)
+        return chunk
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
 
 
 def _result(upload: Upload, described: dict[str, Any]) -> ExecutionResult:
