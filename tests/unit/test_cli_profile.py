@@ -26,3 +26,27 @@ def test_a_good_file_prints_its_columns(tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"{good}: 2 rows, 0 rejected" in out
     assert "amount" in out and "float" in out
+
+
+def test_rejects_writes_the_report_of_the_rejected_rows(tmp_path, capsys):
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_bytes(b"id,amount\n1,2.5\n2\n3,4.5\n")
+    report = tmp_path / "rejects.csv"
+
+    code = main(["profile", str(ragged), "--rejects", str(report)])
+
+    assert code == 1  # without a contract, a rejected row fails the file
+    assert f"rejects:    {report}" in capsys.readouterr().err
+    header, *rows = report.read_text().splitlines()
+    assert header == "line,column,value,reason"
+    assert [row.split(",")[0] for row in rows] == ["3"]
+
+
+def test_rejects_leaves_no_file_when_nothing_was_rejected(tmp_path, capsys):
+    good = tmp_path / "good.csv"
+    good.write_bytes(b"id,amount\n1,2.5\n")
+    report = tmp_path / "rejects.csv"
+
+    assert main(["profile", str(good), "--rejects", str(report)]) == 0
+    assert not report.exists()
+    assert "rejects:" not in capsys.readouterr().out

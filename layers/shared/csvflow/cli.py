@@ -85,6 +85,12 @@ def _parser() -> argparse.ArgumentParser:
         "--contract", type=Path, help="check the file against this contract (YAML or JSON)"
     )
     profile.add_argument("--json", action="store_true", help="the whole result as one JSON object")
+    profile.add_argument(
+        "--rejects",
+        type=Path,
+        metavar="FILE",
+        help="write the reject report (line, column, value, reason) to FILE",
+    )
     profile.set_defaults(func=cmd_profile)
 
     summary = command("summary", help="the persisted summary of an object key")
@@ -259,14 +265,18 @@ def _print_run(record: dict[str, Any], summary: dict[str, Any] | None) -> None:
 def cmd_profile(args: argparse.Namespace) -> int:
     from csvflow.local.profile import profile_file
 
-    result = profile_file(args.path, contract_path=args.contract)
+    result = profile_file(args.path, contract_path=args.contract, rejects_path=args.rejects)
     if args.json:
         print(json.dumps(result, default=str))
     elif result["status"] == "FAILED":
         error = result["error"]
         print(f"csvflow: {error['type']}: {error['cause']}", file=sys.stderr)
+        if result.get("rejects_report"):
+            print(f"  rejects:    {result['rejects_report']}", file=sys.stderr)
     else:
         print(f"{args.path}: {result['rows']} rows, {result['rejected_rows']} rejected")
+        if result.get("rejects_report"):
+            print(f"  rejects:    {result['rejects_report']}")
         print(format_columns(result["columns"]))
         for aggregate in result["aggregates"]:
             print(format_aggregate(aggregate))

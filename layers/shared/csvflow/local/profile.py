@@ -6,7 +6,7 @@ import io
 import itertools
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from csvflow.config import Settings
 from csvflow.domain.contract import parse_contract
@@ -20,12 +20,27 @@ from csvflow.exceptions import PermanentError
 from csvflow.handlers import summarize_batches
 
 
-def profile_file(path: Path, *, contract_path: Path | None = None) -> dict[str, Any]:
+def profile_file(
+    path: Path, *, contract_path: Path | None = None, rejects_path: Path | None = None
+) -> dict[str, Any]:
     """The summary ``csvflow summary --json`` would show after ingesting ``path``.
 
     Validation feeds the profiler batch by batch, with no Parquet in between: the
-    same domain code as the Lambdas, fused, which is what the benchmark times.
+    same domain code as the Lambdas, fused, which is what the benchmark times. With
+    ``rejects_path``, the reject report the validate step would upload is written there
+    (and removed again when no row was rejected, as the step uploads none).
     """
+    if rejects_path is None:
+        return _profile(path, contract_path, io.StringIO())
+    with rejects_path.open("w", newline="", encoding="utf-8") as report_file:
+        result = _profile(path, contract_path, report_file)
+    if result["rejected_rows"]:
+        return result | {"rejects_report": str(rejects_path)}
+    rejects_path.unlink()
+    return result
+
+
+def _profile(path: Path, contract_path: Path | None, report_file: TextIO) -> dict[str, Any]:
     contract = (
         parse_contract(
             contract_path.read_text(encoding="utf-8"),
@@ -36,7 +51,7 @@ def profile_file(path: Path, *, contract_path: Path | None = None) -> dict[str, 
         else no_contract(path.stem)
     )
     result: dict[str, Any] = {"key": str(path), "status": "SUCCEEDED"}
-    report = RejectReport(io.StringIO())
+    report = RejectReport(report_file)
     validator: CsvValidator | None = None
     try:
         with path.open("rb") as stream:
