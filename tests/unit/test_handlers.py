@@ -1,5 +1,7 @@
 """Handlers through bootstrap() with in-memory fakes: the workflow's steps, no AWS."""
 
+import json
+
 import pyarrow.parquet as pq
 import pytest
 
@@ -13,7 +15,12 @@ from csvflow.commands import (
 )
 from csvflow.config import Settings
 from csvflow.domain.model import ObjectRef, SourceObject
-from csvflow.exceptions import ConfigurationError, InvalidCsv, SourceObjectMissing
+from csvflow.exceptions import (
+    ConfigurationError,
+    InvalidCsv,
+    RejectedRowsExceeded,
+    SourceObjectMissing,
+)
 from tests.support.fakes import InMemoryObjectStore, InMemoryRepository, InMemoryStarter
 
 BUCKET = "data"
@@ -137,6 +144,36 @@ def test_record_failure_keeps_step_error_and_message(world):
     }
     failure = repository.ingestions[(BUCKET, "incoming/a.csv", "v1")]["failure"]
     assert (failure.step, failure.error) == ("validate", "InvalidCsv")
+    assert failure.rejects_report is None
+
+
+def test_a_file_with_too_many_rejects_is_recorded_with_its_report(world):
+    handle, store, repository, _ = world
+    source = upload(store, "incoming/ragged.csv", b"a,b\n1,2\n3\n")
+    with pytest.raises(RejectedRowsExceeded) as raised:
+        handle(ValidateCsv(source=source, dataset="default", ingestion_id=source.ingestion_id))
+    command = RecordFailure.from_event(
+        {
+            "source": source.to_dict(),
+            "dataset": "default",
+            "ingestion_id": source.ingestion_id,
+            "failure": {
+                "validate": {
+                    "Error": "RejectedRowsExceeded",
+                    "Cause": json.dumps(
+                        {"errorType": "RejectedRowsExceeded", "errorMessage": str(raised.value)}
+                    ),
+                }
+            },
+        }
+    )
+
+    handle(command)
+
+    failure = repository.ingestions[(BUCKET, "incoming/ragged.csv", "v1")]["failure"]
+    report = f"s3://{BUCKET}/reports/{source.ingestion_id}/rejects.csv"
+    assert failure.rejects_report == report
+    assert report in str(raised.value)  # the report validate wrote, not a guess
 
 
 def test_a_repeated_event_starts_one_execution(world):

@@ -99,6 +99,14 @@ def _parser() -> argparse.ArgumentParser:
     summary.add_argument("--json", action="store_true")
     summary.set_defaults(func=cmd_summary)
 
+    rejects = command("rejects", help="the reject report of an object key (CSV on stdout)")
+    rejects.add_argument("key", help="the object key, or the uploaded file's name")
+    _database_option(rejects)
+    rejects.add_argument(
+        "--aws", action="store_true", help="read the report from S3 (default: the local account)"
+    )
+    rejects.set_defaults(func=cmd_rejects)
+
     ingestions = command("ingestions", help="list persisted ingestions")
     ingestions.add_argument("--status", choices=["SUCCEEDED", "FAILED"])
     _database_option(ingestions)
@@ -157,6 +165,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from csvflow.adapters.postgres import PostgresSummaryQueries, connector, migrate
+    from csvflow.local.account_folder import local_data_dir
     from csvflow.local.runtime import LocalRuntime
 
     missing = [str(p) for p in args.paths if not p.is_file()]
@@ -175,7 +184,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     with _database(args) as url:
         migrate(connector(url))
-        with LocalRuntime(database_url=url) as runtime:
+        with LocalRuntime(database_url=url, data_dir=local_data_dir()) as runtime:
             if args.contract and dataset:
                 runtime.put_contract(dataset, args.contract)
             results = runtime.run(
@@ -287,21 +296,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
     from csvflow.adapters.postgres import PostgresSummaryQueries, connector
 
     with _database(args) as url:
-        queries = PostgresSummaryQueries(connector(url))
-        summary = queries.summary(args.key)
-        if summary is None:
-            # `csvflow run x.csv` stores incoming/x.csv: a file name finds its key.
-            keys = queries.keys_named(args.key)
-            if len(keys) == 1:
-                print(f"csvflow: {args.key} was ingested as {keys[0]}", file=sys.stderr)
-                summary = queries.summary(keys[0])
+        summary = _find_summary(PostgresSummaryQueries(connector(url)), args.key)
     if summary is None:
-        hint = (
-            "; it may be one of: " + ", ".join(keys)
-            if keys
-            else " (keys look like incoming/DATASET/FILE; `csvflow ingestions` lists them)"
-        )
-        print(f"csvflow: nothing ingested under {args.key}{hint}", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(summary, default=str))
@@ -316,6 +312,58 @@ def cmd_summary(args: argparse.Namespace) -> int:
     print(format_columns(summary["columns"]))
     for aggregate in summary["aggregates"]:
         print(format_aggregate(aggregate))
+    return 0
+
+
+def _find_summary(queries: Any, key: str) -> dict[str, Any] | None:
+    """The summary of ``key``, or of the one key ending with that file name; else says why."""
+    summary: dict[str, Any] | None = queries.summary(key)
+    if summary is not None:
+        return summary
+    # `csvflow run x.csv` stores incoming/x.csv: a file name finds its key.
+    keys = queries.keys_named(key)
+    if len(keys) == 1:
+        print(f"csvflow: {key} was ingested as {keys[0]}", file=sys.stderr)
+        found: dict[str, Any] | None = queries.summary(keys[0])
+        return found
+    hint = (
+        "; it may be one of: " + ", ".join(keys)
+        if keys
+        else " (keys look like incoming/DATASET/FILE; `csvflow ingestions` lists them)"
+    )
+    print(f"csvflow: nothing ingested under {key}{hint}", file=sys.stderr)
+    return None
+
+
+def cmd_rejects(args: argparse.Namespace) -> int:
+    from csvflow.adapters.postgres import PostgresSummaryQueries, connector
+    from csvflow.local.account_folder import AccountFolder, local_data_dir
+
+    with _database(args) as url:
+        summary = _find_summary(PostgresSummaryQueries(connector(url)), args.key)
+    if summary is None:
+        return 1
+    uri = summary.get("rejects_report")
+    if not uri:
+        print(f"csvflow: no row of {summary['key']} was rejected", file=sys.stderr)
+        return 0
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    if args.aws:
+        import boto3
+
+        body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+        for chunk in body.iter_chunks():
+            sys.stdout.buffer.write(chunk)
+        return 0
+    path = AccountFolder(local_data_dir()).object_path(bucket, key)
+    if not path.is_file():
+        print(
+            f"csvflow: {uri} is not in the local account's folder ({path}); "
+            "for the deployed stack, add --aws",
+            file=sys.stderr,
+        )
+        return 1
+    sys.stdout.write(path.read_text(encoding="utf-8"))
     return 0
 
 

@@ -125,13 +125,15 @@ def _since(text: str) -> dt.datetime:
 def cmd_serve(args: argparse.Namespace) -> int:
     from csvflow.adapters.postgres import connector, migrate
     from csvflow.cli import _database
+    from csvflow.local.account_folder import local_data_dir
     from csvflow.local.runtime import LocalRuntime
     from csvflow.local.server import LocalServer
 
+    data_dir = local_data_dir()
     with _database(args) as url:
         migrate(connector(url))
         with (
-            LocalRuntime(database_url=url) as runtime,
+            LocalRuntime(database_url=url, data_dir=data_dir) as runtime,
             LocalServer(runtime, port=args.port) as server,
         ):
             endpoint = server.endpoint_url
@@ -153,7 +155,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             for signal_number in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(signal_number, lambda *_: stop.set())
             stop.wait()
-            print("stopping: the emulated account and its data are gone", file=sys.stderr)
+            print(
+                f"stopping: reports, Parquet and contracts are kept in {data_dir / 's3'}",
+                file=sys.stderr,
+            )
     return 0
 
 

@@ -35,6 +35,7 @@ from csvflow.domain.summary import (
 )
 from csvflow.domain.types import arrow_type
 from csvflow.domain.validation import CsvValidator
+from csvflow.exceptions import RejectedRowsExceeded
 from csvflow.ports import IngestionRepository, ObjectStore
 from csvflow.starting import start_ingestion
 
@@ -51,6 +52,11 @@ def load_contract(store: ObjectStore, settings: Settings, bucket: str, dataset: 
         if text is not None:
             return parse_contract(text, source=ref.uri, dataset=dataset)
     return no_contract(dataset)
+
+
+def rejects_report_ref(settings: Settings, bucket: str, ingestion_id: str) -> ObjectRef:
+    """Where the validate step puts an ingestion's reject report (when it rejected a row)."""
+    return ObjectRef(bucket, f"{settings.reports_prefix}{ingestion_id}/rejects.csv")
 
 
 def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> dict[str, Any]:
@@ -70,9 +76,7 @@ def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> di
     validated = ObjectRef(
         source.bucket, f"{settings.work_prefix}{cmd.ingestion_id}/validated.parquet"
     )
-    report_ref = ObjectRef(
-        source.bucket, f"{settings.reports_prefix}{cmd.ingestion_id}/rejects.csv"
-    )
+    report_ref = rejects_report_ref(settings, source.bucket, cmd.ingestion_id)
     with tempfile.TemporaryDirectory(prefix="csvflow-") as tmp:
         parquet_path, report_path = Path(tmp, "validated.parquet"), Path(tmp, "rejects.csv")
         with report_path.open("w", newline="", encoding="utf-8") as report_file:
@@ -218,10 +222,21 @@ def persist_summary(
     return {"ingestion_id": cmd.ingestion_id, "status": "SUCCEEDED", "rows": summary.rows}
 
 
-def record_failure(cmd: RecordFailure, repository: IngestionRepository) -> dict[str, Any]:
+def record_failure(
+    cmd: RecordFailure, repository: IngestionRepository, settings: Settings
+) -> dict[str, Any]:
     """Record a permanent failure so the file shows as failed, with its reason."""
     record = IngestionRecord(cmd.source, cmd.dataset, cmd.ingestion_id, cmd.execution_arn)
-    repository.record_failure(record, Failure(step=cmd.step, error=cmd.error, cause=cmd.cause))
+    # Too many rejects means at least one: validate uploaded its report before raising.
+    rejects_report = (
+        rejects_report_ref(settings, cmd.source.bucket, cmd.ingestion_id).uri
+        if cmd.error == RejectedRowsExceeded.__name__
+        else None
+    )
+    repository.record_failure(
+        record,
+        Failure(step=cmd.step, error=cmd.error, cause=cmd.cause, rejects_report=rejects_report),
+    )
     return {
         "ingestion_id": cmd.ingestion_id,
         "status": "FAILED",

@@ -179,6 +179,7 @@ class PostgresIngestionRepository:
                 failed_step=failure.step,
                 error_type=failure.error,
                 error_cause=failure.cause[:10000],
+                rejects_report=failure.rejects_report,
             )
 
     def close(self) -> None:

@@ -93,6 +93,7 @@ class Failure:
     step: str
     error: str
     cause: str
+    rejects_report: str | None = None  # s3:// URI, where rows were rejected
 
 
 def json_value(value: Any) -> Any:

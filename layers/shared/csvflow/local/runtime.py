@@ -24,6 +24,7 @@ import boto3
 import csvflow
 from csvflow.domain.model import SourceObject
 from csvflow.exceptions import ConfigurationError
+from csvflow.local.account_folder import AccountFolder
 from csvflow.local.lambda_runner import InProcessLambdaRunner
 from csvflow.operations import execution_history
 
@@ -101,8 +102,11 @@ class LocalRuntime:
         database_url: str,
         names: StackNames = StackNames(),
         root: Path | None = None,
+        data_dir: Path | None = None,
     ) -> None:
+        """``data_dir`` keeps the account's outputs on disk across runs (account_folder.py)."""
         self.names = names
+        self.folder = AccountFolder(data_dir) if data_dir else None
         self.database_url = database_url
         self.root = root or project_root()
         self.runner = InProcessLambdaRunner()
@@ -129,6 +133,9 @@ class LocalRuntime:
         self.s3, self.sqs = session.client("s3"), session.client("sqs")
         self.sfn, self.lam = session.client("stepfunctions"), session.client("lambda")
         self._create(session)
+        if self.folder:
+            self.folder.restore(self.s3, self.names.bucket)
+            self._stack.callback(self.folder.keep, self.s3, self.names.bucket)
         return self
 
     def __exit__(self, *exc: Any) -> None:

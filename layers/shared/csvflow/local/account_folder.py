@@ -1,0 +1,72 @@
+"""The emulated account's objects kept on disk, so what a local run wrote outlives the run.
+
+moto keeps its S3 in memory: without this, the reject report that PostgreSQL links to is
+gone when `csvflow run` exits. The runtime copies the workflow's own outputs (reports, the
+validated Parquet, contracts) to ``<data dir>/s3/<bucket>/<key>`` when it stops and puts
+them back when it starts, so `csvflow rejects`, `local serve` and any S3 client see them
+across runs. Uploads under incoming/ are not kept: putting them back would start the
+workflow again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+KEPT_PREFIXES = ("contracts/", "reports/", "work/")
+
+
+def local_data_dir() -> Path:
+    """Per user, beside the embedded PostgreSQL's folder."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("csvflow"))
+
+
+class AccountFolder:
+    """``root/s3/<bucket>/<key>``: a file per object of the kept prefixes."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        # ETags of the objects put back at start: those need no copying out again.
+        self._restored: dict[str, str] = {}
+
+    def object_path(self, bucket: str, key: str) -> Path:
+        folder = (self.root / "s3" / bucket).resolve()
+        path = (folder / key).resolve()
+        # A key is a path here: one with `..` must not lead out of the folder.
+        if not path.is_relative_to(folder):
+            raise ValueError(f"object key {key!r} leads out of the local account's folder")
+        return path
+
+    def keep(self, s3: Any, bucket: str) -> int:
+        """Copy the kept prefixes' current objects to disk; returns how many were copied."""
+        kept = 0
+        for item in _objects(s3, bucket):
+            if self._restored.get(item["Key"]) == item["ETag"]:
+                continue
+            path = self.object_path(bucket, item["Key"])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, item["Key"], str(path))
+            kept += 1
+        return kept
+
+    def restore(self, s3: Any, bucket: str) -> int:
+        """Put the kept objects back into a new emulated bucket; returns how many."""
+        folder = self.root / "s3" / bucket
+        for prefix in KEPT_PREFIXES:
+            for path in sorted((folder / prefix).rglob("*")):
+                if path.is_file():
+                    s3.upload_file(str(path), bucket, path.relative_to(folder).as_posix())
+        self._restored = {item["Key"]: item["ETag"] for item in _objects(s3, bucket)}
+        return len(self._restored)
+
+
+def _objects(s3: Any, bucket: str) -> list[dict[str, Any]]:
+    paginator = s3.get_paginator("list_objects_v2")
+    return [
+        item
+        for prefix in KEPT_PREFIXES
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
+        for item in page.get("Contents", [])
+    ]

@@ -1,0 +1,54 @@
+"""What a local run wrote outlives it: reports and Parquet on disk, back in the next account."""
+
+from __future__ import annotations
+
+import pytest
+
+from csvflow.cli import main
+from csvflow.local.account_folder import AccountFolder, local_data_dir
+from csvflow.local.runtime import LocalRuntime
+
+pytestmark = pytest.mark.e2e
+
+RAGGED = b"id,amount\n1,2.5\n2\n3,4.5\n"
+
+
+def test_the_reject_report_is_kept_on_disk_and_put_back_in_the_next_account(database_url, tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_bytes(RAGGED)
+    with LocalRuntime(database_url=database_url, data_dir=tmp_path / "data") as first:
+        (result,) = first.run([path])
+    assert result.status == "FAILED"
+
+    uri = _rejects_uri(result)
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    kept = AccountFolder(tmp_path / "data").object_path(bucket, key)
+    assert kept.read_text().splitlines()[1].startswith("3,")
+
+    with LocalRuntime(database_url=database_url, data_dir=tmp_path / "data") as second:
+        body = second.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    assert body == kept.read_bytes()
+
+
+def test_csvflow_rejects_prints_the_report_of_a_file_run_earlier(database_url, tmp_path, capfd):
+    path = tmp_path / "ragged-cli.csv"
+    path.write_bytes(RAGGED)
+    assert main(["run", str(path), "--database-url", database_url]) == 1
+    capfd.readouterr()
+
+    code = main(["rejects", "ragged-cli.csv", "--database-url", database_url])
+
+    out, _ = capfd.readouterr()
+    assert code == 0
+    assert out.splitlines() == ["line,column,value,reason", '3,,2,"expected 2 fields, found 1"']
+    assert (local_data_dir() / "s3").is_dir()
+
+
+def test_an_object_key_cannot_lead_out_of_the_folder(tmp_path):
+    with pytest.raises(ValueError, match="leads out"):
+        AccountFolder(tmp_path).object_path("bucket", "../../etc/passwd")
+
+
+def _rejects_uri(result) -> str:
+    cause = result.cause or ""
+    return next(word for word in cause.split() if word.startswith("s3://"))
