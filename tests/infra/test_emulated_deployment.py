@@ -393,7 +393,7 @@ def test_the_vpc_function_reaches_every_service_it_calls(stack, persisted):
     (stdout) and X-Ray segments (UDP to Lambda's own daemon) leave through Lambda, not the VPC."""
     functions = stack["session"].client("lambda").list_functions()["Functions"]
     in_vpc = {f["FunctionName"] for f in functions if f.get("VpcConfig", {}).get("SubnetIds")}
-    assert in_vpc == {f"{NAME}-persist"}
+    assert f"{NAME}-persist" in in_vpc
     called = {service for function, service in stack["calls"] if function in in_vpc}
     assert called >= {"s3", "secretsmanager"}
     endpoints = {
