@@ -90,6 +90,14 @@ data "aws_iam_policy_document" "starter" {
   }
 }
 
+# A missing key is a plain miss only for a role that may list the bucket: S3 answers GetObject
+# on a missing key with 404 when the caller holds s3:ListBucket on the bucket, else with 403.
+# That check is made with the GetObject request's context, which has no s3:prefix, so a
+# ListBucket limited by an s3:prefix condition never applies to it: the grants below carry
+# no condition (a missing contract is the normal case, not AccessDenied retried as an outage).
+# The cost is that these roles may list every key name in the data bucket, which holds only
+# this pipeline's uploads and intermediates; reading objects stays limited by prefix.
+
 # Validate reads the upload and its contract, writes typed Parquet and the reject report.
 data "aws_iam_policy_document" "validate" {
   statement {
@@ -102,11 +110,6 @@ data "aws_iam_policy_document" "validate" {
     sid       = "MissingMeansNotFound"
     actions   = ["s3:ListBucket"]
     resources = [local.bucket_arn]
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = ["${local.prefixes.incoming}*", "${local.prefixes.contracts}*"]
-    }
   }
   statement {
     # An event without a version id (emulators) is matched to its version by ETag.
@@ -137,11 +140,6 @@ data "aws_iam_policy_document" "summarize" {
     sid       = "MissingMeansNotFound"
     actions   = ["s3:ListBucket"]
     resources = [local.bucket_arn]
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = ["${local.prefixes.work}*", "${local.prefixes.contracts}*"]
-    }
   }
   statement {
     sid       = "WriteSummary"
@@ -159,14 +157,10 @@ data "aws_iam_policy_document" "persist" {
     resources = ["${local.bucket_arn}/${local.prefixes.work}*"]
   }
   statement {
+    # A redrive after work/ expired finds its summary gone: recorded, not retried as an outage.
     sid       = "MissingMeansNotFound"
     actions   = ["s3:ListBucket"]
     resources = [local.bucket_arn]
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = ["${local.prefixes.work}*"]
-    }
   }
   dynamic "statement" {
     for_each = var.existing_database_secret_arn == "" ? [] : [var.existing_database_secret_arn]

@@ -84,5 +84,41 @@ resource "aws_sns_topic_subscription" "uploads_to_queue" {
   protocol             = "sqs"
   endpoint             = aws_sqs_queue.uploads.arn
   raw_message_delivery = var.raw_message_delivery
-  depends_on           = [aws_sqs_queue_policy.uploads]
+  # What SNS cannot deliver to the queue (its policy or key refuses, the queue is gone)
+  # lands here after SNS's retries instead of vanishing; the SAM stack alarms on it.
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.undelivered.arn
+  })
+  depends_on = [aws_sqs_queue_policy.uploads, aws_sqs_queue_policy.undelivered]
+}
+
+# Upload events SNS could not deliver to the starter's queue. SQS cannot move them back
+# (StartMessageMoveTask takes only the dead-letter queues of SQS queues): docs/deploy.md
+# says how to replay them.
+resource "aws_sqs_queue" "undelivered" {
+  name                      = "${var.name}-uploads-undelivered"
+  kms_master_key_id         = aws_kms_key.data.arn
+  message_retention_seconds = 1209600 # 14 days, the most SQS keeps
+}
+
+resource "aws_sqs_queue_policy" "undelivered" {
+  queue_url = aws_sqs_queue.undelivered.id
+  policy    = data.aws_iam_policy_document.undelivered.json
+}
+
+data "aws_iam_policy_document" "undelivered" {
+  statement {
+    sid       = "OnlyTheUploadsTopicDeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.undelivered.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["sns.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_sns_topic.uploads.arn]
+    }
+  }
 }

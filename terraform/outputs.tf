@@ -16,6 +16,8 @@ locals {
     "state-machine-role-arn" = aws_iam_role.state_machine.arn
     "incoming-prefix"        = local.prefixes.incoming
     "vpc-id"                 = var.vpc_id
+    "topic-name"             = aws_sns_topic.uploads.name
+    "undelivered-queue-name" = aws_sqs_queue.undelivered.name
   }
 }
 
@@ -32,6 +34,13 @@ resource "aws_ssm_parameter" "private_subnet_ids" {
   name  = "/${var.name}/private-subnet-ids"
   type  = "StringList"
   value = join(",", var.private_subnet_ids)
+}
+
+resource "aws_ssm_parameter" "private_route_table_ids" {
+  # checkov:skip=CKV2_AWS_34: route table IDs, not secrets; CloudFormation's SSM parameter types cannot read SecureString.
+  name  = "/${var.name}/private-route-table-ids"
+  type  = "StringList"
+  value = join(",", var.private_route_table_ids)
 }
 
 output "bucket_name" {
@@ -64,6 +73,11 @@ output "dead_letter_queue_arn" {
 
 output "dead_letter_queue_name" {
   value = aws_sqs_queue.dead_letters.name
+}
+
+output "undelivered_queue_url" {
+  description = "Upload events SNS could not deliver to the starter's queue."
+  value       = aws_sqs_queue.undelivered.id
 }
 
 output "function_role_arns" {

@@ -1,13 +1,14 @@
+# region, name and environment have no defaults: each environment's file under environments/
+# gives all three, so a plan without -var-file=environments/<env>.tfvars stops at the prompt
+# instead of deploying to a region or a name nobody chose.
 variable "region" {
-  description = "AWS region of the whole stack (the SAM stack deploys to the same one)."
+  description = "AWS region of the environment; samconfig.toml deploys the SAM stack of the same environment there (tests/infra holds the two equal)."
   type        = string
-  default     = "eu-west-1"
 }
 
 variable "name" {
-  description = "Prefix of every resource name; the SAM stack's NamePrefix must match it."
+  description = "Prefix of every resource name and of the SSM path /<name>/; the SAM stack's NamePrefix must match it."
   type        = string
-  default     = "csvflow"
 
   validation {
     condition     = can(regex("^[a-z][a-z0-9-]{1,30}$", var.name))
@@ -16,9 +17,15 @@ variable "name" {
 }
 
 variable "environment" {
-  description = "Environment tag (dev, prod, ...)."
+  description = "Environment (dev, prod, ...): its Terraform workspace has the same name, which keeps each environment's state apart."
   type        = string
-  default     = "dev"
+
+  # One environment's variables applied in another's workspace would plan to replace that
+  # environment's resources (or destroy them): every command, destroy included, stops here.
+  validation {
+    condition     = terraform.workspace == var.environment
+    error_message = "These variables describe the ${var.environment} environment, but the Terraform workspace is ${terraform.workspace}, whose state belongs to another: run `terraform workspace select ${var.environment}` (`terraform workspace new ${var.environment}` the first time)."
+  }
 }
 
 variable "bucket_name" {
@@ -99,5 +106,15 @@ variable "private_subnet_ids" {
   validation {
     condition     = length(var.private_subnet_ids) >= 2
     error_message = "RDS needs subnets in at least two availability zones."
+  }
+}
+
+variable "private_route_table_ids" {
+  description = "Route tables of the private subnets: the SAM stack adds the S3 gateway endpoint's route to them (or finds one there, VpcHasS3GatewayEndpoint)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.private_route_table_ids) >= 1
+    error_message = "Without a route to S3 the persist function's reads hang until it times out: give the private subnets' route tables."
   }
 }

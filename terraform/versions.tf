@@ -1,5 +1,6 @@
 terraform {
-  required_version = ">= 1.6"
+  # 1.9: a variable's validation may refer to terraform.workspace (variables.tf)
+  required_version = ">= 1.9"
 
   required_providers {
     aws = {

@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 import warnings
 from urllib.parse import unquote, urlsplit
 
 import boto3
+import botocore.client
+import botocore.session
 import pytest
 from moto import mock_aws
 from samtranslator.public.translator import ManagedPolicyLoader
@@ -103,11 +106,18 @@ def terraform_equivalent(session, database_url: str) -> dict[str, str]:
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
+    undelivered = sqs.create_queue(QueueName=f"{NAME}-uploads-undelivered")["QueueUrl"]
+    undelivered_arn = sqs.get_queue_attributes(QueueUrl=undelivered, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
     sns.subscribe(
         TopicArn=topic,
         Protocol="sqs",
         Endpoint=queue_arn,
-        Attributes={"RawMessageDelivery": "true"},
+        Attributes={
+            "RawMessageDelivery": "true",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": undelivered_arn}),
+        },
     )
     s3.put_bucket_notification_configuration(
         Bucket=bucket,
@@ -133,6 +143,9 @@ def terraform_equivalent(session, database_url: str) -> dict[str, str]:
         )["Subnet"]["SubnetId"]
         for i, zone in enumerate("ab")
     ]
+    route_table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    for subnet in subnets:
+        ec2.associate_route_table(RouteTableId=route_table, SubnetId=subnet)
     published = {
         "bucket-name": bucket,
         "kms-key-arn": key_arn,
@@ -146,12 +159,16 @@ def terraform_equivalent(session, database_url: str) -> dict[str, str]:
         "state-machine-role-arn": roles["ingest"]["Arn"],
         "incoming-prefix": "incoming/",
         "vpc-id": vpc,
+        "topic-name": f"{NAME}-uploads",
+        "undelivered-queue-name": f"{NAME}-uploads-undelivered",
     }
     for key, value in published.items():
         ssm.put_parameter(Name=f"/{NAME}/{key}", Value=value, Type="String")
-    ssm.put_parameter(
-        Name=f"/{NAME}/private-subnet-ids", Value=",".join(subnets), Type="StringList"
-    )
+    for key, values in (
+        ("private-subnet-ids", subnets),
+        ("private-route-table-ids", [route_table]),
+    ):
+        ssm.put_parameter(Name=f"/{NAME}/{key}", Value=",".join(values), Type="StringList")
     return published
 
 
@@ -171,8 +188,9 @@ def move_state_machines_to_the_executing_backend(session) -> None:
         )
 
 
-def existing_database(session, database_url: str) -> str:
-    """The test database as an "existing database" secret, in the RDS secret format."""
+def existing_database(session, database_url: str, vpc: str) -> tuple[str, str]:
+    """The test database as an "existing database": its secret, in the RDS secret format,
+    and its security group."""
     parts = urlsplit(database_url)
     secret = {
         "username": unquote(parts.username or "postgres"),
@@ -182,12 +200,53 @@ def existing_database(session, database_url: str) -> str:
         "dbname": parts.path.lstrip("/"),
     }
     client = session.client("secretsmanager")
-    return client.create_secret(Name="csvflow/existing-db", SecretString=json.dumps(secret))["ARN"]
+    arn = client.create_secret(Name="csvflow/existing-db", SecretString=json.dumps(secret))["ARN"]
+    group = session.client("ec2").create_security_group(
+        GroupName="existing-database", Description="the team's PostgreSQL", VpcId=vpc
+    )["GroupId"]
+    return arn, group
+
+
+def record_calls(monkeypatch) -> list[tuple[str, str]]:
+    """(function, service endpoint prefix) of every AWS call made by a client that a function
+    created. The in-process runner runs a function's code on the invoking thread, so a client
+    created there while it runs is that function's, whichever thread later uses it (S3's
+    transfers run on a pool); os.environ would also name the function to the test's own calls."""
+    calls: list[tuple[str, str]] = []
+    running: dict[int, str] = {}
+    owners: dict[int, str] = {}  # id(client) -> the function that created it
+    invoke = InProcessLambdaRunner.invoke
+    create_client = botocore.session.Session.create_client
+    make_api_call = botocore.client.BaseClient._make_api_call
+
+    def invoking(runner, function, *args, **kwargs):
+        running[threading.get_ident()] = function.function_name
+        try:
+            return invoke(runner, function, *args, **kwargs)
+        finally:
+            running.pop(threading.get_ident(), None)
+
+    def creating(session, *args, **kwargs):
+        client = create_client(session, *args, **kwargs)
+        if threading.get_ident() in running:
+            owners[id(client)] = running[threading.get_ident()]
+        return client
+
+    def recorded(client, operation, params):
+        if id(client) in owners:
+            calls.append((owners[id(client)], client.meta.service_model.endpoint_prefix))
+        return make_api_call(client, operation, params)
+
+    monkeypatch.setattr(InProcessLambdaRunner, "invoke", invoking)
+    monkeypatch.setattr(botocore.session.Session, "create_client", creating)
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recorded)
+    return calls
 
 
 @pytest.fixture(scope="module")
 def stack(database_url, monkeypatch_module):
     monkeypatch_module.setenv("AWS_DEFAULT_REGION", REGION)
+    calls = record_calls(monkeypatch_module)
     with (
         mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
         InProcessLambdaRunner().installed() as runner,
@@ -196,12 +255,13 @@ def stack(database_url, monkeypatch_module):
         published = terraform_equivalent(session, database_url)
         template = package(session, load_template())
         cloudformation = session.client("cloudformation")
+        secret, database_group = existing_database(session, database_url, published["vpc-id"])
         parameters = {
             "PandasLayerArn": PANDAS_LAYER,
-            "ExistingDatabaseSecretArn": existing_database(session, database_url),
+            "ExistingDatabaseSecretArn": secret,
+            "ExistingDatabaseSecurityGroupId": database_group,
             "ExistingDatabaseHost": "",
             "DatabaseSslMode": "disable",
-            "CreateSecretsManagerEndpoint": "false",
         }
         with warnings.catch_warnings(record=True) as skipped:
             warnings.simplefilter("always")
@@ -222,6 +282,7 @@ def stack(database_url, monkeypatch_module):
             "runner": runner,
             "skipped": {str(w.message) for w in skipped},
             "template": template,
+            "calls": calls,
             "resources": cloudformation.list_stack_resources(StackName=f"{NAME}-dev")[
                 "StackResourceSummaries"
             ],
@@ -280,7 +341,9 @@ def test_only_the_resources_moto_lacks_were_skipped(stack):
     )
 
 
-def test_a_csv_uploaded_to_the_stack_bucket_is_persisted(stack, database_url):
+@pytest.fixture(scope="module")
+def persisted(stack):
+    """One CSV uploaded to the stack's bucket, and its finished execution."""
     session = stack["session"]
     bucket = stack["published"]["bucket-name"]
     key = "incoming/deployed/orders.csv"
@@ -295,6 +358,12 @@ def test_a_csv_uploaded_to_the_stack_bucket_is_persisted(stack, database_url):
         assert time.monotonic() < deadline, "no execution finished"
         time.sleep(0.1)
     (execution,) = executions
+    return key, execution
+
+
+def test_a_csv_uploaded_to_the_stack_bucket_is_persisted(stack, persisted, database_url):
+    key, execution = persisted
+    sfn = stack["session"].client("stepfunctions")
     described = sfn.describe_execution(executionArn=execution["executionArn"])
     assert described["status"] == "SUCCEEDED", described.get("cause")
     summary = PostgresSummaryQueries(connector(database_url)).summary(key)
@@ -316,3 +385,50 @@ def test_a_csv_uploaded_to_the_stack_bucket_is_persisted(stack, database_url):
 def test_the_terraform_parameters_are_the_ones_the_harness_published(stack):
     terraform = load_terraform()
     assert set(unwrap(terraform.locals["sam_parameters"])) == set(stack["published"])
+
+
+def test_the_vpc_function_reaches_every_service_it_calls(stack, persisted):
+    """In its private subnets the persist function reaches AWS only through the endpoints the
+    stack creates (no NAT gateway is assumed): each service it called here has one. Logs
+    (stdout) and X-Ray segments (UDP to Lambda's own daemon) leave through Lambda, not the VPC."""
+    functions = stack["session"].client("lambda").list_functions()["Functions"]
+    in_vpc = {f["FunctionName"] for f in functions if f.get("VpcConfig", {}).get("SubnetIds")}
+    assert f"{NAME}-persist" in in_vpc
+    called = {service for function, service in stack["calls"] if function in in_vpc}
+    assert called >= {"s3", "secretsmanager"}
+    endpoints = {
+        resource["Properties"]["ServiceName"]["Fn::Sub"].rsplit(".", 1)[1]
+        for resource in load_template()["Resources"].values()
+        if resource["Type"] == "AWS::EC2::VPCEndpoint"
+    }
+    assert called <= endpoints
+
+
+def test_the_endpoints_are_created_on_the_published_network(stack):
+    """With the default parameters: S3's gateway on the route tables Terraform published,
+    Secrets Manager's interface (private DNS) in the subnets it published."""
+    session = stack["session"]
+    ssm = session.client("ssm")
+    published = {
+        key: ssm.get_parameter(Name=f"/{NAME}/{key}")["Parameter"]["Value"].split(",")
+        for key in ("private-route-table-ids", "private-subnet-ids")
+    }
+    endpoints = {
+        e["ServiceName"].rsplit(".", 1)[1]: e
+        for e in session.client("ec2").describe_vpc_endpoints()["VpcEndpoints"]
+    }
+    assert set(endpoints) == {"s3", "secretsmanager"}
+    s3, secrets = endpoints["s3"], endpoints["secretsmanager"]
+    assert (s3["VpcEndpointType"], s3["RouteTableIds"]) == (
+        "Gateway",
+        published["private-route-table-ids"],
+    )
+    assert (secrets["VpcEndpointType"], secrets["PrivateDnsEnabled"]) == ("Interface", True)
+    assert sorted(secrets["SubnetIds"]) == sorted(published["private-subnet-ids"])
+
+
+def test_no_function_reserves_concurrency_with_the_default_parameters(stack):
+    client = stack["session"].client("lambda")
+    for function in client.list_functions()["Functions"]:
+        reserved = client.get_function_concurrency(FunctionName=function["FunctionName"])
+        assert "ReservedConcurrentExecutions" not in reserved, function["FunctionName"]

@@ -12,7 +12,7 @@ import pytest
 
 from csvflow.commands import SummarizeDataset, ValidateCsv, persist_command
 from csvflow.events import start_commands
-from tests.support.iac import ROOT, TEMPLATE, TERRAFORM, load_template
+from tests.support.iac import ROOT, TEMPLATE, TERRAFORM, deployment, load_template
 
 pytestmark = pytest.mark.infra
 TOOLS = Path(sys.executable).parent  # the linters are installed beside this Python
@@ -37,9 +37,23 @@ def _run(*command):
     )
 
 
+LAYER = "arn:aws:lambda:eu-west-2:336392948345:layer:AWSSDKPandas-Python312:16"
+# Lambda keeps this much of the account's concurrency limit unreserved.
+UNRESERVED_MINIMUM = 100
+STEPS = ("StarterFunction", "ValidateFunction", "SummarizeFunction", "PersistFunction")
+
+
 @pytest.fixture(scope="module")
 def template():
     return load_template()
+
+
+def _functions(deployed):
+    return {
+        name: resource["Properties"]
+        for name, resource in deployed.resources.items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
 
 
 def test_sam_validate_lint_is_clean():
@@ -131,7 +145,103 @@ def test_alarms_watch_dead_letters_failed_executions_errors_and_throttles(templa
         "ExecutionsFailed",
         "Errors",
         "Throttles",
+        "NumberOfNotificationsFailedToRedriveToDlq",
     } <= watched
+
+
+def test_undelivered_upload_events_raise_an_alarm(template):
+    """SNS's dead-letter queue (and SNS failing to reach even that) each have an alarm."""
+    dimensions = {
+        (resource["Properties"].get("MetricName"), dimension["Value"]["Ref"])
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+        for dimension in resource["Properties"].get("Dimensions", [])
+    }
+    assert ("ApproximateNumberOfMessagesVisible", "UndeliveredQueueName") in dimensions
+    assert ("NumberOfNotificationsFailedToRedriveToDlq", "UploadTopicName") in dimensions
+
+
+def test_no_function_reserves_concurrency_by_default(template):
+    """A new account's limit (often 10) cannot leave Lambda its 100 unreserved executions."""
+    functions = _functions(deployment(template, {"PandasLayerArn": LAYER}))
+    assert set(STEPS) <= set(functions)
+    for name, properties in functions.items():
+        assert "ReservedConcurrentExecutions" not in properties, name
+
+
+def test_reserved_concurrency_is_a_switch_and_the_docs_give_the_limit_it_needs(template):
+    functions = _functions(
+        deployment(template, {"PandasLayerArn": LAYER, "ReserveConcurrency": "true"})
+    )
+    reserved = {
+        name: p["ReservedConcurrentExecutions"]
+        for name, p in functions.items()
+        if "ReservedConcurrentExecutions" in p
+    }
+    assert set(STEPS) <= set(reserved)
+    assert all(isinstance(n, int) and n > 0 for n in reserved.values()), reserved
+    guide = " ".join((ROOT / "docs" / "deploy.md").read_text().split())
+    assert f"at least {sum(reserved.values()) + UNRESERVED_MINIMUM}" in guide
+    # The starter's SQS poller may not run more instances than the function may have,
+    # and SQS accepts no MaximumConcurrency below 2.
+    (uploads,) = functions["StarterFunction"]["Events"].values()
+    maximum = uploads["Properties"]["ScalingConfig"]["MaximumConcurrency"]
+    assert 2 <= maximum <= reserved["StarterFunction"]
+
+
+def test_the_persist_function_reaches_s3_with_default_parameters(template):
+    """Without a route to S3 the persist function's reads hang until it times out."""
+    deployed = deployment(template, {"PandasLayerArn": LAYER})
+    endpoints = [
+        r["Properties"]
+        for r in deployed.resources.values()
+        if r["Type"] == "AWS::EC2::VPCEndpoint"
+        and r["Properties"].get("VpcEndpointType") == "Gateway"
+    ]
+    (s3,) = endpoints
+    assert s3["ServiceName"] == {"Fn::Sub": "com.amazonaws.${AWS::Region}.s3"}
+    # the route tables come from Terraform, through SSM: never empty
+    assert s3["RouteTableIds"] == "/csvflow/private-route-table-ids"
+    assert template["Parameters"]["PrivateRouteTableIds"]["Type"].startswith(
+        "AWS::SSM::Parameter::Value"
+    )
+    opted_out = deployment(template, {"PandasLayerArn": LAYER, "VpcHasS3GatewayEndpoint": "true"})
+    assert "S3Endpoint" not in opted_out.resources
+
+
+def test_an_existing_database_is_opened_to_persist_or_the_deploy_stops(template):
+    existing = {
+        "PandasLayerArn": LAYER,
+        "ExistingDatabaseSecretArn": "arn:aws:secretsmanager:eu-west-2:123456789012:secret:db-AbCdEf",
+        "ExistingDatabaseHost": "db.internal",
+    }
+    stopped = deployment(template, existing)
+    (description,) = stopped.failed_rules.values()
+    assert "ExistingDatabaseSecurityGroupId" in description
+
+    opened = deployment(
+        template, {**existing, "ExistingDatabaseSecurityGroupId": "sg-0123456789abcdef0"}
+    )
+    assert opened.failed_rules == {}
+    egress = [
+        r["Properties"]
+        for r in opened.resources.values()
+        if r["Type"] == "AWS::EC2::SecurityGroupEgress"
+        and r["Properties"]["GroupId"] == {"Ref": "PersistSecurityGroup"}
+    ]
+    assert [(e["FromPort"], e["DestinationSecurityGroupId"]) for e in egress] == [
+        (5432, "sg-0123456789abcdef0")
+    ]
+    ingress = [
+        r["Properties"]
+        for r in opened.resources.values()
+        if r["Type"] == "AWS::EC2::SecurityGroupIngress"
+    ]
+    assert [(i["GroupId"], i["SourceSecurityGroupId"]) for i in ingress] == [
+        ("sg-0123456789abcdef0", {"Ref": "PersistSecurityGroup"})
+    ]
+    created = deployment(template, {"PandasLayerArn": LAYER})
+    assert created.failed_rules == {}
 
 
 def test_samconfig_has_two_environments_with_the_layer_for_their_region():

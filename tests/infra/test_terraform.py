@@ -4,6 +4,7 @@ import re
 import shutil
 import subprocess
 
+import hcl2
 import pytest
 
 from csvflow.config import Settings
@@ -66,7 +67,8 @@ def test_what_sam_consumes_is_published_by_terraform(terraform, template):
     """Each SSM-typed template parameter names a parameter Terraform writes."""
     published = set(unwrap(terraform.locals["sam_parameters"]))
     published |= {
-        unwrap(terraform.resource("aws_ssm_parameter.private_subnet_ids")["name"]).rsplit("/", 1)[1]
+        unwrap(terraform.resource(f"aws_ssm_parameter.{name}")["name"]).rsplit("/", 1)[1]
+        for name in ("private_subnet_ids", "private_route_table_ids")
     }
     consumed = {
         parameter["Default"].removeprefix("/csvflow/")
@@ -74,10 +76,9 @@ def test_what_sam_consumes_is_published_by_terraform(terraform, template):
         if parameter["Type"].startswith("AWS::SSM::Parameter::Value")
     }
     assert consumed == published
-    assert (
-        unwrap(terraform.variables["name"]["default"])
-        == template["Parameters"]["NamePrefix"]["Default"]
-    )
+    # the template's defaults are the environment that samconfig.toml deploys without overrides
+    dev = hcl2.loads((TERRAFORM / "environments" / "dev.tfvars").read_text())
+    assert unwrap(dev["name"]) == template["Parameters"]["NamePrefix"]["Default"]
     for name in (
         "bucket_name",
         "queue_arn",
@@ -163,3 +164,73 @@ def test_no_function_policy_grants_a_wildcard_action(terraform):
             for action in unwrap(statement.get("actions", [])) or []:
                 if name != "key":  # the key policy's administrator statement is AWS's default
                     assert not action.endswith(":*") and action != "*", (name, action)
+
+
+def _statements(document):
+    statements = document.get("statement", [])
+    return statements if isinstance(statements, list) else [statements]
+
+
+def _listed(value):
+    value = unwrap(value)
+    return value if isinstance(value, list) else [value]
+
+
+# Condition keys that only a listing request carries: a GetObject request has none of them,
+# so a ListBucket grant conditioned on one never applies when S3 decides 403 or 404.
+LISTING_ONLY_KEYS = {"s3:prefix", "s3:delimiter", "s3:max-keys"}
+
+
+def test_roles_that_read_objects_may_list_the_bucket_so_a_missing_key_is_404(terraform):
+    """S3 answers GetObject on a missing key with 404 only to a caller that holds
+    s3:ListBucket on the bucket (else 403, which the S3 adapter must treat as an outage).
+    A missing contract is the normal case; it must read as "no contract"."""
+    documents = terraform.data["aws_iam_policy_document"]
+    readers = []
+    for role, reference in unwrap(terraform.locals["function_access"]).items():
+        name = reference.removeprefix("${data.aws_iam_policy_document.").removesuffix(".json}")
+        statements = _statements(documents[name])
+        if not any("s3:GetObject" in _listed(s["actions"]) for s in statements):
+            continue
+        readers.append(role)
+        listing = [
+            s
+            for s in statements
+            if "s3:ListBucket" in _listed(s["actions"])
+            and _listed(s["resources"]) == ["${local.bucket_arn}"]
+        ]
+        conditions = [unwrap(c) for s in listing for c in s.get("condition", [])]
+        assert listing, role
+        assert {unwrap(c["variable"]) for c in conditions} & LISTING_ONLY_KEYS == set(), role
+    assert set(readers) == {"validate", "summarize", "persist"}
+
+
+def test_what_sns_cannot_deliver_goes_to_an_encrypted_dead_letter_queue(terraform):
+    subscription = terraform.resource("aws_sns_topic_subscription.uploads_to_queue")
+    redrive = unwrap(subscription["redrive_policy"])  # jsonencode({...}), as python-hcl2 prints it
+    assert "{'deadLetterTargetArn': '${aws_sqs_queue.undelivered.arn}'}" in redrive
+    queue = terraform.resource("aws_sqs_queue.undelivered")
+    assert unwrap(queue["kms_master_key_id"]) == "${aws_kms_key.data.arn}"
+    assert unwrap(queue["message_retention_seconds"]) == 1209600
+    # only the uploads topic may put messages there ...
+    policy = terraform.resource("aws_sqs_queue_policy.undelivered")
+    assert unwrap(policy["queue_url"]) == "${aws_sqs_queue.undelivered.id}"
+    (statement,) = _statements(terraform.data["aws_iam_policy_document"]["undelivered"])
+    assert unwrap(statement["actions"]) == "sqs:SendMessage"
+    assert unwrap(unwrap(statement["principals"])["identifiers"]) == "sns.amazonaws.com"
+    condition = unwrap(statement["condition"])
+    assert (unwrap(condition["variable"]), unwrap(condition["values"])) == (
+        "aws:SourceArn",
+        "${aws_sns_topic.uploads.arn}",
+    )
+    # ... and SNS may use the key that encrypts it
+    key_users = [
+        s
+        for s in _statements(terraform.data["aws_iam_policy_document"]["key"])
+        if "sns.amazonaws.com" in str(s.get("principals"))
+    ]
+    assert key_users and {"kms:GenerateDataKey", "kms:Decrypt"} <= set(
+        unwrap(key_users[0]["actions"])
+    )
+    # the subscription is created once the queue admits the topic
+    assert "${aws_sqs_queue_policy.undelivered}" in str(subscription["depends_on"])

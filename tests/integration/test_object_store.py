@@ -107,3 +107,19 @@ def test_throttling_is_transient():
         stub.add_client_error("get_object", service_error_code="SlowDown", http_status_code=503)
         with pytest.raises(StorageUnavailable, match="SlowDown"):
             S3ObjectStore(client).read_head(ObjectRef(BUCKET, "k"), 1)
+
+
+def test_access_denied_is_never_read_as_a_missing_contract():
+    """S3 answers 403 for a missing key to a role without s3:ListBucket (terraform/iam.tf
+    grants it, so a missing contract is 404 and reads as "no contract"). A 403 that still
+    comes is a permission or key problem: proceeding without the contract would validate the
+    file against the wrong rules, so it fails the step, to be redriven once fixed."""
+    from botocore.stub import Stubber
+
+    client = boto3.client(
+        "s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    with Stubber(client) as stub:
+        stub.add_client_error("get_object", service_error_code="AccessDenied", http_status_code=403)
+        with pytest.raises(StorageUnavailable, match="AccessDenied"):
+            S3ObjectStore(client).read_text(ObjectRef(BUCKET, "contracts/sales.yaml"))
