@@ -1,9 +1,10 @@
 """DuckDB doing csvflow's work on the benchmark file: the fastest engine here, as a yardstick.
 
 Validate: read the CSV with the contract's types, rejected rows kept aside (store_rejects),
-the good rows written as zstd Parquet. Summarize: one pass over that Parquet for every
-column's count, nulls, min, max, approximate distinct count and, by type, mean, standard
-deviation and quartiles or lengths and top values; then the contract's group-by.
+the good rows written as Parquet with csvflow's codec (like for like). Summarize: one pass over
+that Parquet for every column's count, nulls, min, max, approximate distinct count and, by
+type, mean, standard deviation and quartiles or lengths and top values; then the contract's
+group-by.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 import yaml
+
+from csvflow.parquet_files import PARQUET_CODEC
 
 TYPES = {"int": "BIGINT", "float": "DOUBLE", "date": "DATE", "string": "VARCHAR"}
 
@@ -27,7 +30,7 @@ def same_work(path: str, contract_path: str) -> int:
         con.execute("SET enable_progress_bar = false")  # the benchmark reads this process's stdout
         con.execute(
             f"COPY (SELECT * FROM read_csv('{path}', header = true, columns = {declared},"
-            f" store_rejects = true)) TO '{parquet}' (FORMAT parquet, COMPRESSION zstd)"
+            f" store_rejects = true)) TO '{parquet}' (FORMAT parquet, COMPRESSION {PARQUET_CODEC})"
         )
         measures = []
         for name, kind in columns.items():

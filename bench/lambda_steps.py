@@ -1,7 +1,7 @@
 """The validate and summarize Lambdas' handlers, one after the other, on the benchmark file.
 
 Unlike `csvflow profile`, which feeds the profiler straight from validation, this is the
-deployed path: validate writes the typed rows as zstd Parquet and uploads it, summarize
+deployed path: validate writes the typed rows as Parquet (csvflow's one codec) and uploads it, summarize
 downloads and profiles it. The bucket is a local folder (the handlers see only the
 ObjectStore port), so S3's transfer time is left out and the handlers' own is measured.
 Each runs in a fresh process, as each Lambda does, so each peak RSS is its own.
@@ -64,10 +64,11 @@ def validate_then_summarize(csv_path: str, contract_path: str) -> str:
         shutil.copyfile(contract_path, root / BUCKET / "contracts" / "bench.yaml")
         size = Path(csv_path).stat().st_size
         validated, seconds_v, peak_v = pool.apply(_validate, (root, key, size))
+        parquet_mb = (root / BUCKET / validated["key"]).stat().st_size / 1e6
         rows, seconds_s, peak_s = pool.apply(_summarize, (root, validated))
     return (
         f"{rows} rows; validate {seconds_v:.2f} s {peak_v:.0f} MB;"
-        f" summarize {seconds_s:.2f} s {peak_s:.0f} MB"
+        f" summarize {seconds_s:.2f} s {peak_s:.0f} MB; Parquet {parquet_mb:.1f} MB"
     )
 
 

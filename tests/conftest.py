@@ -1,8 +1,12 @@
-"""Shared fixtures: a real PostgreSQL for every test that needs one.
+"""Shared fixtures: a real PostgreSQL for every test that needs one, and the layer's pyarrow.
 
 DATABASE_URL names a server to use (CI and our machines have one); without it an
 embedded PostgreSQL is started, so the README's test command works anywhere.
 Each test session gets its own database, dropped at the end.
+
+From configuration to the end of the run, pyarrow refuses the codecs that the managed pandas
+layer's build lacks (tests/support/managed_layer.py), so every test, the workflow run by the
+local runtime included, fails where the deployed functions would.
 """
 
 from __future__ import annotations
@@ -10,10 +14,23 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import pytest
+
+from tests.support.managed_layer import refusing_codecs_the_layer_lacks
+
+_layer_pyarrow = ExitStack()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _layer_pyarrow.enter_context(refusing_codecs_the_layer_lacks())
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _layer_pyarrow.close()
 
 
 def _with_database(url: str, name: str) -> str:

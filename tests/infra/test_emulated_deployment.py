@@ -34,11 +34,12 @@ from csvflow.adapters.postgres import PostgresSummaryQueries, connector
 from csvflow.local.lambda_runner import InProcessLambdaRunner
 from csvflow.local.runtime import function_zip
 from tests.support.iac import ROOT, load_template, load_terraform, unwrap
+from tests.support.managed_layer import load_managed_layer
 
 pytestmark = pytest.mark.infra
 REGION = "eu-west-2"
 NAME = "csvflow"
-PANDAS_LAYER = "arn:aws:lambda:eu-west-2:336392948345:layer:AWSSDKPandas-Python312:16"
+PANDAS_LAYER = load_managed_layer().arn
 
 
 def package(session, sam_template: dict) -> dict:

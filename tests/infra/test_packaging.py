@@ -12,6 +12,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from tests.support.iac import ROOT, TEMPLATE, load_template
+from tests.support.managed_layer import load_managed_layer
 
 pytestmark = pytest.mark.infra
 LAMBDA_UNZIPPED_LIMIT_MB = 250
@@ -74,7 +75,7 @@ def built(tmp_path_factory):
             "--base-dir",
             str(ROOT),
             "--parameter-overrides",
-            "PandasLayerArn=arn:aws:lambda:eu-west-2:336392948345:layer:AWSSDKPandas-Python312:16",
+            f"PandasLayerArn={load_managed_layer().arn}",
         ],
         capture_output=True,
         text=True,

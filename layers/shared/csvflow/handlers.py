@@ -36,6 +36,7 @@ from csvflow.domain.summary import (
 from csvflow.domain.types import arrow_type
 from csvflow.domain.validation import CsvValidator
 from csvflow.exceptions import RejectedRowsExceeded
+from csvflow.parquet_files import parquet_writer, write_parquet_table
 from csvflow.ports import IngestionRepository, ObjectStore
 from csvflow.starting import start_ingestion
 
@@ -127,10 +128,10 @@ def write_parquet(
     try:
         for batch in batches:
             if writer is None:
-                writer = pq.ParquetWriter(path, schema(), compression="zstd")
+                writer = parquet_writer(path, schema())
             writer.write_batch(batch)
         if writer is None:  # a header-only file: zero rows, the header's columns
-            writer = pq.ParquetWriter(path, schema(), compression="zstd")
+            writer = parquet_writer(path, schema())
     finally:
         if writer is not None:
             writer.close()
@@ -151,13 +152,13 @@ def summarize_dataset(
         )
         columns_ref = ObjectRef(cmd.bucket, f"{base}/columns.parquet")
         columns_path = Path(tmp, "columns.parquet")
-        pq.write_table(profiles_to_table(profiler.profiles()), columns_path)
+        write_parquet_table(profiles_to_table(profiler.profiles()), columns_path)
         store.upload_file(columns_path, columns_ref)
         written = []
         for state in aggregates:
             ref = ObjectRef(cmd.bucket, f"{base}/aggregates/{state.spec.name}.parquet")
             path = Path(tmp, f"{state.spec.name}.parquet")
-            pq.write_table(state.result(), path)
+            write_parquet_table(state.result(), path)
             store.upload_file(path, ref)
             written.append({"name": state.spec.name, "group_by": list(state.keys)} | ref.to_dict())
     return {"columns": columns_ref.to_dict(), "aggregates": written, "rows": profiler.rows}

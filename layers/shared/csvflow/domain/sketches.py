@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -175,7 +175,10 @@ class Quantiles:
             for repeated in _repeated(values, counts):
                 self._add_values(repeated)
             return
-        self._counts.update(dict(zip(values.tolist(), counts.tolist(), strict=True)))
+        # numpy 2.2's stubs (the managed layer's) do not know tolist() of a 1-d array is a list.
+        listed_values = cast("list[float]", values.tolist())
+        listed_counts = cast("list[int]", counts.tolist())
+        self._counts.update(dict(zip(listed_values, listed_counts, strict=True)))
         if len(self._counts) > COUNTED_LIMIT:
             self._from_counts()
 
