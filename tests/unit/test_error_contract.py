@@ -1,6 +1,7 @@
 """The ASL's Retry and Catch match on Python exception class names: hold them together."""
 
 import json
+import math
 from pathlib import Path
 
 import pyarrow as pa
@@ -125,3 +126,20 @@ def test_a_lambda_timeout_is_retried_only_where_a_retry_can_cure_it():
         assert ("Sandbox.Timedout" in retried(state)) is expected, name
         assert "Sandbox.Timedout" not in caught(state), name
 
+
+def test_throttles_are_retried_with_full_jitter_long_enough_to_ride_out_a_burst():
+    # docs/adr/0008: a burst drains in (executions x seconds each / concurrency); an execution
+    # fails only if its last retry comes before that. FULL jitter waits a uniform share of
+    # each capped interval: the last retry comes after mean - 3 sd in 999 executions of 1,000.
+    for name, state in task_states().items():
+        (rule,) = [
+            r for r in state["Retry"] if "Lambda.TooManyRequestsException" in r["ErrorEquals"]
+        ]
+        assert rule["JitterStrategy"] == "FULL", name
+        caps = [
+            min(rule["IntervalSeconds"] * rule["BackoffRate"] ** n, rule["MaxDelaySeconds"])
+            for n in range(rule["MaxAttempts"])
+        ]
+        mean, sd = sum(caps) / 2, math.sqrt(sum(cap**2 / 12 for cap in caps))
+        assert mean - 3 * sd >= 4 * 60, name  # bursts that drain within 4 minutes or more
+        assert "Lambda.ClientExecutionTimeoutException" in retried(state), name
