@@ -356,8 +356,8 @@ class LocalRuntime:
         shown: dict[str, str] = {}
         while len(results) < len(uploads):
             self._find_executions(uploads)
-            # One listing per round for every status (describing each execution every 50 ms
-            # took the GIL from the functions themselves in a burst of hundreds).
+            # One listing per round for every status: describing each unfinished execution
+            # every 50 ms is, in a burst, hundreds of calls into moto beside the functions.
             statuses = self._statuses()
             for upload in uploads:
                 if not upload.execution_arn or upload.execution_arn in results:
