@@ -5,18 +5,21 @@ Each test deploys test code to one function, as one would in an AWS account to r
 fault: validate runs with an object store (the real S3 adapter) whose reads fail as the
 managed layer's pyarrow did (docs/adr/0008); summarize and persist run unchanged, after a
 stand-in for the step before them that points them at a CSV where Parquet belongs, so Arrow
-itself raises in the real handler.
+itself raises in the real handler. A function that cannot even start (a module left out of its
+package) is the deployment's fault, not the file's: that execution waits on the step for a redrive.
 """
 
 import io
 import zipfile
+from pathlib import Path
 
 import pytest
 
 from csvflow.adapters.postgres import PostgresSummaryQueries, connector
-from csvflow.local.runtime import LocalRuntime, iter_states
+from csvflow.local.runtime import LocalRuntime, function_zip, iter_states
 
 pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).parents[2]
 CSV = b"id,amount\n1,2.5\n2,3.5\n"
 WAIT = 120
 
@@ -139,3 +142,35 @@ def test_an_unexpected_exception_in_a_step_is_recorded_with_its_type_and_message
     assert (row["status"], row["failed_step"], row["error"]) == ("FAILED", step, error)
     assert message in row["cause"]
     assert not row["cause"].startswith(error)  # the message alone: its type has its column
+
+
+def test_a_function_that_cannot_start_fails_on_its_step_and_is_redriven_once_deployed_whole(
+    runtime, database_url
+):
+    # The deployment's fault, not the file's: nothing recorded, the execution waits on the
+    # step for a redrive (docs/adr/0008).
+    validate = runtime.function_arns["validate"]
+    package = function_zip(ROOT / "functions" / "validate")
+    runtime.lam.update_function_code(
+        FunctionName=validate, ZipFile=_package("import csvflow_layer_module_left_out\n")
+    )
+    key = "incoming/unexpected/cannot-start.csv"
+    upload = runtime.upload_bytes(CSV, key)
+    runtime.pump()
+    (result,) = runtime.wait([upload], timeout=WAIT)
+
+    assert (result.status, result.error) == ("FAILED", "Runtime.ImportModuleError")
+    assert "No module named 'csvflow_layer_module_left_out'" in result.cause
+    entered = [
+        n
+        for kind, n in iter_states(runtime.history(upload.execution_arn))
+        if kind.endswith("StateEntered")
+    ]
+    assert entered == ["Validate CSV"]
+    queries = PostgresSummaryQueries(connector(database_url))
+    assert queries.summary(key) is None
+
+    runtime.lam.update_function_code(FunctionName=validate, ZipFile=package)
+    redriven = runtime.redrive(upload.execution_arn, timeout=WAIT)
+    assert redriven.status == "SUCCEEDED", redriven.cause
+    assert queries.summary(key)["rows"] == 2
