@@ -3,10 +3,15 @@
 import io
 import json
 import os
+import threading
+import time
 import zipfile
 
 import boto3
 import moto
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 
@@ -30,6 +35,9 @@ def lambda_handler(event, context):
         finally:
             with open(event["spin"], "w") as marker:
                 marker.write("unwound")
+    if event.get("hold"):
+        while not os.path.exists(event["hold"]):
+            time.sleep(0.01)
     if event.get("cold_starts"):
         return COLD_STARTS
     if event.get("fail"):
@@ -120,3 +128,84 @@ def test_a_configuration_change_means_a_cold_start_with_the_new_environment():
             FunctionName="f", Environment={"Variables": {"GREETING": "hello"}}
         )
         assert json.loads(lam.invoke(FunctionName="f", Payload=ask)["Payload"].read()) == ["hello"]
+
+
+@mock_aws
+def test_invocations_beyond_the_reserved_concurrency_are_refused_as_lambda_refuses_them(tmp_path):
+    # One unit of concurrency is held by a call running or waiting for the runner's lock:
+    # while another function runs, of two calls to "f" (limited to 1) one waits, one is refused.
+    lam = _lambda_with_function(Timeout=60)
+    lam.create_function(
+        FunctionName="other",
+        Runtime="python3.12",
+        Role=lam.get_function(FunctionName="f")["Configuration"]["Role"],
+        Handler="app.lambda_handler",
+        Code={"ZipFile": code()},
+        Timeout=60,
+    )
+    lam.put_function_concurrency(FunctionName="f", ReservedConcurrentExecutions=1)
+    once = boto3.client(
+        "lambda", region_name="us-east-1", config=Config(retries={"total_max_attempts": 1})
+    )
+    release = tmp_path / "release"
+    outcomes = []
+
+    def call(name):
+        try:
+            once.invoke(FunctionName=name, Payload=json.dumps({"hold": str(release)}))
+            outcomes.append((name, "ok"))
+        except ClientError as error:
+            outcomes.append((name, error.response))
+
+    with InProcessLambdaRunner().installed() as runner:
+        callers = [threading.Thread(target=call, args=(name,)) for name in ("other", "f", "f")]
+        callers[0].start()
+        _until(lambda: runner.invocations == [("other", "start")])
+        for caller in callers[1:]:
+            caller.start()
+        _until(lambda: runner.throttled["f"] == 1)
+        release.touch()
+        for caller in callers:
+            caller.join(timeout=30)
+
+        refused = [response for name, response in outcomes if response != "ok"]
+        assert sorted(name for name, response in outcomes if response == "ok") == ["f", "other"]
+        (response,) = refused
+        assert response["Error"] == {
+            "Code": "TooManyRequestsException",
+            "Message": "Rate Exceeded.",
+        }
+        assert response["ResponseMetadata"]["HTTPStatusCode"] == 429
+        assert response["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+        assert runner.invocations == [("other", "ok"), ("f", "ok")]  # a refused call never ran
+
+        # With its concurrency given back, "f" runs again; at 0, it is refused every time.
+        assert "FunctionError" not in once.invoke(FunctionName="f", Payload=json.dumps({}))
+        lam.put_function_concurrency(FunctionName="f", ReservedConcurrentExecutions=0)
+        with pytest.raises(ClientError, match="TooManyRequestsException"):
+            once.invoke(FunctionName="f", Payload=json.dumps({}))
+
+
+def _until(condition, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.01)
+
+
+@mock_aws
+def test_a_handler_module_that_cannot_be_imported_is_reported_as_lambda_reports_it():
+    lam = _lambda_with_function()
+    broken = io.BytesIO()
+    with zipfile.ZipFile(broken, "w") as archive:
+        archive.writestr("app.py", "import csvflow_no_such_module\n" + HANDLER)
+    lam.update_function_code(FunctionName="f", ZipFile=broken.getvalue())
+    with InProcessLambdaRunner().installed() as runner:
+        failed = lam.invoke(FunctionName="f", Payload=json.dumps({}))
+        assert failed["FunctionError"]
+        assert json.loads(failed["Payload"].read()) == {
+            "errorType": "Runtime.ImportModuleError",
+            "errorMessage": "Unable to import module 'app': "
+            "No module named 'csvflow_no_such_module'",
+        }
+        assert runner.invocations == [("f", "Runtime.ImportModuleError")]

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from csvflow.config import Settings
-from csvflow.exceptions import ConfigurationError
+from csvflow.exceptions import ConfigurationError, CsvflowError, UnexpectedError
 from csvflow.ports import IngestionRepository, ObjectStore, WorkflowStarter
 
 Handle = Callable[[Any], dict[str, Any]]
@@ -26,7 +26,8 @@ def bootstrap(
     """A ``handle(command)`` that runs the command's handler with what it asks for.
 
     ``handlers`` defaults to every command's; a function that needs fewer passes its own,
-    so it imports only what those need.
+    so it imports only what those need. An exception that is not csvflow's leaves as an
+    ``UnexpectedError`` naming it, which the state machine records as the file's failure.
     """
     if handlers is None:
         from csvflow.handlers import COMMAND_HANDLERS
@@ -45,9 +46,21 @@ def bootstrap(
         missing = [name for name in wanted if dependencies[name] is None]
         if missing:
             raise ConfigurationError(f"{handler.__name__} needs {', '.join(missing)}")
-        return handler(command, **{name: dependencies[name] for name in wanted})
+        try:
+            return handler(command, **{name: dependencies[name] for name in wanted})
+        except (CsvflowError, *_FUNCTION_ENVIRONMENT_ERRORS):
+            raise
+        except Exception as error:
+            raise UnexpectedError.wrapping(error) from error
 
     return handle
+
+
+# The function's environment, not the file, is short of something: memory, or a module
+# (what Lambda reports as Runtime.OutOfMemory or Runtime.ImportModuleError when it happens
+# outside a handler). Left as they are, they end the execution on the failed step, to be
+# redriven once the function has what it needs (docs/adr/0008).
+_FUNCTION_ENVIRONMENT_ERRORS = (MemoryError, ImportError)
 
 
 def _client(service: str) -> Any:

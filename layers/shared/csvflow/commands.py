@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from csvflow.domain.model import ObjectRef, SourceObject
+from csvflow.exceptions import UnexpectedError
 
 
 @dataclass(frozen=True)
@@ -92,14 +93,18 @@ class RecordFailure:
     def from_event(cls, event: dict[str, Any]) -> RecordFailure:
         # The ASL catches each step's error under $.failure.<step>.
         ((step, caught),) = event["failure"].items()
+        error, cause = caught.get("Error", "Unknown"), _cause_message(caught.get("Cause", ""))
+        if error == UnexpectedError.__name__:
+            # Recorded as what it was (ArrowNotImplementedError, say), not as our wrapper.
+            error, cause = UnexpectedError.original(cause) or (error, cause)
         return cls(
             source=SourceObject.from_dict(event["source"]),
             dataset=event["dataset"],
             ingestion_id=event["ingestion_id"],
             execution_arn=event.get("execution_arn"),
             step=step,
-            error=caught.get("Error", "Unknown"),
-            cause=_cause_message(caught.get("Cause", "")),
+            error=error,
+            cause=cause,
         )
 
 

@@ -51,6 +51,32 @@ class SourceObjectMissing(PermanentError):
     """The uploaded object (or the version named in the event) no longer exists."""
 
 
+class UnexpectedError(PermanentError):
+    """An exception csvflow did not raise on purpose (a library's, say), met while a handler ran.
+
+    It reaches the state machine under this one name, which the ASL catches like any
+    permanent error, and carries the original's type and message ("Type: message") so
+    that *Record the failure* records those.
+    """
+
+    def __init__(self, error_type: str, message: str) -> None:
+        self.error_type = error_type
+        self.message = message
+        super().__init__(f"{error_type}: {message}")
+
+    @classmethod
+    def wrapping(cls, error: Exception) -> UnexpectedError:
+        return cls(type(error).__name__, str(error))
+
+    @staticmethod
+    def original(message: str) -> tuple[str, str] | None:
+        """The (type, message) an UnexpectedError's message carries; None if it carries none."""
+        error_type, separator, original_message = message.partition(": ")
+        if not separator or not error_type.isidentifier():
+            return None
+        return error_type, original_message
+
+
 class StorageUnavailable(TransientError):
     """S3 throttled or failed the request."""
 

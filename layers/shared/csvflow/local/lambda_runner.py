@@ -5,6 +5,10 @@ invocation in moto (direct, or a Step Functions task) goes through
 ``LambdaFunction._invoke_lambda``, which returns ``(payload, errored, logs)``.
 moto is pinned in pyproject.toml; ``tests/integration/test_lambda_runner.py``
 fails loudly if an upgrade moves this seam.
+
+Like Lambda, the runner refuses an invocation beyond the function's reserved concurrency
+with ``TooManyRequestsException`` (HTTP 429), which Step Functions reports as
+``Lambda.TooManyRequestsException``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import threading
 import traceback
 import uuid
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +35,7 @@ from types import ModuleType
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
+from moto.core.exceptions import JsonRESTError
 
 from csvflow.config import CONFIGURATION_VARIABLES
 
@@ -71,8 +77,13 @@ class InProcessLambdaRunner:
         # Handlers read configuration from os.environ, which is process-wide: one
         # invocation at a time keeps each function's environment its own.
         self._lock = threading.RLock()
+        # Each function's invocations in flight: running, or waiting for the lock (in AWS
+        # they would run side by side, each holding one unit of the function's concurrency).
+        self._in_flight: Counter[str] = Counter()
+        self._admission = threading.Lock()
         self._code_root = tempfile.TemporaryDirectory(prefix="csvflow-lambda-")
         self.invocations: list[tuple[str, str]] = []
+        self.throttled: Counter[str] = Counter()  # invocations refused, by function name
 
     @contextmanager
     def installed(self) -> Iterator[InProcessLambdaRunner]:
@@ -102,13 +113,14 @@ class InProcessLambdaRunner:
     def invoke(self, function: LambdaFunction, event: Any) -> tuple[str, bool, str]:
         if isinstance(event, str | bytes):
             event = json.loads(event or "{}")
-        with self._lock, self._environment(function):
-            self.invocations.append((function.function_name, "start"))
+        name = function.function_name
+        with self._admitted(function), self._lock, self._environment(function):
+            self.invocations.append((name, "start"))
             try:
                 module = self._module(function)
                 handler_name = _handler(function).rsplit(".", 1)[1]
                 context = LambdaContext(
-                    function_name=function.function_name,
+                    function_name=name,
                     function_version=str(function.version),
                     invoked_function_arn=function.function_arn,
                     memory_limit_in_mb=int(function.memory_size),
@@ -117,25 +129,44 @@ class InProcessLambdaRunner:
                 )
                 with _deadline(context.timeout_seconds):
                     result = getattr(module, handler_name)(event, context)
-                self.invocations[-1] = (function.function_name, "ok")
+                self.invocations[-1] = (name, "ok")
                 return json.dumps(result, default=str), False, ""
             except FunctionTimedOut:
-                self.invocations[-1] = (function.function_name, "Sandbox.Timedout")
                 # Lambda discards the execution environment of a timed-out invocation.
-                self._environments.pop(function.function_name, None)
-                timed_out = {
-                    "errorType": "Sandbox.Timedout",
-                    "errorMessage": f"Task timed out after {context.timeout_seconds:.2f} seconds",
-                }
-                return json.dumps(timed_out), True, ""
+                self._environments.pop(name, None)
+                message = f"Task timed out after {context.timeout_seconds:.2f} seconds"
+                return self._failed(name, "Sandbox.Timedout", message)
+            except HandlerImportFailed as error:
+                return self._failed(name, "Runtime.ImportModuleError", str(error))
             except Exception as error:  # a Lambda reports any exception to its caller
-                self.invocations[-1] = (function.function_name, type(error).__name__)
-                payload = {
-                    "errorType": type(error).__name__,
-                    "errorMessage": str(error),
-                    "stackTrace": traceback.format_exception(error),
-                }
-                return json.dumps(payload), True, ""
+                trace = traceback.format_exception(error)
+                return self._failed(name, type(error).__name__, str(error), trace)
+
+    def _failed(
+        self, name: str, error_type: str, message: str, trace: list[str] | None = None
+    ) -> tuple[str, bool, str]:
+        """The invocation's outcome as Lambda reports an error to its caller."""
+        self.invocations[-1] = (name, error_type)
+        payload: dict[str, Any] = {"errorType": error_type, "errorMessage": message}
+        if trace is not None:
+            payload["stackTrace"] = trace
+        return json.dumps(payload), True, ""
+
+    @contextmanager
+    def _admitted(self, function: LambdaFunction) -> Iterator[None]:
+        """Hold one unit of the function's concurrency, or refuse as Lambda does when its
+        reserved concurrency (put_function_concurrency) is all in use."""
+        name, limit = function.function_name, function.reserved_concurrency
+        with self._admission:
+            if limit is not None and self._in_flight[name] >= int(limit):
+                self.throttled[name] += 1
+                raise TooManyRequestsException()
+            self._in_flight[name] += 1
+        try:
+            yield
+        finally:
+            with self._admission:
+                self._in_flight[name] -= 1
 
     @contextmanager
     def _environment(self, function: LambdaFunction) -> Iterator[None]:
@@ -179,9 +210,35 @@ class InProcessLambdaRunner:
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except ImportError as error:
+            message = f"Unable to import module '{module_file}': {error}"
+            raise HandlerImportFailed(message) from error
         self._environments[function.function_name] = (started_from, module)
         return module
+
+
+class TooManyRequestsException(JsonRESTError):  # noqa: N818 - Lambda's name for it
+    """Lambda Invoke's answer beyond the function's reserved concurrency: HTTP 429, with
+    the reason in the body as AWS gives it."""
+
+    code = 429
+
+    def __init__(self) -> None:
+        super().__init__("TooManyRequestsException", "Rate Exceeded.")
+        self.description = json.dumps(
+            {
+                "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
+                "Type": "User",
+                "message": "Rate Exceeded.",
+            }
+        )
+
+
+class HandlerImportFailed(Exception):
+    """The handler's module (or one it imports at cold start) could not be imported: what
+    Lambda's Python runtime reports as Runtime.ImportModuleError."""
 
 
 class FunctionTimedOut(BaseException):  # noqa: N818 - named for what Lambda reports

@@ -377,19 +377,21 @@ class LocalRuntime:
         shown: dict[str, str] = {}
         while len(results) < len(uploads):
             self._find_executions(uploads)
+            # One listing per round for every status: describing each unfinished execution
+            # every 50 ms is, in a burst, hundreds of calls into moto beside the functions.
+            statuses = self._statuses()
             for upload in uploads:
                 if not upload.execution_arn or upload.execution_arn in results:
                     continue
-                described = self._describe(upload.execution_arn)
-                if described is None:
-                    continue
-                if on_state is not None:
+                if on_state is not None and upload.execution_arn in statuses:
                     state = self.current_state(upload.execution_arn)
                     if state and shown.get(upload.execution_arn) != state:
                         shown[upload.execution_arn] = state
                         on_state(upload, state)
-                if described["status"] in FINISHED:
-                    results[upload.execution_arn] = _result(upload, described)
+                if statuses.get(upload.execution_arn) in FINISHED:
+                    described = self._describe(upload.execution_arn)
+                    if described is not None and described["status"] in FINISHED:
+                        results[upload.execution_arn] = _result(upload, described)
             if time.monotonic() > deadline:
                 raise TimeoutError("executions did not finish in time")
             if len(results) < len(uploads):
@@ -406,6 +408,12 @@ class LocalRuntime:
         upload = Upload(file=source.key, source=source, execution_arn=execution_arn)
         (result,) = self.wait([upload], timeout=timeout)
         return result
+
+    def _statuses(self) -> dict[str, str]:
+        pages = self.sfn.get_paginator("list_executions").paginate(
+            stateMachineArn=self.state_machine_arn, PaginationConfig={"PageSize": 1000}
+        )
+        return {e["executionArn"]: e["status"] for page in pages for e in page["executions"]}
 
     def _describe(self, arn: str) -> dict[str, Any] | None:
         try:
