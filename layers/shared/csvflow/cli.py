@@ -98,7 +98,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from csvflow.adapters.postgres import PostgresSummaryQueries, connector, migrate
+    from csvflow.adapters.postgres import PostgresSummaryQueries, connector
     from csvflow.local.runtime import LocalRuntime
 
     missing = [str(p) for p in args.paths if not p.is_file()]
@@ -114,7 +114,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"  {elapsed:6.1f}s  {upload.file}: {state}", file=sys.stderr)
 
     with _database(args) as url:
-        migrate(connector(url))
+        # The local stack runs the migration step at creation, as a deploy does.
         with LocalRuntime(database_url=url) as runtime:
             if args.contract and dataset:
                 runtime.put_contract(dataset, args.contract)

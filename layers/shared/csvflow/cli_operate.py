@@ -106,13 +106,11 @@ def _since(text: str) -> dt.datetime:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from csvflow.adapters.postgres import connector, migrate
     from csvflow.cli import _database
     from csvflow.local.runtime import LocalRuntime
     from csvflow.local.server import LocalServer
 
     with _database(args) as url:
-        migrate(connector(url))
         with (
             LocalRuntime(database_url=url) as runtime,
             LocalServer(runtime, port=args.port) as server,
