@@ -117,6 +117,7 @@ class LocalRuntime:
         self.state_machine_arn = ""
         self.function_arns: dict[str, str] = {}
         self._inputs: dict[str, dict[str, Any]] = {}
+        self.application_secret_arn = ""  # the persist function's login (the application role)
 
     def __enter__(self) -> LocalRuntime:
         from moto import mock_aws
@@ -178,7 +179,9 @@ class LocalRuntime:
         )
         # As deployed: persist logs in as the application's role with its own secret; the
         # migration step, as the owner, creates the schema and that role before any upload.
-        application_secret = session.client("secretsmanager").create_secret(
+        self.application_secret_arn = application_secret = session.client(
+            "secretsmanager"
+        ).create_secret(
             Name=f"{names.prefix}application-database",
             SecretString=json.dumps(
                 {"username": APPLICATION_ROLE, "password": secrets.token_urlsafe(30)}
