@@ -1,5 +1,6 @@
 """Terraform without a provider download: formatting, a parse, references, and the contract with SAM."""
 
+import json
 import re
 import shutil
 import subprocess
@@ -163,3 +164,12 @@ def test_no_function_policy_grants_a_wildcard_action(terraform):
             for action in unwrap(statement.get("actions", [])) or []:
                 if name != "key":  # the key policy's administrator statement is AWS's default
                     assert not action.endswith(":*") and action != "*", (name, action)
+
+
+def test_the_application_roles_read_no_owner_secret(terraform):
+    # The database secrets are the SAM stack's to grant (template.yaml): persist reads the
+    # application role's only, and the migration function's role gets the owner's there.
+    documents = terraform.data["aws_iam_policy_document"]
+    for role in ("persist", "migrate"):
+        assert "secretsmanager" not in json.dumps(documents[role]), role
+    assert "existing_database_secret_arn" not in terraform.variables

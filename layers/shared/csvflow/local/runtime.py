@@ -117,7 +117,8 @@ class LocalRuntime:
         self.state_machine_arn = ""
         self.function_arns: dict[str, str] = {}
         self._inputs: dict[str, dict[str, Any]] = {}
-        self.application_secret_arn = ""  # the persist function's login (the application role)
+        # The persist function's login (the application role), created with the stack.
+        self.application_secret_arn: str | None = None
 
     def __enter__(self) -> LocalRuntime:
         from moto import mock_aws
