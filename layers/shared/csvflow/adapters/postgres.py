@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg2
 import psycopg2.errors
@@ -22,9 +22,11 @@ import psycopg2.extras
 from psycopg2 import sql
 from psycopg2.extensions import connection as Connection
 
-from csvflow.domain.summary import Failure, IngestionRecord, Summary, aggregate_groups
 from csvflow.exceptions import ConfigurationError, DatabaseUnavailable
 from csvflow.ports import ApplicationLogin
+
+if TYPE_CHECKING:  # the summary types bring pyarrow, which the migration function lacks
+    from csvflow.domain.summary import Failure, IngestionRecord, Summary
 
 logger = logging.getLogger(__name__)
 
@@ -416,6 +418,8 @@ def _profile_row(profile: dict[str, Any]) -> tuple[Any, ...]:
 
 def _copy_aggregate(cur: Any, ingestion: int, name: str, group_by: list[str], table: Any) -> None:
     """COPY the groups in: an order of magnitude faster than INSERTs for big group-bys."""
+    from csvflow.domain.summary import aggregate_groups
+
     rows = aggregate_groups(table, group_by)
     while True:
         buffer = io.StringIO()
