@@ -74,6 +74,7 @@ locals {
     validate  = data.aws_iam_policy_document.validate.json
     summarize = data.aws_iam_policy_document.summarize.json
     persist   = data.aws_iam_policy_document.persist.json
+    migrate   = data.aws_iam_policy_document.migrate.json
   }
 }
 
@@ -148,8 +149,8 @@ data "aws_iam_policy_document" "summarize" {
   }
 }
 
-# Persist reads the summary Parquet; its database secret is granted by the SAM stack that
-# creates the database (or below, for an existing one).
+# Persist reads the summary Parquet; its database secret (the application role's) is granted
+# by the SAM stack that creates it.
 data "aws_iam_policy_document" "persist" {
   statement {
     sid       = "ReadSummary"
@@ -162,19 +163,21 @@ data "aws_iam_policy_document" "persist" {
     actions   = ["s3:ListBucket"]
     resources = [local.bucket_arn]
   }
-  dynamic "statement" {
-    for_each = var.existing_database_secret_arn == "" ? [] : [var.existing_database_secret_arn]
-    content {
-      sid       = "ExistingDatabaseSecret"
-      actions   = ["secretsmanager:GetSecretValue"]
-      resources = [statement.value]
-    }
-  }
 }
 
-# The persist function runs in the database's VPC: it manages its network interfaces.
+# The migration function (a deploy step) needs only what every function has: the database
+# secrets it reads and writes are created, or passed in, and granted by the SAM stack.
+data "aws_iam_policy_document" "migrate" {}
+
+# The persist and migration functions run in the database's VPC: they manage their network
+# interfaces.
 resource "aws_iam_role_policy_attachment" "persist_vpc" {
   role       = aws_iam_role.function["persist"].name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+}
+
+resource "aws_iam_role_policy_attachment" "migrate_vpc" {
+  role       = aws_iam_role.function["migrate"].name
   policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
 }
 

@@ -15,6 +15,7 @@ locals {
     validate  = "${var.name}-validate"
     summarize = "${var.name}-summarize"
     persist   = "${var.name}-persist"
+    migrate   = "${var.name}-migrate"
   }
   function_arns      = { for key, fn in local.functions : key => "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${fn}" }
   state_machine_name = "${var.name}-ingest"

@@ -13,6 +13,8 @@ locals {
     "summarize-role-arn"     = aws_iam_role.function["summarize"].arn
     "persist-role-arn"       = aws_iam_role.function["persist"].arn
     "persist-role-name"      = aws_iam_role.function["persist"].name
+    "migrate-role-arn"       = aws_iam_role.function["migrate"].arn
+    "migrate-role-name"      = aws_iam_role.function["migrate"].name
     "state-machine-role-arn" = aws_iam_role.state_machine.arn
     "incoming-prefix"        = local.prefixes.incoming
     "vpc-id"                 = var.vpc_id

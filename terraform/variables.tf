@@ -82,12 +82,6 @@ variable "max_receive_count" {
   default     = 5
 }
 
-variable "existing_database_secret_arn" {
-  description = "Secrets Manager secret of an existing database (empty: the SAM stack creates one and grants itself access)."
-  type        = string
-  default     = ""
-}
-
 variable "tags" {
   description = "Extra tags for every resource."
   type        = map(string)

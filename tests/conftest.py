@@ -15,6 +15,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
@@ -77,6 +78,39 @@ def database_url(server_url: str) -> Iterator[str]:
     migrate(connector(url))
     yield url
     _admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+ADMIN_PASSWORD = "owner-pw-7Q2"  # noqa: S105 (a throwaway test server's)
+
+
+def _binaries() -> Path | None:
+    from csvflow.local.embedded_postgres import system_binaries
+
+    found = system_binaries()
+    if found is not None:
+        return found
+    try:
+        import pgserver
+    except ImportError:
+        return None
+    bundled = Path(pgserver.__file__).parent / "pginstall" / "bin"
+    return bundled if (bundled / "initdb").is_file() else None
+
+
+@pytest.fixture(scope="session")
+def password_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A private server that checks passwords; the trusting shared one would accept any."""
+    binaries = _binaries()
+    if binaries is None:
+        pytest.skip("no initdb/pg_ctl to start a PostgreSQL that asks for passwords")
+    import shutil
+
+    from csvflow.local.embedded_postgres import server_folder, system_server
+
+    pgdata = tmp_path_factory.mktemp("password-pg") / "data"
+    with system_server(pgdata, binaries, password=ADMIN_PASSWORD) as url:
+        yield url
+    shutil.rmtree(server_folder(pgdata), ignore_errors=True)
 
 
 @pytest.fixture

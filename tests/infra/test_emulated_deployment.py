@@ -11,6 +11,15 @@ AWS provider. Gaps in moto, worked around here and nowhere else:
 - moto's CloudFormation has no AWS::CloudWatch::Alarm or AWS::EC2::SecurityGroupEgress:
   it skips them with a warning (cfn-lint, checkov and tests/infra/test_template.py
   check those), and runs no code: the in-process Lambda runner does.
+- moto's CloudFormation has no AWS::SecretsManager::Secret either, and a reference to a
+  skipped resource is empty: the harness creates each such secret in moto's Secrets
+  Manager as CloudFormation would (GenerateSecretString) and puts its ARN in the template.
+- moto invokes a custom resource's function (the DatabaseMigration step, run here by the
+  in-process runner) but tells it to reply to a moto server at host.docker.internal,
+  which the in-process mock does not run: the harness listens for that reply itself
+  and hands it to moto's CloudFormation backend, which then completes the stack. moto
+  puts its layer object, not the layer's ARN, where a custom resource's property refers
+  to a layer version (the migration step's trigger): the harness names the layer there.
 """
 
 from __future__ import annotations
@@ -20,7 +29,8 @@ import re
 import threading
 import time
 import warnings
-from urllib.parse import unquote, urlsplit
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import boto3
 import botocore.client
@@ -66,6 +76,18 @@ def package(session, sam_template: dict) -> dict:
                 (ROOT / properties.pop("DefinitionUri")).read_text()
             )
     template = transform(sam_template, {}, ManagedPolicyLoader(session.client("iam")))
+    create_secrets(session, template)
+    layers = {
+        name
+        for name, r in template["Resources"].items()
+        if r["Type"] == "AWS::Lambda::LayerVersion"
+    }
+    for resource in template["Resources"].values():
+        if resource["Type"].startswith("Custom::"):
+            resource["Properties"] = {
+                key: f"layer {value['Ref']}" if value in [{"Ref": n} for n in layers] else value
+                for key, value in resource["Properties"].items()
+            }
     for resource in template["Resources"].values():
         properties = resource.get("Properties", {})
         if (
@@ -75,6 +97,83 @@ def package(session, sam_template: dict) -> dict:
             text = "\n".join(properties["DefinitionString"]["Fn::Join"][1])
             properties["DefinitionString"] = fold(text, properties.pop("DefinitionSubstitutions"))
     return template
+
+
+def create_secrets(session, template: dict) -> None:
+    """What CloudFormation does for AWS::SecretsManager::Secret, which moto's lacks."""
+    client = session.client("secretsmanager")
+    arns = {}
+    for name, resource in list(template["Resources"].items()):
+        if resource["Type"] != "AWS::SecretsManager::Secret":
+            continue
+        properties = template["Resources"].pop(name)["Properties"]
+        generate = properties["GenerateSecretString"]
+        password = client.get_random_password(
+            PasswordLength=generate["PasswordLength"],
+            ExcludePunctuation=generate["ExcludePunctuation"],
+        )["RandomPassword"]
+        secret = json.loads(generate["SecretStringTemplate"]) | {
+            generate["GenerateStringKey"]: password
+        }
+        secret_name = properties["Name"]["Fn::Sub"].replace("${NamePrefix}", NAME)
+        arns[name] = client.create_secret(Name=secret_name, SecretString=json.dumps(secret))["ARN"]
+    for section in ("Resources", "Outputs"):
+        template[section] = _replace_refs(template.get(section, {}), arns)
+
+
+def _replace_refs(node, arns: dict):
+    if isinstance(node, dict):
+        if set(node) == {"Ref"} and node["Ref"] in arns:
+            return arns[node["Ref"]]
+        return {key: _replace_refs(value, arns) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_replace_refs(item, arns) for item in node]
+    return node
+
+
+class CustomResourceReplies:
+    """Where moto tells a custom resource's function to reply: handed to moto's backend."""
+
+    def __init__(self, account: str) -> None:
+        self.replies: list[dict] = []
+        replies = self.replies
+
+        class Listener(BaseHTTPRequestHandler):
+            def do_PUT(self):  # noqa: N802 (http.server's naming)
+                from moto.cloudformation.models import cloudformation_backends
+
+                reply = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                replies.append(reply)
+                if reply["Status"] == "SUCCESS":  # moto's own handler does just this
+                    stack_id = parse_qs(urlsplit(self.path).query)["stack"][0]
+                    stack = cloudformation_backends[account][REGION].get_stack(stack_id)
+                    stack.get_custom_resource(reply["LogicalResourceId"]).set_data(reply["Data"])
+                    stack.verify_readiness()
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Listener)
+        self.port = self._server.server_port
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def wait_for_the_stack(cloudformation, replies: CustomResourceReplies) -> dict:
+    deadline = time.monotonic() + 120
+    while True:
+        stack = cloudformation.describe_stacks(StackName=f"{NAME}-dev")["Stacks"][0]
+        failed = [r for r in replies.replies if r["Status"] != "SUCCESS"]
+        assert not failed, failed
+        if stack["StackStatus"] != "CREATE_IN_PROGRESS":
+            return stack
+        assert time.monotonic() < deadline, "the stack waits for a custom resource's reply"
+        time.sleep(0.1)
 
 
 def fold(text: str, substitutions: dict) -> dict:
@@ -135,7 +234,7 @@ def terraform_equivalent(session, database_url: str) -> dict[str, str]:
     sqs.purge_queue(QueueUrl=queue)  # S3's s3:TestEvent, before the starter listens
     roles = {
         step: iam.create_role(RoleName=f"{NAME}-{step}", AssumeRolePolicyDocument="{}")["Role"]
-        for step in ("starter", "validate", "summarize", "persist", "ingest")
+        for step in ("starter", "validate", "summarize", "persist", "migrate", "ingest")
     }
     vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
     subnets = [
@@ -157,6 +256,8 @@ def terraform_equivalent(session, database_url: str) -> dict[str, str]:
         "summarize-role-arn": roles["summarize"]["Arn"],
         "persist-role-arn": roles["persist"]["Arn"],
         "persist-role-name": roles["persist"]["RoleName"],
+        "migrate-role-arn": roles["migrate"]["Arn"],
+        "migrate-role-name": roles["migrate"]["RoleName"],
         "state-machine-role-arn": roles["ingest"]["Arn"],
         "incoming-prefix": "incoming/",
         "vpc-id": vpc,
@@ -248,6 +349,9 @@ def record_calls(monkeypatch) -> list[tuple[str, str]]:
 def stack(database_url, monkeypatch_module):
     monkeypatch_module.setenv("AWS_DEFAULT_REGION", REGION)
     calls = record_calls(monkeypatch_module)
+    replies = CustomResourceReplies(account="123456789012")
+    monkeypatch_module.setattr("moto.settings.moto_server_host", lambda: "http://127.0.0.1")
+    monkeypatch_module.setenv("MOTO_PORT", str(replies.port))
     with (
         mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
         InProcessLambdaRunner().installed() as runner,
@@ -274,7 +378,7 @@ def stack(database_url, monkeypatch_module):
                 ],
                 Capabilities=["CAPABILITY_IAM"],
             )
-        described = cloudformation.describe_stacks(StackName=f"{NAME}-dev")["Stacks"][0]
+        described = wait_for_the_stack(cloudformation, replies)
         move_state_machines_to_the_executing_backend(session)
         yield {
             "session": session,
@@ -282,12 +386,14 @@ def stack(database_url, monkeypatch_module):
             "published": published,
             "runner": runner,
             "skipped": {str(w.message) for w in skipped},
+            "replies": replies.replies,
             "template": template,
             "calls": calls,
             "resources": cloudformation.list_stack_resources(StackName=f"{NAME}-dev")[
                 "StackResourceSummaries"
             ],
         }
+    replies.close()
 
 
 @pytest.fixture(scope="module")
@@ -303,7 +409,7 @@ def test_the_stack_is_created_with_its_resources(stack):
         f["FunctionName"]: f for f in session.client("lambda").list_functions()["Functions"]
     }
     assert set(functions) == {
-        f"{NAME}-{s}" for s in ("starter", "validate", "summarize", "persist")
+        f"{NAME}-{s}" for s in ("starter", "validate", "summarize", "persist", "migrate")
     }
     assert functions[f"{NAME}-validate"]["Timeout"] == 900
     assert functions[f"{NAME}-persist"]["VpcConfig"]["SubnetIds"]
@@ -316,6 +422,26 @@ def test_the_stack_is_created_with_its_resources(stack):
     groups = {g["logGroupName"] for g in session.client("logs").describe_log_groups()["logGroups"]}
     assert f"/aws/vendedlogs/states/{NAME}-ingest" in groups
     assert f"/aws/lambda/{NAME}-persist" in groups
+
+
+def test_the_deploy_ran_the_migration_step_and_persist_logs_in_as_the_application(stack):
+    (reply,) = stack["replies"]
+    assert reply["Status"] == "SUCCESS", reply.get("Reason")
+    assert reply["Data"]["application_role"] == "csvflow_app"
+    session = stack["session"]
+    functions = session.client("lambda")
+    persist = functions.get_function_configuration(FunctionName=f"{NAME}-persist")
+    migrate = functions.get_function_configuration(FunctionName=f"{NAME}-migrate")
+    application = persist["Environment"]["Variables"]["CSVFLOW_DB_SECRET_ARN"]
+    assert migrate["Environment"]["Variables"]["CSVFLOW_DB_SECRET_ARN"] == application
+    owner = migrate["Environment"]["Variables"]["CSVFLOW_DB_ADMIN_SECRET_ARN"]
+    assert owner != application
+    assert "CSVFLOW_DB_ADMIN_SECRET_ARN" not in persist["Environment"]["Variables"]
+    secret = json.loads(
+        session.client("secretsmanager").get_secret_value(SecretId=application)["SecretString"]
+    )
+    assert secret["username"] == "csvflow_app"
+    assert secret["host"]  # written by the migration step: the generated secret had none
 
 
 def test_only_the_resources_moto_lacks_were_skipped(stack):
@@ -376,6 +502,7 @@ def test_a_csv_uploaded_to_the_stack_bucket_is_persisted(stack, persisted, datab
     amount = {c["name"]: c for c in summary["columns"]}["amount"]
     assert (amount["nulls"], amount["mean"]) == (1, 3.0)
     assert [name for name, outcome in stack["runner"].invocations] == [
+        f"{NAME}-migrate",  # the deploy step, at stack creation
         f"{NAME}-starter",
         f"{NAME}-validate",
         f"{NAME}-summarize",

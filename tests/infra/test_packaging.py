@@ -125,16 +125,28 @@ def test_the_shared_layer_holds_its_whole_closure_and_no_second_numpy(built):
                 assert canonicalize_name(requirement.name) in provided, (name, line)
 
 
-def test_the_starter_imports_no_data_library():
+@pytest.mark.parametrize(
+    ("function", "variables"),
+    [
+        (
+            "starter",
+            {"CSVFLOW_STATE_MACHINE_ARN": "arn:aws:states:eu-west-2:123456789012:stateMachine:x"},
+        ),
+        # (neither has the AWS SDK for pandas layer)
+        (
+            "migrate",
+            {
+                "CSVFLOW_DB_ADMIN_SECRET_ARN": "arn:aws:secretsmanager:eu-west-2:123456789012:secret:x"
+            },
+        ),
+    ],
+)
+def test_the_functions_without_the_pandas_layer_import_no_data_library(function, variables):
     code = (
-        "import sys; sys.path.insert(0, 'functions/starter'); import app; "
+        f"import sys; sys.path.insert(0, 'functions/{function}'); import app; "
         "print(sorted(m for m in ('pandas', 'pyarrow', 'numpy', 'datasketches') if m in sys.modules))"
     )
-    env = {
-        **os.environ,
-        "CSVFLOW_STATE_MACHINE_ARN": "arn:aws:states:eu-west-2:123456789012:stateMachine:x",
-        "AWS_DEFAULT_REGION": "eu-west-2",
-    }
+    env = {**os.environ, **variables, "AWS_DEFAULT_REGION": "eu-west-2"}
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, check=True
     )

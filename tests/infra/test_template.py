@@ -279,3 +279,93 @@ def test_env_json_names_the_template_functions(template):
         n for n, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::Function"
     }
     assert set(json.loads((ROOT / "env.json").read_text())) == functions
+
+
+def _policies_on(template, role_parameter):
+    return {
+        name: resource
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::IAM::Policy"
+        and resource["Properties"]["Roles"] == [{"Ref": role_parameter}]
+    }
+
+
+def test_each_deploy_migrates_through_a_custom_resource_after_the_database_and_its_network(
+    template,
+):
+    resources = template["Resources"]
+    (name,) = [n for n, r in resources.items() if r["Type"] == "Custom::DatabaseMigration"]
+    migration = resources[name]
+    properties = migration["Properties"]
+    assert properties["ServiceToken"] == {"Fn::GetAtt": ["MigrationFunction", "Arn"]}
+    assert properties["ServiceTimeout"] <= 900  # a lost reply fails the deploy, not in an hour
+    # The migrations ship in the shared layer: a new layer version runs them again.
+    assert properties["Migrations"] == {"Ref": "SharedLayer"}
+    # References order the creation: the database, then the egress rule to it, first.
+    assert properties["Database"]["Fn::If"][:2] == ["CreateDatabase", {"Ref": "Database"}]
+    assert properties["Network"]["Fn::If"][1] == {"Ref": "PersistToDatabase"}
+    assert migration["DependsOn"] == "MigrationReadsDatabaseSecrets"
+    # and the new persist code runs only once the schema it expects is there.
+    assert resources["PersistFunction"]["DependsOn"] == name
+
+
+def test_the_migration_function_runs_in_the_vpc_as_the_owner(template):
+    function = template["Resources"]["MigrationFunction"]["Properties"]
+    persist = template["Resources"]["PersistFunction"]["Properties"]
+    assert function["VpcConfig"] == persist["VpcConfig"]
+    assert function["Role"] == {"Ref": "MigrateRoleArn"}
+    variables = function["Environment"]["Variables"]
+    assert variables["CSVFLOW_DB_ADMIN_SECRET_ARN"]["Fn::If"][1] == {
+        "Fn::GetAtt": ["Database", "MasterUserSecret.SecretArn"]
+    }
+    assert variables["CSVFLOW_DB_SECRET_ARN"] == {"Ref": "ApplicationDatabaseSecret"}
+
+
+def test_persist_logs_in_with_the_application_secret_only(template):
+    resources = template["Resources"]
+    variables = resources["PersistFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["CSVFLOW_DB_SECRET_ARN"] == {"Ref": "ApplicationDatabaseSecret"}
+    assert "CSVFLOW_DB_ADMIN_SECRET_ARN" not in variables
+    (policy,) = _policies_on(template, "PersistRoleName").values()
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert (statement["Action"], statement["Resource"]) == (
+        "secretsmanager:GetSecretValue",
+        {"Ref": "ApplicationDatabaseSecret"},
+    )
+    secret = resources["ApplicationDatabaseSecret"]["Properties"]
+    assert secret["KmsKeyId"] == {"Ref": "KmsKeyArn"}
+    assert json.loads(secret["GenerateSecretString"]["SecretStringTemplate"]) == {
+        "username": "csvflow_app"
+    }
+    # Password logins only: IAM authentication, which nothing used, is off (docs/adr/0009).
+    assert resources["Database"]["Properties"]["EnableIAMDatabaseAuthentication"] is False
+
+
+def test_the_migration_grants_name_each_secret_and_key_and_nothing_more(template):
+    policies = _policies_on(template, "MigrateRoleName")
+    statements = [
+        s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    for statement in statements:
+        assert "*" not in json.dumps(statement["Resource"]), statement
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        assert set(actions) <= {
+            "secretsmanager:GetSecretValue",
+            "secretsmanager:PutSecretValue",
+            "kms:Decrypt",
+        }
+        if "secretsmanager:PutSecretValue" in actions:
+            assert statement["Resource"] == {"Ref": "ApplicationDatabaseSecret"}
+    (key_grant,) = [s for s in statements if s["Action"] == "kms:Decrypt"]
+    assert key_grant["Resource"] == {"Ref": "ExistingDatabaseSecretKmsKeyArn"}
+    assert key_grant["Condition"] == {
+        "StringEquals": {
+            "kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}
+        }
+    }
+    (key_policy,) = [p for p in policies.values() if "kms:Decrypt" in json.dumps(p["Properties"])]
+    assert key_policy["Condition"] == "ExistingSecretHasItsOwnKey"
+    owner = [s for s in statements if s.get("Sid") == "OwnerLogin"]
+    assert owner[0]["Resource"]["Fn::If"][2] == {"Ref": "ExistingDatabaseSecretArn"}

@@ -1,5 +1,6 @@
 """Terraform without a provider download: formatting, a parse, references, and the contract with SAM."""
 
+import json
 import re
 import shutil
 import subprocess
@@ -234,3 +235,12 @@ def test_what_sns_cannot_deliver_goes_to_an_encrypted_dead_letter_queue(terrafor
     )
     # the subscription is created once the queue admits the topic
     assert "${aws_sqs_queue_policy.undelivered}" in str(subscription["depends_on"])
+
+
+def test_the_application_roles_read_no_owner_secret(terraform):
+    # The database secrets are the SAM stack's to grant (template.yaml): persist reads the
+    # application role's only, and the migration function's role gets the owner's there.
+    documents = terraform.data["aws_iam_policy_document"]
+    for role in ("persist", "migrate"):
+        assert "secretsmanager" not in json.dumps(documents[role]), role
+    assert "existing_database_secret_arn" not in terraform.variables

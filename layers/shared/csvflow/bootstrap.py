@@ -9,7 +9,7 @@ from typing import Any
 
 from csvflow.config import Settings
 from csvflow.exceptions import ConfigurationError, CsvflowError, UnexpectedError
-from csvflow.ports import IngestionRepository, ObjectStore, WorkflowStarter
+from csvflow.ports import IngestionRepository, ObjectStore, SchemaMigrator, WorkflowStarter
 
 Handle = Callable[[Any], dict[str, Any]]
 Handlers = Mapping[type, Callable[..., dict[str, Any]]]
@@ -21,6 +21,7 @@ def bootstrap(
     store: ObjectStore | None = None,
     repository: IngestionRepository | None = None,
     starter: WorkflowStarter | None = None,
+    migrator: SchemaMigrator | None = None,
     handlers: Handlers | None = None,
 ) -> Handle:
     """A ``handle(command)`` that runs the command's handler with what it asks for.
@@ -38,6 +39,7 @@ def bootstrap(
         "store": store,
         "repository": repository,
         "starter": starter,
+        "migrator": migrator,
     }
 
     def handle(command: Any) -> dict[str, Any]:
@@ -90,28 +92,49 @@ def storage_function(environ: Mapping[str, str] = os.environ) -> Handle:
 
 
 def persist_function(environ: Mapping[str, str] = os.environ) -> Handle:
-    """The persist Lambda: S3 for the summary, PostgreSQL for the record."""
-    from csvflow.adapters.postgres import PostgresIngestionRepository, connector
+    """The persist Lambda: S3 for the summary, PostgreSQL (the application role) for the record."""
+    from csvflow.adapters.postgres import PostgresIngestionRepository
     from csvflow.adapters.s3 import S3ObjectStore
 
     settings = Settings.from_environ(environ, one_of=[["database_url", "db_secret_arn"]])
     repository = PostgresIngestionRepository(
-        connector(database_url(settings)),
+        database_connector(settings, settings.db_secret_arn),
         statement_timeout_seconds=settings.db_statement_timeout_seconds,
     )
     return bootstrap(settings=settings, store=S3ObjectStore(_client("s3")), repository=repository)
 
 
-def database_url(settings: Settings) -> str:
-    """The database URL: given directly, or built from the Secrets Manager secret."""
-    if settings.database_url:
-        return settings.database_url
-    from csvflow.adapters.secrets import database_url_from_secret
+def migration_function(environ: Mapping[str, str] = os.environ) -> Handle:
+    """The migration Lambda (a deploy step): the owner's login, and the application's secret."""
+    from csvflow.adapters.postgres import PostgresSchemaMigrator
+    from csvflow.migrating import MIGRATE_HANDLERS
 
-    assert settings.db_secret_arn is not None
-    return database_url_from_secret(
+    settings = Settings.from_environ(environ, one_of=[["database_url", "db_admin_secret_arn"]])
+    migrator = PostgresSchemaMigrator(
+        database_connector(settings, settings.db_admin_secret_arn),
+        _secret_login(settings, settings.db_secret_arn) if settings.db_secret_arn else None,
+    )
+    return bootstrap(settings=settings, migrator=migrator, handlers=MIGRATE_HANDLERS)
+
+
+def database_connector(settings: Settings, secret_arn: str | None) -> Callable[[], Any]:
+    """Connections from DATABASE_URL, else from the secret: read at the first connect
+    (not at cold start, where a failure would be no retriable error) and again when
+    a connect fails, so a rotated password is picked up."""
+    from csvflow.adapters.postgres import RefreshingConnector, connector
+
+    if settings.database_url:
+        return connector(settings.database_url)
+    assert secret_arn is not None
+    return RefreshingConnector(_secret_login(settings, secret_arn).read)
+
+
+def _secret_login(settings: Settings, secret_arn: str) -> Any:
+    from csvflow.adapters.secrets import SecretCredentials
+
+    return SecretCredentials(
         _client("secretsmanager"),
-        settings.db_secret_arn,
+        secret_arn,
         host=settings.db_host,
         port=settings.db_port,
         dbname=settings.db_name,

@@ -164,7 +164,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from csvflow.adapters.postgres import PostgresSummaryQueries, connector, migrate
+    from csvflow.adapters.postgres import PostgresSummaryQueries, connector
     from csvflow.local.account_folder import local_data_dir
     from csvflow.local.runtime import LocalRuntime
 
@@ -183,7 +183,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     upload_progress = _UploadProgress(started, live=sys.stderr.isatty() and not args.json)
 
     with _database(args) as url:
-        migrate(connector(url))
+        # The local stack runs the migration step at creation, as a deploy does.
         with LocalRuntime(database_url=url, data_dir=local_data_dir()) as runtime:
             if args.contract and dataset:
                 runtime.put_contract(dataset, args.contract)

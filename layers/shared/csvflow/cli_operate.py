@@ -123,7 +123,6 @@ def _since(text: str) -> dt.datetime:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from csvflow.adapters.postgres import connector, migrate
     from csvflow.cli import _database
     from csvflow.local.account_folder import local_data_dir
     from csvflow.local.runtime import LocalRuntime
@@ -131,7 +130,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     data_dir = local_data_dir()
     with _database(args) as url:
-        migrate(connector(url))
         with (
             LocalRuntime(database_url=url, data_dir=data_dir) as runtime,
             LocalServer(runtime, port=args.port) as server,

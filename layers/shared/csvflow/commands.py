@@ -108,6 +108,11 @@ class RecordFailure:
         )
 
 
+@dataclass(frozen=True)
+class MigrateDatabase:
+    """Bring the schema up to date and grant the application's role what it needs."""
+
+
 def _cause_message(cause: str) -> str:
     """A Lambda error's Cause is its JSON error payload: keep the message."""
     try:

@@ -13,6 +13,7 @@ _VARIABLES = {  # nosec B105
     "bucket": "CSVFLOW_BUCKET",
     "database_url": "DATABASE_URL",
     "db_secret_arn": "CSVFLOW_DB_SECRET_ARN",
+    "db_admin_secret_arn": "CSVFLOW_DB_ADMIN_SECRET_ARN",
     "db_host": "CSVFLOW_DB_HOST",
     "db_port": "CSVFLOW_DB_PORT",
     "db_name": "CSVFLOW_DB_NAME",
@@ -37,8 +38,13 @@ class Settings:
 
     state_machine_arn: str | None = None
     bucket: str | None = None  # the data bucket: the starter refuses events about others
+    # How a function logs in: a URL, or a Secrets Manager secret (the application role's,
+    # for persist), re-read when a connection is refused.
     database_url: str | None = None
     db_secret_arn: str | None = None
+    # The migration step logs in as the database's owner (RDS's master user secret,
+    # rotated by RDS: read again at each invocation) or with DATABASE_URL.
+    db_admin_secret_arn: str | None = None
     # Where the database is, for secrets that hold only credentials (RDS-managed ones).
     db_host: str | None = None
     db_port: str = "5432"

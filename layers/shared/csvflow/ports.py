@@ -53,3 +53,23 @@ class WorkflowStarter(Protocol):
     def start(self, name: str, payload: dict[str, Any]) -> str | None:
         """Start an execution; its ARN, or None when one of that name already exists."""
         ...
+
+
+class SchemaMigrator(Protocol):
+    """The database's schema and the application's role (the migration step)."""
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations not yet applied; their names."""
+
+    def grant_application_role(self) -> str | None:
+        """Create the application's role with its password and grants; its name, if it has one."""
+
+
+class ApplicationLogin(Protocol):
+    """The application role's login, kept in a secret."""
+
+    def user_and_password(self) -> tuple[str, str]:
+        """The role's name and its current password."""
+
+    def record_endpoint(self, host: str, port: str, dbname: str) -> bool:
+        """Store where the database is beside the login; True if that changed it."""

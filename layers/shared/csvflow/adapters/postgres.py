@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
+import hmac
 import io
 import itertools
 import json
 import logging
+import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg2
 import psycopg2.errors
@@ -18,8 +22,11 @@ import psycopg2.extras
 from psycopg2 import sql
 from psycopg2.extensions import connection as Connection
 
-from csvflow.domain.summary import Failure, IngestionRecord, Summary, aggregate_groups
-from csvflow.exceptions import DatabaseUnavailable
+from csvflow.exceptions import ConfigurationError, DatabaseUnavailable
+from csvflow.ports import ApplicationLogin
+
+if TYPE_CHECKING:  # the summary types bring pyarrow, which the migration function lacks
+    from csvflow.domain.summary import Failure, IngestionRecord, Summary
 
 logger = logging.getLogger(__name__)
 
@@ -64,14 +71,41 @@ def _identifiers(names: Iterable[str]) -> sql.Composed:
 
 def connector(url: str) -> Callable[[], Connection]:
     """A function that opens a connection, turning "cannot connect" into DatabaseUnavailable."""
+    return lambda: _open({"dsn": url})
 
-    def connect() -> Connection:
+
+class RefreshingConnector:
+    """Opens connections with a login read from a secret; a failed connect re-reads it once.
+
+    The secret may have changed since it was read (a rotation, a password reset by the
+    migration step): one more read and one more attempt, with no need to tell a wrong
+    password from an unreachable server (libpq reports both alike). When the secret is
+    unchanged, the first failure stands: trying the same login again would only double
+    the wait on a database that is down.
+    """
+
+    def __init__(self, read_login: Callable[[], dict[str, str]]) -> None:
+        self._read_login = read_login
+        self._login: dict[str, str] | None = None
+
+    def __call__(self) -> Connection:
+        if self._login is None:
+            self._login = self._read_login()
         try:
-            return psycopg2.connect(url, connect_timeout=10, application_name="csvflow")
-        except psycopg2.OperationalError as e:
-            raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {_first_line(e)}") from e
+            return _open(self._login)
+        except DatabaseUnavailable:
+            stale, self._login = self._login, self._read_login()
+            if self._login == stale:
+                raise
+            logger.info("database secret changed; connecting with the new login")
+            return _open(self._login)
 
-    return connect
+
+def _open(parameters: dict[str, str]) -> Connection:
+    try:
+        return psycopg2.connect(**parameters, connect_timeout=10, application_name="csvflow")
+    except psycopg2.OperationalError as e:
+        raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {_first_line(e)}") from e
 
 
 def _first_line(error: Exception) -> str:
@@ -132,6 +166,128 @@ def migrate(connect: Callable[[], Connection]) -> list[str]:
     return applied
 
 
+# What the application's role may do: read and write the rows of csvflow's tables.
+_APPLICATION_PRIVILEGES = sql.SQL("SELECT, INSERT, UPDATE, DELETE")
+
+
+class PostgresSchemaMigrator:
+    """The deploy step: the schema, and the application's role with only what it needs.
+
+    It connects as the database's owner (the master user); the application connects as
+    its own role, which can read and write csvflow's rows and change nothing else.
+    """
+
+    def __init__(
+        self, connect_admin: Callable[[], Connection], application: ApplicationLogin | None
+    ) -> None:
+        self._connect = connect_admin
+        self._application = application
+
+    def migrate(self) -> list[str]:
+        return migrate(self._connect)
+
+    def grant_application_role(self) -> str | None:
+        if self._application is None:
+            return None
+        role, password = self._application.user_and_password()
+        conn = self._connect()
+        try:
+            endpoint = {
+                key: value
+                for key, value in conn.get_dsn_parameters().items()
+                if key in ("host", "port", "dbname", "sslmode")
+            }
+            with _transaction(conn) as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+                _grant(cur, role, endpoint["dbname"])
+        finally:
+            conn.close()
+        login = {**endpoint, "user": role, "password": password}
+        # Set the password only when it does not already work: a role is shared by every
+        # database of the server, and two migrators altering it at once would collide.
+        if not _can_write_as(login):
+            self._set_password(role, password)
+            if not _can_write_as(login):
+                raise ConfigurationError(
+                    f"the application role {role} cannot connect with its secret's password"
+                    " even after the migration set it (is it allowed in pg_hba.conf?)"
+                )
+        self._application.record_endpoint(endpoint["host"], endpoint["port"], endpoint["dbname"])
+        return role
+
+    def _set_password(self, role: str, password: str) -> None:
+        conn = self._connect()
+        try:
+            with _transaction(conn) as cur:
+                cur.execute(
+                    sql.SQL("ALTER ROLE {} WITH LOGIN PASSWORD %s").format(sql.Identifier(role)),
+                    # A SCRAM verifier, not the password, crosses to the server and its logs.
+                    (scram_sha256_verifier(password),),
+                )
+        finally:
+            conn.close()
+        logger.info("application role password set", extra={"role": role})
+
+
+def _grant(cur: Any, role: str, dbname: str) -> None:
+    ident = sql.Identifier(role)
+    cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+    if cur.fetchone() is None:
+        # Another database's migrator may create it at the same moment (roles are per server).
+        cur.execute("SAVEPOINT create_role")
+        try:
+            cur.execute(
+                sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE").format(ident)
+            )
+        except (psycopg2.errors.DuplicateObject, psycopg2.errors.UniqueViolation):
+            cur.execute("ROLLBACK TO SAVEPOINT create_role")
+    grants = [
+        sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(dbname), ident),
+        sql.SQL("GRANT USAGE ON SCHEMA csvflow TO {}").format(ident),
+        sql.SQL("GRANT {} ON ALL TABLES IN SCHEMA csvflow TO {}").format(
+            _APPLICATION_PRIVILEGES, ident
+        ),
+        sql.SQL("REVOKE ALL ON csvflow.schema_migrations FROM {}").format(ident),
+        sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA csvflow TO {}").format(ident),
+        # Tables a later `csvflow migrate` adds are the application's too.
+        sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA csvflow GRANT {} ON TABLES TO {}").format(
+            _APPLICATION_PRIVILEGES, ident
+        ),
+        sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA csvflow GRANT USAGE ON SEQUENCES TO {}").format(
+            ident
+        ),
+    ]
+    for statement in grants:
+        cur.execute(statement)
+
+
+def _can_write_as(login: dict[str, str]) -> bool:
+    try:
+        conn = _open(login)
+    except DatabaseUnavailable:
+        return False
+    try:
+        with _transaction(conn) as cur:
+            cur.execute("SELECT 1 FROM csvflow.ingestions LIMIT 0")
+        return True
+    finally:
+        conn.close()
+
+
+def scram_sha256_verifier(password: str, *, iterations: int = 4096) -> str:
+    """What PostgreSQL stores for a SCRAM-SHA-256 password (RFC 5803), computed here."""
+    salt = os.urandom(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    b64 = base64.b64encode
+    return (
+        f"SCRAM-SHA-256${iterations}:{b64(salt).decode()}"
+        f"${b64(stored_key).decode()}:{b64(server_key).decode()}"
+    )
+
+
 class PostgresIngestionRepository:
     """Records ingestions and summaries; one transaction per file, replays replace."""
 
@@ -139,14 +295,13 @@ class PostgresIngestionRepository:
         self,
         connect: Callable[[], Connection],
         *,
-        migrate_first: bool = True,
         statement_timeout_seconds: int = 60,
     ) -> None:
+        # The schema is the migration step's (PostgresSchemaMigrator): the application's
+        # role may not create it, and a deploy, not the first file, should find it wrong.
         self._connect = connect
         self._statement_timeout = f"{statement_timeout_seconds}s"
         self._conn: Connection | None = None
-        # A fresh database gets its schema on first use, so no deploy step can be forgotten.
-        self._migrated = not migrate_first
 
     def save_summary(self, record: IngestionRecord, summary: Summary) -> None:
         with self._transaction() as cur:
@@ -190,9 +345,6 @@ class PostgresIngestionRepository:
     @contextmanager
     def _transaction(self) -> Iterator[Any]:
         # A Lambda keeps its connection between invocations; a broken one is replaced.
-        if not self._migrated:
-            migrate(self._connect)
-            self._migrated = True
         if self._conn is None or self._conn.closed:
             self._conn = self._connect()
         try:
@@ -267,6 +419,8 @@ def _profile_row(profile: dict[str, Any]) -> tuple[Any, ...]:
 
 def _copy_aggregate(cur: Any, ingestion: int, name: str, group_by: list[str], table: Any) -> None:
     """COPY the groups in: an order of magnitude faster than INSERTs for big group-bys."""
+    from csvflow.domain.summary import aggregate_groups
+
     rows = aggregate_groups(table, group_by)
     while True:
         buffer = io.StringIO()

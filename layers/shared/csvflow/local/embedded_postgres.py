@@ -22,6 +22,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 from csvflow.exceptions import ConfigurationError
 
@@ -100,8 +101,12 @@ def system_binaries() -> Path | None:
 
 
 @contextmanager
-def system_server(pgdata: Path, binaries: Path) -> Iterator[str]:
-    """A private PostgreSQL on a Unix socket (no TCP port taken), stopped on exit."""
+def system_server(pgdata: Path, binaries: Path, *, password: str | None = None) -> Iterator[str]:
+    """A private PostgreSQL on a Unix socket (no TCP port taken), stopped on exit.
+
+    With ``password``, a new cluster asks for it (SCRAM-SHA-256) instead of trusting
+    every local user, as a deployed database does.
+    """
     # PostgreSQL refuses to run as root: there, the distribution's postgres user runs it.
     as_user = (
         [shutil.which("runuser") or "/usr/sbin/runuser", "-u", "postgres", "--"]
@@ -115,6 +120,13 @@ def system_server(pgdata: Path, binaries: Path) -> Iterator[str]:
         for path in (pgdata.parent, socket_dir):
             shutil.chown(path, "postgres", "postgres")
     if not (pgdata / "PG_VERSION").exists():
+        authentication = ["-A", "trust"]
+        if password is not None:
+            password_file = socket_dir / "password"
+            password_file.write_text(password, encoding="utf-8")
+            if as_user:
+                shutil.chown(password_file, "postgres", "postgres")
+            authentication = ["-A", "scram-sha-256", f"--pwfile={password_file}"]
         _run(
             [
                 *as_user,
@@ -123,13 +135,13 @@ def system_server(pgdata: Path, binaries: Path) -> Iterator[str]:
                 str(pgdata),
                 "-U",
                 "postgres",
-                "-A",
-                "trust",
+                *authentication,
                 "-E",
                 "UTF8",
                 "--no-sync",
             ]
         )
+        (socket_dir / "password").unlink(missing_ok=True)
     port = _free_port()
     options = f"-k {socket_dir} -p {port} -c listen_addresses=''"
     _run(
@@ -147,7 +159,8 @@ def system_server(pgdata: Path, binaries: Path) -> Iterator[str]:
         ]
     )
     try:
-        yield f"postgresql://postgres@/postgres?host={socket_dir}&port={port}"
+        login = "postgres" if password is None else f"postgres:{quote(password, safe='')}"
+        yield f"postgresql://{login}@/postgres?host={socket_dir}&port={port}"
     finally:
         _run([*as_user, str(binaries / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "stop"])
         shutil.rmtree(socket_dir, ignore_errors=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import secrets
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import boto3
+import psycopg2.extensions
 
 import csvflow
 from csvflow.domain.model import SourceObject
@@ -29,7 +31,8 @@ from csvflow.local.lambda_runner import InProcessLambdaRunner
 from csvflow.operations import execution_history
 
 REGION = "us-east-1"
-FUNCTIONS = ("starter", "validate", "summarize", "persist")
+FUNCTIONS = ("starter", "validate", "summarize", "persist", "migrate")
+APPLICATION_ROLE = "csvflow_app"
 MAX_RECEIVE_COUNT = 3
 FINISHED = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
@@ -120,6 +123,8 @@ class LocalRuntime:
         self.state_machine_arn = ""
         self.function_arns: dict[str, str] = {}
         self._inputs: dict[str, dict[str, Any]] = {}
+        # The persist function's login (the application role), created with the stack.
+        self.application_secret_arn: str | None = None
 
     def __enter__(self) -> LocalRuntime:
         from moto import mock_aws
@@ -183,12 +188,27 @@ class LocalRuntime:
         self.state_machine_arn = (
             f"arn:aws:states:{REGION}:{account}:stateMachine:{names.state_machine}"
         )
+        # As deployed: persist logs in as the application's role with its own secret; the
+        # migration step, as the owner, creates the schema and that role before any upload.
+        self.application_secret_arn = application_secret = session.client(
+            "secretsmanager"
+        ).create_secret(
+            Name=f"{names.prefix}application-database",
+            SecretString=json.dumps(
+                {"username": APPLICATION_ROLE, "password": secrets.token_urlsafe(30)}
+            ),
+        )["ARN"]
+        sslmode = psycopg2.extensions.parse_dsn(self.database_url).get("sslmode", "prefer")
         environments = {
             "starter": {
                 "CSVFLOW_STATE_MACHINE_ARN": self.state_machine_arn,
                 "CSVFLOW_BUCKET": names.bucket,
             },
-            "persist": {"DATABASE_URL": self.database_url},
+            "persist": {"CSVFLOW_DB_SECRET_ARN": application_secret, "CSVFLOW_DB_SSLMODE": sslmode},
+            "migrate": {
+                "DATABASE_URL": self.database_url,
+                "CSVFLOW_DB_SECRET_ARN": application_secret,
+            },
         }
         for name in FUNCTIONS:
             self.function_arns[name] = self.lam.create_function(
@@ -212,7 +232,19 @@ class LocalRuntime:
         self.sfn.create_state_machine(
             name=names.state_machine, definition=definition, roleArn=role_arn, type="STANDARD"
         )
+        self.migrate()
         self._drain_test_events()
+
+    def migrate(self) -> dict[str, Any]:
+        """Run the migration function, as a deploy does; its result."""
+        response = self.lam.invoke(FunctionName=self.function_arns["migrate"], Payload=b"{}")
+        result: dict[str, Any] = json.loads(response["Payload"].read())
+        if response.get("FunctionError"):
+            raise ConfigurationError(
+                "the migration step failed: "
+                f"{result.get('errorType')}: {result.get('errorMessage')}"
+            )
+        return result
 
     def _queue_arn(self, url: str) -> str:
         attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])

@@ -1,0 +1,19 @@
+"""Migration Lambda: the schema and the application's role, as a deploy step.
+
+CloudFormation invokes it through a custom resource on each deploy that changes the
+shared layer (the migrations ship in it); `aws lambda invoke` runs it by hand.
+"""
+
+from aws_lambda_powertools import Logger
+
+from csvflow.adapters.cloudformation import answer_custom_resource
+from csvflow.bootstrap import migration_function
+from csvflow.commands import MigrateDatabase
+
+logger = Logger(service="csvflow-migrate")
+handle = migration_function()
+
+
+@logger.inject_lambda_context
+def lambda_handler(event, context):
+    return answer_custom_resource(event, lambda: handle(MigrateDatabase()))
