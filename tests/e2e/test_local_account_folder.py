@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import boto3
 import pytest
 
+from csvflow import operations
 from csvflow.cli import main
 from csvflow.local.account_folder import AccountFolder, local_data_dir
-from csvflow.local.runtime import LocalRuntime
+from csvflow.local.runtime import REGION, LocalRuntime
 
 pytestmark = pytest.mark.e2e
 
@@ -42,6 +44,34 @@ def test_csvflow_rejects_prints_the_report_of_a_file_run_earlier(database_url, t
     assert code == 0
     assert out.splitlines() == ["line,column,value,reason", '3,,2,"expected 2 fields, found 1"']
     assert (local_data_dir() / "s3").is_dir()
+
+
+def test_function_logs_are_kept_on_disk_and_served_as_cloudwatch_logs(database_url, tmp_path):
+    path = tmp_path / "good.csv"
+    path.write_bytes(b"id,amount\n1,2.5\n")
+    with LocalRuntime(database_url=database_url, data_dir=tmp_path / "data") as running:
+        (result,) = running.run([path])
+        logs = boto3.client("logs", region_name=REGION)
+        served = operations.log_lines(logs, "/aws/lambda/csvflow-validate")
+    assert result.status == "SUCCEEDED"
+    assert served[0][1].startswith("START RequestId: ")
+    assert served[-1][1].startswith("REPORT RequestId: ")
+    kept = AccountFolder(tmp_path / "data").log_path("csvflow-validate").read_text()
+    assert [line.split("\t", 1)[1] for line in kept.splitlines()] == [m for _, m in served]
+
+
+def test_csvflow_logs_prints_the_kept_lines_of_a_function(database_url, tmp_path, capfd):
+    path = tmp_path / "logged.csv"
+    path.write_bytes(b"id,amount\n1,2.5\n")
+    assert main(["run", str(path), "--database-url", database_url]) == 0
+    capfd.readouterr()
+
+    assert main(["logs", "persist"]) == 0
+    out = capfd.readouterr().out
+    assert "START RequestId: " in out and "REPORT RequestId: " in out
+
+    assert main(["logs", "persist", "--since", "2999-01-01"]) == 0
+    assert capfd.readouterr().out == ""
 
 
 def test_an_object_key_cannot_lead_out_of_the_folder(tmp_path):

@@ -1,7 +1,9 @@
 """The one hook into moto's internals: fails loudly if a moto upgrade moves it."""
 
+import base64
 import io
 import json
+import logging
 import os
 import threading
 import time
@@ -18,6 +20,7 @@ from moto.awslambda.models import LambdaFunction
 from csvflow.local.lambda_runner import InProcessLambdaRunner
 
 HANDLER = """
+import logging
 import os
 import time
 
@@ -40,6 +43,8 @@ def lambda_handler(event, context):
             time.sleep(0.01)
     if event.get("cold_starts"):
         return COLD_STARTS
+    if event.get("log"):
+        logging.getLogger("app").warning("said %s", event["log"])
     if event.get("fail"):
         raise Refused("no, " + event["fail"])
     return {"got": event, "env": os.environ.get("GREETING"), "name": context.function_name,
@@ -81,6 +86,32 @@ def test_invocations_run_the_handler_in_process(monkeypatch):
         assert runner.invocations == [("f", "ok"), ("f", "Refused")]
     assert LambdaFunction._invoke_lambda is original
     assert os.environ["DATABASE_URL"] == "postgresql://caller-only/db"
+
+
+@mock_aws
+def test_an_invocations_log_reaches_the_sinks_and_the_tail_as_lambda_sends_it():
+    lam = _lambda_with_function()
+    with InProcessLambdaRunner().installed() as runner:
+        kept = []
+        runner.log_sinks.append(kept.append)
+        logging.getLogger("app").warning("the caller's, not the function's")
+        answer = lam.invoke(FunctionName="f", Payload=json.dumps({"log": "hello"}), LogType="Tail")
+        lam.invoke(FunctionName="f", Payload=json.dumps({"log": "bye", "fail": "thanks"}))
+
+    said, failed = kept
+    assert said.function_name == "f"
+    start, logged, end, report = said.lines
+    assert start == f"START RequestId: {said.request_id} Version: $LATEST"
+    assert {k: v for k, v in json.loads(logged).items() if k != "timestamp"} == {
+        "level": "WARNING",
+        "logger": "app",
+        "message": "said hello",
+    }
+    assert end == f"END RequestId: {said.request_id}"
+    assert report.startswith(f"REPORT RequestId: {said.request_id}\tDuration: ")
+    assert "said hello" in base64.b64decode(answer["LogResult"]).decode()
+    assert json.loads(failed.lines[-3])["errorType"] == "Refused"
+    assert not any("caller's" in line for log in kept for line in log.lines)
 
 
 def _lambda_with_function(**config):

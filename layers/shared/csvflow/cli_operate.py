@@ -20,6 +20,7 @@ from csvflow import operations
 from csvflow.cli_format import table
 
 LOCAL_ENDPOINT = "http://127.0.0.1:4566"
+FUNCTIONS = ("starter", "validate", "summarize", "persist", "migrate")
 
 
 def add_commands(
@@ -62,6 +63,18 @@ def add_commands(
     redrive.add_argument("--since", type=_since, help=_SINCE_HELP)
     _target(redrive)
     redrive.set_defaults(func=cmd_redrive)
+
+    logs = command("logs", help="a function's log lines, as CloudWatch Logs keeps them")
+    logs.add_argument("function", choices=FUNCTIONS)
+    logs.add_argument("--since", type=_since, help=_SINCE_HELP)
+    where = logs.add_mutually_exclusive_group()
+    where.add_argument(
+        "--endpoint-url", help="CloudWatch Logs of an emulated account (`csvflow local serve`)"
+    )
+    where.add_argument("--aws", action="store_true", help="CloudWatch Logs of AWS itself")
+    logs.add_argument("--region", help="AWS region (default: the profile's)")
+    logs.add_argument("--name", default="csvflow", help="the stack's name prefix")
+    logs.set_defaults(func=cmd_logs)
 
     dlq = command("dlq", help="the starter queue's dead letters")
     dlq.add_argument("action", choices=["list", "redrive"])
@@ -230,6 +243,33 @@ def cmd_redrive(args: argparse.Namespace) -> int:
     for outcome in outcomes:
         print(f"{outcome['arn']}: {outcome['outcome']}")
     return 0 if all(o["outcome"] == "redriven" for o in outcomes) else 1
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    """Without --aws or --endpoint-url: the lines the local account kept on disk."""
+    function = f"{args.name}-{args.function}"
+    if args.aws or args.endpoint_url:
+        lines = operations.log_lines(_client(args, "logs"), f"/aws/lambda/{function}", args.since)
+    else:
+        from csvflow.local.account_folder import AccountFolder, local_data_dir
+
+        path = AccountFolder(local_data_dir()).log_path(function)
+        if not path.is_file():
+            print(f"csvflow: no log of {function} kept yet ({path})", file=sys.stderr)
+            return 0
+        lines = _kept_lines(path, args.since)
+    for stamp, message in lines:
+        print(f"{stamp}  {message}")
+    return 0
+
+
+def _kept_lines(path: Path, since: dt.datetime | None) -> list[tuple[str, str]]:
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        stamp, _, message = line.partition("\t")
+        if since is None or dt.datetime.fromisoformat(stamp) >= since:
+            lines.append((stamp, message))
+    return lines
 
 
 def cmd_dlq(args: argparse.Namespace) -> int:

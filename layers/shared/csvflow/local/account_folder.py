@@ -10,8 +10,12 @@ workflow again.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from csvflow.local.lambda_runner import InvocationLog
 
 KEPT_PREFIXES = ("contracts/", "reports/", "work/")
 
@@ -24,7 +28,8 @@ def local_data_dir() -> Path:
 
 
 class AccountFolder:
-    """``root/s3/<bucket>/<key>``: a file per object of the kept prefixes."""
+    """``root/s3/<bucket>/<key>``: a file per object of the kept prefixes; and
+    ``root/logs/<function>.log``: every invocation's log lines, each after its time."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -60,6 +65,17 @@ class AccountFolder:
                     s3.upload_file(str(path), bucket, path.relative_to(folder).as_posix())
         self._restored = {item["Key"]: item["ETag"] for item in _objects(s3, bucket)}
         return len(self._restored)
+
+    def log_path(self, function_name: str) -> Path:
+        return self.root / "logs" / f"{function_name}.log"
+
+    def append_log(self, log: InvocationLog) -> None:
+        """Add an invocation's lines to its function's file, as it ends."""
+        path = self.log_path(log.function_name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        now = dt.datetime.now(tz=dt.UTC).isoformat(timespec="milliseconds")
+        with path.open("a", encoding="utf-8") as file:
+            file.writelines(f"{now}\t{line}\n" for line in log.lines)
 
 
 def _objects(s3: Any, bucket: str) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ with ``TooManyRequestsException`` (HTTP 429), which Step Functions reports as
 from __future__ import annotations
 
 import ctypes
+import datetime as dt
 import importlib.util
 import io
 import itertools
@@ -23,11 +24,12 @@ import os
 import sys
 import tempfile
 import threading
+import time
 import traceback
 import uuid
 import zipfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +86,9 @@ class InProcessLambdaRunner:
         self._code_root = tempfile.TemporaryDirectory(prefix="csvflow-lambda-")
         self.invocations: list[tuple[str, str]] = []
         self.throttled: Counter[str] = Counter()  # invocations refused, by function name
+        # Each finished invocation's log, as Lambda sends it to CloudWatch Logs.
+        self.log_sinks: list[Callable[[InvocationLog], None]] = []
+        self._logs: dict[int, list[str]] = {}  # thread id -> lines of the invocation it runs
 
     @contextmanager
     def installed(self) -> Iterator[InProcessLambdaRunner]:
@@ -102,9 +107,12 @@ class InProcessLambdaRunner:
         for name in added:
             os.environ[name] = ""
         LambdaFunction._invoke_lambda = invoke  # type: ignore[method-assign,assignment]
+        make_record = logging.getLogRecordFactory()
+        logging.setLogRecordFactory(self._recording(make_record))
         try:
             yield self
         finally:
+            logging.setLogRecordFactory(make_record)
             LambdaFunction._invoke_lambda = original  # type: ignore[method-assign]
             self._code_root.cleanup()
             for name in added:
@@ -115,32 +123,74 @@ class InProcessLambdaRunner:
             event = json.loads(event or "{}")
         name = function.function_name
         with self._admitted(function), self._lock, self._environment(function):
-            self.invocations.append((name, "start"))
-            try:
-                module = self._module(function)
-                handler_name = _handler(function).rsplit(".", 1)[1]
-                context = LambdaContext(
-                    function_name=name,
-                    function_version=str(function.version),
-                    invoked_function_arn=function.function_arn,
-                    memory_limit_in_mb=int(function.memory_size),
-                    aws_request_id=str(uuid.uuid4()),
-                    timeout_seconds=int(function.timeout),
-                )
-                with _deadline(context.timeout_seconds):
-                    result = getattr(module, handler_name)(event, context)
-                self.invocations[-1] = (name, "ok")
-                return json.dumps(result, default=str), False, ""
-            except FunctionTimedOut:
-                # Lambda discards the execution environment of a timed-out invocation.
-                self._environments.pop(name, None)
-                message = f"Task timed out after {context.timeout_seconds:.2f} seconds"
-                return self._failed(name, "Sandbox.Timedout", message)
-            except HandlerImportFailed as error:
-                return self._failed(name, "Runtime.ImportModuleError", str(error))
-            except Exception as error:  # a Lambda reports any exception to its caller
-                trace = traceback.format_exception(error)
-                return self._failed(name, type(error).__name__, str(error), trace)
+            request_id = str(uuid.uuid4())
+            with self._logged(name, request_id) as log:
+                payload, errored, _ = self._run(function, event, request_id)
+                if errored:  # Lambda logs what the handler raised
+                    log.append(payload)
+            # moto answers `Invoke --log-type Tail` with these lines, as Lambda does.
+            return payload, errored, "\n".join(log)
+
+    def _run(self, function: LambdaFunction, event: Any, request_id: str) -> tuple[str, bool, str]:
+        name = function.function_name
+        self.invocations.append((name, "start"))
+        try:
+            module = self._module(function)
+            handler_name = _handler(function).rsplit(".", 1)[1]
+            context = LambdaContext(
+                function_name=name,
+                function_version=str(function.version),
+                invoked_function_arn=function.function_arn,
+                memory_limit_in_mb=int(function.memory_size),
+                aws_request_id=request_id,
+                timeout_seconds=int(function.timeout),
+            )
+            with _deadline(context.timeout_seconds):
+                result = getattr(module, handler_name)(event, context)
+            self.invocations[-1] = (name, "ok")
+            return json.dumps(result, default=str), False, ""
+        except FunctionTimedOut:
+            # Lambda discards the execution environment of a timed-out invocation.
+            self._environments.pop(name, None)
+            message = f"Task timed out after {context.timeout_seconds:.2f} seconds"
+            return self._failed(name, "Sandbox.Timedout", message)
+        except HandlerImportFailed as error:
+            return self._failed(name, "Runtime.ImportModuleError", str(error))
+        except Exception as error:  # a Lambda reports any exception to its caller
+            trace = traceback.format_exception(error)
+            return self._failed(name, type(error).__name__, str(error), trace)
+
+    @contextmanager
+    def _logged(self, name: str, request_id: str) -> Iterator[list[str]]:
+        """Collect what the invocation logs, framed as Lambda frames it, for the sinks."""
+        thread = threading.get_ident()
+        lines = [f"START RequestId: {request_id} Version: $LATEST"]
+        started = time.monotonic()
+        self._logs[thread] = lines
+        try:
+            yield lines
+        finally:
+            del self._logs[thread]
+            milliseconds = (time.monotonic() - started) * 1000
+            lines.append(f"END RequestId: {request_id}")
+            lines.append(f"REPORT RequestId: {request_id}\tDuration: {milliseconds:.2f} ms")
+            log = InvocationLog(function_name=name, request_id=request_id, lines=lines)
+            for sink in self.log_sinks:
+                sink(log)
+
+    def _recording(self, make_record: Callable[..., logging.LogRecord]) -> Any:
+        """A log record factory that also keeps, as JSON, each record made on a thread that
+        runs an invocation: whichever logger made it (Powertools' own, the package's, a
+        library's) and wherever its handlers send it, as Lambda's JSON log format does."""
+
+        def record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            made = make_record(*args, **kwargs)
+            lines = self._logs.get(made.thread or 0)
+            if lines is not None:
+                lines.append(_json_line(made))
+            return made
+
+        return record
 
     def _failed(
         self, name: str, error_type: str, message: str, trace: list[str] | None = None
@@ -217,6 +267,31 @@ class InProcessLambdaRunner:
             raise HandlerImportFailed(message) from error
         self._environments[function.function_name] = (started_from, module)
         return module
+
+
+@dataclass(frozen=True)
+class InvocationLog:
+    """One invocation's log lines: START, what the function logged, END and REPORT."""
+
+    function_name: str
+    request_id: str
+    lines: list[str]
+
+
+def _json_line(record: logging.LogRecord) -> str:
+    try:
+        message = record.getMessage()
+    except (TypeError, ValueError):  # arguments that do not fit the format: log it as given
+        message = str(record.msg)
+    entry = {
+        "timestamp": dt.datetime.fromtimestamp(record.created, tz=dt.UTC).isoformat(),
+        "level": record.levelname,
+        "logger": record.name,
+        "message": message,
+    }
+    if record.exc_info and record.exc_info[1] is not None:
+        entry["errorType"] = type(record.exc_info[1]).__name__
+    return json.dumps(entry, default=str)
 
 
 class TooManyRequestsException(JsonRESTError):  # noqa: N818 - Lambda's name for it

@@ -7,6 +7,7 @@ Step Functions, which executes the real ASL with the real handlers.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import os
@@ -27,7 +28,7 @@ import csvflow
 from csvflow.domain.model import SourceObject
 from csvflow.exceptions import ConfigurationError
 from csvflow.local.account_folder import AccountFolder
-from csvflow.local.lambda_runner import InProcessLambdaRunner
+from csvflow.local.lambda_runner import InProcessLambdaRunner, InvocationLog
 from csvflow.operations import execution_history
 
 REGION = "us-east-1"
@@ -138,9 +139,11 @@ class LocalRuntime:
         self.s3, self.sqs = session.client("s3"), session.client("sqs")
         self.sfn, self.lam = session.client("stepfunctions"), session.client("lambda")
         self._create(session)
+        self.runner.log_sinks.append(CloudWatchLogsSink(session.client("logs")))
         if self.folder:
             self.folder.restore(self.s3, self.names.bucket)
             self._stack.callback(self.folder.keep, self.s3, self.names.bucket)
+            self.runner.log_sinks.append(self.folder.append_log)
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -485,6 +488,33 @@ class LocalRuntime:
         ]
         self.pump()
         return self.wait(uploads, on_state=on_state)
+
+
+class CloudWatchLogsSink:
+    """Puts each invocation's log where Lambda does: group /aws/lambda/<function>, a
+    stream per invocation, so `aws logs` against `csvflow local serve` reads them."""
+
+    def __init__(self, logs: Any) -> None:
+        self._logs = logs
+        self._groups: set[str] = set()
+
+    def __call__(self, log: InvocationLog) -> None:
+        group = f"/aws/lambda/{log.function_name}"
+        if group not in self._groups:
+            try:
+                self._logs.create_log_group(logGroupName=group)
+            except self._logs.exceptions.ResourceAlreadyExistsException:
+                pass
+            self._groups.add(group)
+        today = dt.datetime.now(tz=dt.UTC)
+        stream = f"{today:%Y/%m/%d}/[$LATEST]{log.request_id.replace('-', '')}"
+        self._logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        millis = int(today.timestamp() * 1000)
+        self._logs.put_log_events(
+            logGroupName=group,
+            logStreamName=stream,
+            logEvents=[{"timestamp": millis, "message": line} for line in log.lines],
+        )
 
 
 @contextmanager
