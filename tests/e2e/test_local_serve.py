@@ -136,8 +136,15 @@ def test_the_operator_commands_inspect_redrive_and_replay_through_the_endpoint(
     assert view["steps"][0]["attempts"] == 1 and view["steps"][0]["seconds"] >= 0
     assert view["links"]["upload"] == f"s3://{runtime.names.bucket}/incoming/served/broken.csv"
     svg = graph.read_text()
-    assert svg.startswith("<svg") and svg.count("<rect") == 5
+    assert svg.startswith("<svg") and svg.count('rx="6"') == 5  # a box per state
     assert "Ingestion failed: failed" in svg and "Summarize columns: not run" in svg
+    assert "Validate CSV: caught" in svg and "<title>Start</title>" in svg
+    # The path taken, in bold: Start, Validate, (caught) Record, Ingestion failed, End.
+    assert svg.count('marker-end="url(#taken)"') == 4
+
+    picture = tmp_path / "failed.png"
+    code, out = _cli(capsys, "execution", failed, "--endpoint-url", url, "--graph", str(picture))
+    assert picture.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
     code, out = _cli(capsys, "execution", failed, "--endpoint-url", url)
     (validate_line,) = [line for line in out.splitlines() if "Validate CSV" in line]

@@ -51,7 +51,12 @@ def add_commands(
     )
     execution.add_argument("arn")
     execution.add_argument("--json", action="store_true")
-    execution.add_argument("--graph", type=Path, metavar="FILE.svg", help="draw the path taken")
+    execution.add_argument(
+        "--graph",
+        type=_graph_file,
+        metavar="FILE.svg|FILE.png",
+        help="draw the state machine and the path taken, as the console's graph view does",
+    )
     _target(execution)
     execution.set_defaults(func=cmd_execution)
 
@@ -112,6 +117,13 @@ def _client(args: argparse.Namespace, service: str) -> Any:
         # (bandit: the emulated account accepts any key; no real credential)
         aws_secret_access_key="local",  # nosec B106
     )
+
+
+def _graph_file(text: str) -> Path:
+    path = Path(text)
+    if path.suffix.lower() not in (".svg", ".png"):
+        raise argparse.ArgumentTypeError(f"{text}: the graph is written as .svg or .png")
+    return path
 
 
 _SINCE_HELP = "a duration back from now (30m, 2h, 3d, 1w), today, yesterday, or an ISO date/time"
@@ -215,9 +227,12 @@ def cmd_execution(args: argparse.Namespace) -> int:
         definition = json.loads(
             sfn.describe_state_machine_for_execution(executionArn=args.arn)["definition"]
         )
-        args.graph.write_text(
-            operations.state_machine_svg(definition, view.steps), encoding="utf-8"
-        )
+        if args.graph.suffix.lower() == ".png":
+            args.graph.write_bytes(operations.state_machine_png(definition, view.steps))
+        else:
+            args.graph.write_text(
+                operations.state_machine_svg(definition, view.steps), encoding="utf-8"
+            )
     print(
         json.dumps(view.to_dict(), indent=2, default=str)
         if args.json
