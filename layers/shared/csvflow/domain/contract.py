@@ -30,6 +30,8 @@ _COLUMN_KEYS = {
     "format",
     "scale",
     "precision",
+    "decimal_separator",
+    "thousands_separator",
 }
 _CONTRACT_KEYS = {
     "dataset",
@@ -39,7 +41,12 @@ _CONTRACT_KEYS = {
     "encoding",
     "max_rejected_share",
     "null_values",
+    "decimal_separator",
+    "thousands_separator",
 }
+DECIMAL_SEPARATORS = (".", ",")
+# Apostrophe (Swiss), space and the no-break spaces of French-style exports included.
+THOUSANDS_SEPARATORS = ("", ",", ".", " ", "'", "\u00a0", "\u202f")
 DELIMITERS = {",": ",", ";": ";", "\t": "\t", "tab": "\t", "|": "|"}
 
 
@@ -52,8 +59,10 @@ def parse_contract(text: str, *, source: str, dataset: str) -> Contract:
     if not isinstance(data, dict):
         raise InvalidContract(f"{source}: expected a mapping at the top level")
     _no_unknown_keys(data, _CONTRACT_KEYS, f"{source}")
+    separators = _separators(data, (".", ""), source)
     columns = tuple(
-        _column(item, f"{source}: columns[{i}]") for i, item in enumerate(data.get("columns") or [])
+        _column(item, f"{source}: columns[{i}]", separators)
+        for i, item in enumerate(data.get("columns") or [])
     )
     names = [c.name for c in columns]
     if len(set(names)) != len(names):
@@ -79,7 +88,25 @@ def parse_contract(text: str, *, source: str, dataset: str) -> Contract:
         encoding=data.get("encoding"),
         max_rejected_share=float(share),
         null_values=tuple(null_values),
+        decimal_separator=separators[0],
+        thousands_separator=separators[1],
     )
+
+
+def _separators(data: dict[str, Any], default: tuple[str, str], where: str) -> tuple[str, str]:
+    """(decimal, thousands) of a contract or a column, each defaulting to what it inherits."""
+    decimal = data.get("decimal_separator", default[0])
+    thousands = data.get("thousands_separator", default[1])
+    if decimal not in DECIMAL_SEPARATORS:
+        raise InvalidContract(f'{where}: decimal_separator must be "." or ",", not {decimal!r}')
+    if thousands not in THOUSANDS_SEPARATORS:
+        allowed = ", ".join(repr(t) for t in THOUSANDS_SEPARATORS)
+        raise InvalidContract(f"{where}: thousands_separator must be one of {allowed}")
+    if decimal == thousands:
+        raise InvalidContract(
+            f"{where}: decimal_separator and thousands_separator are both {decimal!r}"
+        )
+    return decimal, thousands
 
 
 def _no_unknown_keys(data: dict[str, Any], allowed: set[str], where: str) -> None:
@@ -88,7 +115,7 @@ def _no_unknown_keys(data: dict[str, Any], allowed: set[str], where: str) -> Non
         raise InvalidContract(f"{where}: unknown key(s) {', '.join(unknown)}")
 
 
-def _column(item: Any, where: str) -> ColumnSpec:
+def _column(item: Any, where: str, separators: tuple[str, str]) -> ColumnSpec:
     if not isinstance(item, dict) or "name" not in item:
         raise InvalidContract(f"{where}: a column needs at least a name")
     _no_unknown_keys(item, _COLUMN_KEYS, where)
@@ -107,6 +134,7 @@ def _column(item: Any, where: str) -> ColumnSpec:
     if allowed_values is not None and not isinstance(allowed_values, list):
         raise InvalidContract(f"{where}: allowed must be a list")
     scale, precision = int(item.get("scale", 2)), int(item.get("precision", 38))
+    decimal, thousands = _separators(item, separators, where)
     if not 0 <= scale < precision <= 38:
         raise InvalidContract(f"{where}: decimal needs 0 <= scale < precision <= 38")
     return ColumnSpec(
@@ -121,6 +149,8 @@ def _column(item: Any, where: str) -> ColumnSpec:
         format=item.get("format"),
         scale=scale,
         precision=precision,
+        decimal_separator=decimal,
+        thousands_separator=thousands,
     )
 
 

@@ -116,6 +116,9 @@ class ColumnSpec:
     format: str | None = None
     scale: int = 2
     precision: int = 38
+    # How numbers are written: "1.234,56" is decimal_separator "," and thousands_separator ".".
+    decimal_separator: str = "."
+    thousands_separator: str = ""
 
 
 AGGREGATE_OPS = ("sum", "count", "mean", "min", "max", "distinct_count")
@@ -154,6 +157,9 @@ class Contract:
     encoding: str | None = None
     max_rejected_share: float = 0.0
     null_values: tuple[str, ...] = DEFAULT_NULL_VALUES
+    # For the numbers of every column, declared or inferred, unless a column says otherwise.
+    decimal_separator: str = "."
+    thousands_separator: str = ""
 
     def column(self, name: str) -> ColumnSpec | None:
         for spec in self.columns:

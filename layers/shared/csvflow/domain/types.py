@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -13,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from csvflow.domain.model import ColumnSpec, ColumnType
+from csvflow.domain.model import NUMERIC_TYPES, ColumnSpec, ColumnType
 
 _PATTERNS = {
     ColumnType.INT: r"^[+-]?[0-9]+$",
@@ -61,6 +63,8 @@ class Converted:
 
 def convert(raw: pa.Array, spec: ColumnSpec, null_values: pa.Array) -> Converted:
     """Convert CSV text to ``spec``'s type; unreadable values become null and are flagged."""
+    if spec.type in NUMERIC_TYPES and (spec.decimal_separator != "." or spec.thousands_separator):
+        return _convert_local_numbers(raw, spec, null_values)
     target = arrow_type(spec)
     is_empty = None
     if _only_empty_can_be_null(spec, target, null_values):
@@ -80,6 +84,41 @@ def convert(raw: pa.Array, spec: ColumnSpec, null_values: pa.Array) -> Converted
         if values is not None:
             return Converted(values, is_null, pc.and_(is_null, False))
     return _convert_checked(raw, is_null, spec, target)
+
+
+def _convert_local_numbers(raw: pa.Array, spec: ColumnSpec, null_values: pa.Array) -> Converted:
+    """Numbers written with another decimal or thousands separator ("1.234,56"), rewritten
+    as "1234.56" and converted as usual. A value whose separators do not fit the declared
+    ones ("1.5" where "." groups thousands, "12.5" where "," is the decimal point) is
+    refused rather than read as another number."""
+    decimal, thousands = spec.decimal_separator, spec.thousands_separator
+    shape = _number_shape(decimal, thousands)
+    misfit = pc.fill_null(
+        pc.and_(pc.invert(pc.is_in(raw, value_set=null_values)), pc.invert(shape(raw))), False
+    )
+    plain = pc.replace_substring(raw, thousands, "") if thousands else raw
+    if decimal != ".":
+        plain = pc.replace_substring(plain, decimal, ".")
+    # A misfit goes on as text no number reads, so the usual conversion flags it too.
+    converted = convert(
+        pc.if_else(misfit, pa.scalar(_NOT_A_NUMBER, pa.string()), plain),
+        dataclasses.replace(spec, decimal_separator=".", thousands_separator=""),
+        null_values,
+    )
+    return Converted(converted.values, converted.is_null, pc.or_(converted.invalid, misfit))
+
+
+_NOT_A_NUMBER = "\x00"
+
+
+@functools.cache
+def _number_shape(decimal: str, thousands: str) -> Callable[[pa.Array], pa.Array]:
+    """Whether each value is a number as the declared separators write it: digits grouped
+    by three after the first group, or not grouped at all."""
+    d, t = re.escape(decimal), re.escape(thousands)
+    integer = rf"[0-9]{{1,3}}({t}[0-9]{{3}})+|[0-9]+" if thousands else "[0-9]+"
+    pattern = rf"(?i)^[+-]?((({integer})({d}[0-9]*)?|{d}[0-9]+)(e[+-]?[0-9]+)?|inf|infinity|nan)$"
+    return functools.partial(pc.match_substring_regex, pattern=pattern)
 
 
 @functools.cache
@@ -228,10 +267,15 @@ def _by_unique_values(text: pa.Array, parse: Callable[[str], Any], target: pa.Da
     return pc.take(pa.array(parsed, type=target), positions)
 
 
-def infer_spec(name: str, raw: pa.Array, null_values: pa.Array) -> ColumnSpec:
-    """Pick the narrowest type that reads every non-null value of the sample."""
+def infer_spec(
+    name: str, raw: pa.Array, null_values: pa.Array, *, decimal: str = ".", thousands: str = ""
+) -> ColumnSpec:
+    """Pick the narrowest type that reads every non-null value of the sample (numbers
+    written with the contract's separators)."""
     for column_type in INFERENCE_ORDER:
-        spec = ColumnSpec(name=name, type=column_type)
+        spec = ColumnSpec(
+            name=name, type=column_type, decimal_separator=decimal, thousands_separator=thousands
+        )
         converted = convert(raw, spec, null_values)
         non_null = len(raw) - pc.sum(converted.is_null).as_py() if len(raw) else 0
         if non_null and not pc.any(converted.invalid).as_py():

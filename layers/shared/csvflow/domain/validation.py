@@ -320,7 +320,16 @@ class CsvValidator:
         specs = []
         for name, raw in zip(self.dialect.header, sample.columns, strict=True):
             declared = self.contract.column(name)
-            specs.append(declared or infer_spec(name, raw, self._null_values))
+            specs.append(
+                declared
+                or infer_spec(
+                    name,
+                    raw,
+                    self._null_values,
+                    decimal=self.contract.decimal_separator,
+                    thousands=self.contract.thousands_separator,
+                )
+            )
         logger.info(
             "column types",
             extra={"columns": {s.name: s.type.value for s in specs}, "file": self.file},
