@@ -30,6 +30,7 @@ from samtranslator.translator.transform import transform
 from csvflow.adapters.postgres import PostgresSummaryQueries, connector
 from csvflow.local.lambda_runner import InProcessLambdaRunner
 from csvflow.local.runtime import function_zip
+from tests.support.flaky_proxy import FlakyProxy
 from tests.support.iac import ROOT, load_template, load_terraform, unwrap
 
 pytestmark = pytest.mark.infra
@@ -172,12 +173,13 @@ def move_state_machines_to_the_executing_backend(session) -> None:
 
 
 def existing_database(session, database_url: str) -> str:
-    """The test database as an "existing database" secret, in the RDS secret format."""
+    """The test database as an "existing database" secret, in the RDS secret format
+    (a host name and a TCP port: ``database_url`` must not name a Unix socket)."""
     parts = urlsplit(database_url)
     secret = {
         "username": unquote(parts.username or "postgres"),
         "password": unquote(parts.password or ""),
-        "host": parts.hostname or dict(q.split("=", 1) for q in parts.query.split("&"))["host"],
+        "host": parts.hostname,
         "port": parts.port or 5432,
         "dbname": parts.path.lstrip("/"),
     }
@@ -186,19 +188,27 @@ def existing_database(session, database_url: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def stack(database_url, monkeypatch_module):
+def database_endpoint(database_url):
+    """The test database at a host and a TCP port, as the functions reach RDS: the embedded
+    server listens on a Unix socket only, so a proxy on 127.0.0.1 stands in front of it."""
+    with FlakyProxy(database_url, drop_first=0) as proxy:
+        yield proxy.url
+
+
+@pytest.fixture(scope="module")
+def stack(database_endpoint, monkeypatch_module):
     monkeypatch_module.setenv("AWS_DEFAULT_REGION", REGION)
     with (
         mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
         InProcessLambdaRunner().installed() as runner,
     ):
         session = boto3.session.Session(region_name=REGION)
-        published = terraform_equivalent(session, database_url)
+        published = terraform_equivalent(session, database_endpoint)
         template = package(session, load_template())
         cloudformation = session.client("cloudformation")
         parameters = {
             "PandasLayerArn": PANDAS_LAYER,
-            "ExistingDatabaseSecretArn": existing_database(session, database_url),
+            "ExistingDatabaseSecretArn": existing_database(session, database_endpoint),
             "ExistingDatabaseHost": "",
             "DatabaseSslMode": "disable",
             "CreateSecretsManagerEndpoint": "false",
