@@ -7,7 +7,7 @@ import pytest
 
 from csvflow.adapters.postgres import PostgresSummaryQueries, connector
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # 200 files through the workflow
 FILES = 200
 BAD_EVERY = 20  # 5 %
 

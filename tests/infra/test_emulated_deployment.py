@@ -33,7 +33,7 @@ from csvflow.local.runtime import function_zip
 from tests.support.flaky_proxy import FlakyProxy
 from tests.support.iac import ROOT, load_template, load_terraform, unwrap
 
-pytestmark = pytest.mark.infra
+pytestmark = [pytest.mark.infra, pytest.mark.slow]  # a whole stack created in moto
 REGION = "eu-west-2"
 NAME = "csvflow"
 PANDAS_LAYER = "arn:aws:lambda:eu-west-2:336392948345:layer:AWSSDKPandas-Python312:16"
