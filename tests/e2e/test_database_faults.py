@@ -12,7 +12,7 @@ from csvflow.adapters.postgres import PostgresSummaryQueries, connector
 from csvflow.local.runtime import LocalRuntime
 from tests.support.flaky_proxy import FlakyProxy
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # the ASL's real retry backoff
 ROOT = Path(__file__).parents[2]
 SALES = ROOT / "examples" / "sales.csv"
 WAIT = 180  # the ASL's real backoff runs in these tests

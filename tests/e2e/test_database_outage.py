@@ -6,7 +6,7 @@ from csvflow.adapters.postgres import PostgresSummaryQueries, connector
 from csvflow.local.runtime import LocalRuntime, iter_states
 from tests.support.flaky_proxy import FlakyProxy
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # the ASL's real retry backoff
 CSV = b"id,amount\n" + b"".join(b"%d,%d.5\n" % (i, i) for i in range(500))
 WAIT = 180  # the ASL's real backoff (2 s, 4 s, 8 s) runs in these tests
 

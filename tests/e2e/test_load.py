@@ -9,8 +9,8 @@ import pytest
 
 from csvflow.adapters.postgres import PostgresSummaryQueries, connector
 
-pytestmark = pytest.mark.e2e
-FILES = 40
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # 200 files through the workflow
+FILES = 200
 BAD_EVERY = 20  # 5 %
 VALIDATE_CONCURRENCY = 2
 THROTTLED = "Lambda.TooManyRequestsException"

@@ -165,6 +165,7 @@ def test_the_operator_commands_inspect_redrive_and_replay_through_the_endpoint(
     assert code == 0 and "moving the dead letters back" in out
 
 
+@pytest.mark.slow  # a `csvflow local serve` process, started and stopped
 def test_the_serve_command_announces_its_endpoint_and_stops_cleanly(database_url):
     import os
     import re

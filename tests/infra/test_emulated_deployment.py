@@ -43,10 +43,11 @@ from samtranslator.translator.transform import transform
 from csvflow.adapters.postgres import PostgresSummaryQueries, connector
 from csvflow.local.lambda_runner import InProcessLambdaRunner
 from csvflow.local.runtime import function_zip
+from tests.support.flaky_proxy import FlakyProxy
 from tests.support.iac import ROOT, load_template, load_terraform, unwrap
 from tests.support.managed_layer import load_managed_layer
 
-pytestmark = pytest.mark.infra
+pytestmark = [pytest.mark.infra, pytest.mark.slow]  # a whole stack created in moto
 REGION = "eu-west-2"
 NAME = "csvflow"
 PANDAS_LAYER = load_managed_layer().arn
@@ -291,13 +292,14 @@ def move_state_machines_to_the_executing_backend(session) -> None:
 
 
 def existing_database(session, database_url: str, vpc: str) -> tuple[str, str]:
-    """The test database as an "existing database": its secret, in the RDS secret format,
-    and its security group."""
+    """The test database as an "existing database": its secret, in the RDS secret format
+    (a host name and a TCP port: ``database_url`` must not name a Unix socket), and its
+    security group."""
     parts = urlsplit(database_url)
     secret = {
         "username": unquote(parts.username or "postgres"),
         "password": unquote(parts.password or ""),
-        "host": parts.hostname or dict(q.split("=", 1) for q in parts.query.split("&"))["host"],
+        "host": parts.hostname,
         "port": parts.port or 5432,
         "dbname": parts.path.lstrip("/"),
     }
@@ -346,7 +348,15 @@ def record_calls(monkeypatch) -> list[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def stack(database_url, monkeypatch_module):
+def database_endpoint(database_url):
+    """The test database at a host and a TCP port, as the functions reach RDS: the embedded
+    server listens on a Unix socket only, so a proxy on 127.0.0.1 stands in front of it."""
+    with FlakyProxy(database_url, drop_first=0) as proxy:
+        yield proxy.url
+
+
+@pytest.fixture(scope="module")
+def stack(database_endpoint, monkeypatch_module):
     monkeypatch_module.setenv("AWS_DEFAULT_REGION", REGION)
     calls = record_calls(monkeypatch_module)
     replies = CustomResourceReplies(account="123456789012")
@@ -357,10 +367,12 @@ def stack(database_url, monkeypatch_module):
         InProcessLambdaRunner().installed() as runner,
     ):
         session = boto3.session.Session(region_name=REGION)
-        published = terraform_equivalent(session, database_url)
+        published = terraform_equivalent(session, database_endpoint)
         template = package(session, load_template())
         cloudformation = session.client("cloudformation")
-        secret, database_group = existing_database(session, database_url, published["vpc-id"])
+        secret, database_group = existing_database(
+            session, database_endpoint, published["vpc-id"]
+        )
         parameters = {
             "PandasLayerArn": PANDAS_LAYER,
             "ExistingDatabaseSecretArn": secret,

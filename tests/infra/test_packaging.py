@@ -14,7 +14,7 @@ from packaging.utils import canonicalize_name
 from tests.support.iac import ROOT, TEMPLATE, load_template
 from tests.support.managed_layer import load_managed_layer
 
-pytestmark = pytest.mark.infra
+pytestmark = [pytest.mark.infra, pytest.mark.slow]  # a real `sam build`
 LAMBDA_UNZIPPED_LIMIT_MB = 250
 # The AWS-managed "AWS SDK for pandas" layer (pandas, pyarrow, numpy and their kin) for
 # Python 3.12 on x86_64, unzipped: about 204 MB (its published zip, extracted).

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.iac import ROOT
 
-pytestmark = pytest.mark.infra
+pytestmark = [pytest.mark.infra, pytest.mark.slow]  # installs the validator with npm
 DEFINITION = ROOT / "statemachine" / "ingest.asl.json"
 VALIDATOR_VERSION = "3.16.0"
 

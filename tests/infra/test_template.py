@@ -56,16 +56,19 @@ def _functions(deployed):
     }
 
 
+@pytest.mark.slow
 def test_sam_validate_lint_is_clean():
     result = _run("sam", "validate", "--lint", "--template-file", str(TEMPLATE))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_cfn_lint_is_clean():
     result = _run("cfn-lint", str(TEMPLATE))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("target", "framework"), [(TEMPLATE, "cloudformation"), (TERRAFORM, "terraform")]
 )

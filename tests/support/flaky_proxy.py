@@ -5,15 +5,19 @@ from __future__ import annotations
 import socket
 import struct
 import threading
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 
 class FlakyProxy:
-    """Listens on 127.0.0.1; closes the first ``drop_first`` connections, forwards the rest."""
+    """Listens on 127.0.0.1; closes the first ``drop_first`` connections, forwards the rest.
+
+    The target is the server ``target_url`` names, over TCP or, like the embedded server's
+    URL (``?host=/socket/folder``), over its Unix socket; ``url`` reaches it over TCP.
+    """
 
     def __init__(self, target_url: str, *, drop_first: int) -> None:
         parts = urlsplit(target_url)
-        self._target = (parts.hostname or "127.0.0.1", parts.port or 5432)
+        self._target = _server_address(target_url)
         self._url_parts = parts
         self.drop_first = drop_first
         self.connections = 0
@@ -48,7 +52,13 @@ class FlakyProxy:
     def url(self) -> str:
         netloc = self._url_parts.netloc.rsplit("@", 1)
         user = netloc[0] + "@" if len(netloc) == 2 else ""
-        return urlunsplit(self._url_parts._replace(netloc=f"{user}127.0.0.1:{self.port}"))
+        # libpq lets host and port in the query win over the netloc: they go, the rest stays.
+        query = urlencode(
+            [(k, v) for k, v in parse_qsl(self._url_parts.query) if k not in {"host", "port"}]
+        )
+        return urlunsplit(
+            self._url_parts._replace(netloc=f"{user}127.0.0.1:{self.port}", query=query)
+        )
 
     def __enter__(self) -> FlakyProxy:
         self._thread.start()
@@ -69,7 +79,7 @@ class FlakyProxy:
             if self.connections <= self.drop_first:
                 client.close()
                 continue
-            upstream = socket.create_connection(self._target)
+            upstream = _connect(self._target)
             self._open += [client, upstream]
             threading.Thread(target=self._from_client, args=(client, upstream), daemon=True).start()
             threading.Thread(target=_pipe, args=(upstream, client), daemon=True).start()
@@ -97,6 +107,23 @@ class FlakyProxy:
 
 
 _ENCRYPTION_REQUESTS = {80877103, 80877104}  # SSLRequest, GSSENCRequest
+
+
+def _server_address(url: str) -> tuple[str, int] | str:
+    """(host, port) for TCP, or the socket file's path when the host is a folder (as libpq reads it)."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    host = query.get("host") or parts.hostname or "127.0.0.1"
+    port = int(query.get("port") or parts.port or 5432)
+    return f"{host}/.s.PGSQL.{port}" if host.startswith("/") else (host, port)
+
+
+def _connect(address: tuple[str, int] | str) -> socket.socket:
+    if isinstance(address, tuple):
+        return socket.create_connection(address)
+    upstream = socket.socket(socket.AF_UNIX)
+    upstream.connect(address)
+    return upstream
 
 
 def _read_exactly(source: socket.socket, n: int) -> bytes:

@@ -64,6 +64,7 @@ def _both_paths(values, column_type):
     return fast, checked
 
 
+@pytest.mark.slow  # 400 examples
 @settings(max_examples=400, deadline=None)
 @given(values=st.lists(_TEXT, min_size=1, max_size=20), column_type=st.sampled_from(FAST_TYPES))
 def test_the_whole_column_cast_reads_every_value_as_the_checked_path_does(values, column_type):
