@@ -11,9 +11,14 @@ from csvflow.bootstrap import migration_function
 from csvflow.commands import MigrateDatabase
 
 logger = Logger(service="csvflow-migrate")
-handle = migration_function()
 
 
 @logger.inject_lambda_context
 def lambda_handler(event, context):
-    return answer_custom_resource(event, lambda: handle(MigrateDatabase()))
+    # Wired per invocation, inside the reply: CloudFormation hears of a configuration
+    # error too, instead of waiting for a reply that a failed cold start never sends.
+    return answer_custom_resource(
+        event,
+        lambda: migration_function()(MigrateDatabase()),
+        seconds_left=lambda: context.get_remaining_time_in_millis() / 1000,
+    )

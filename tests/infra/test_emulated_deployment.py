@@ -370,9 +370,7 @@ def stack(database_endpoint, monkeypatch_module):
         published = terraform_equivalent(session, database_endpoint)
         template = package(session, load_template())
         cloudformation = session.client("cloudformation")
-        secret, database_group = existing_database(
-            session, database_endpoint, published["vpc-id"]
-        )
+        secret, database_group = existing_database(session, database_endpoint, published["vpc-id"])
         parameters = {
             "PandasLayerArn": PANDAS_LAYER,
             "ExistingDatabaseSecretArn": secret,

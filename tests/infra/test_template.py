@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -306,7 +307,6 @@ def test_each_deploy_migrates_through_a_custom_resource_after_the_database_and_i
     assert properties["Migrations"] == {"Ref": "SharedLayer"}
     # References order the creation: the database, then the egress rule to it, first.
     assert properties["Database"]["Fn::If"][:2] == ["CreateDatabase", {"Ref": "Database"}]
-    assert properties["Network"]["Fn::If"][1] == {"Ref": "PersistToDatabase"}
     assert migration["DependsOn"] == "MigrationReadsDatabaseSecrets"
     # and the new persist code runs only once the schema it expects is there.
     assert resources["PersistFunction"]["DependsOn"] == name
@@ -372,3 +372,63 @@ def test_the_migration_grants_name_each_secret_and_key_and_nothing_more(template
     assert key_policy["Condition"] == "ExistingSecretHasItsOwnKey"
     owner = [s for s in statements if s.get("Sid") == "OwnerLogin"]
     assert owner[0]["Resource"]["Fn::If"][2] == {"Ref": "ExistingDatabaseSecretArn"}
+
+
+def _depends_on(resources: dict[str, Any], name: str) -> set[str]:
+    """Every resource ``name`` waits for on create (and outlives on delete): its Refs,
+    GetAtts and DependsOn, followed through."""
+    found: set[str] = set()
+    pending = [name]
+    while pending:
+        node = resources[pending.pop()]
+        direct = set(_referenced(node)) & set(resources)
+        depends = node.get("DependsOn", [])
+        direct |= {depends} if isinstance(depends, str) else set(depends)
+        pending += sorted(direct - found)
+        found |= direct
+    return found
+
+
+def _referenced(node: Any) -> list[str]:
+    if isinstance(node, list):
+        return [name for item in node for name in _referenced(item)]
+    if not isinstance(node, dict):
+        return []
+    if set(node) == {"Ref"}:
+        return [node["Ref"]]
+    if set(node) == {"Fn::GetAtt"}:
+        target = node["Fn::GetAtt"]
+        return [target[0] if isinstance(target, list) else target.split(".")[0]]
+    return [name for value in node.values() for name in _referenced(value)]
+
+
+@pytest.mark.parametrize(
+    ("mode", "overrides", "network"),
+    [
+        ("a new database", {}, {"Database", "PersistToDatabase", "DatabaseSecurityGroup"}),
+        (
+            "an existing database",
+            {
+                "ExistingDatabaseSecretArn": "arn:aws:secretsmanager:eu-west-2:1:secret:db",
+                "ExistingDatabaseHost": "db.internal",
+                "ExistingDatabaseSecurityGroupId": "sg-0123",
+            },
+            {"PersistToExistingDatabase", "ExistingDatabaseFromPersist"},
+        ),
+    ],
+)
+def test_the_migration_can_reach_the_database_and_reply_from_create_to_delete(
+    template, mode, overrides, network
+):
+    """Created after, deleted before, everything its function needs: the database and both
+    sides of the rule to it, and the endpoints through which it reads the owner's secret
+    and replies to CloudFormation (a reply that cannot leave the VPC holds a stack delete
+    or a rollback for the ServiceTimeout, then fails it)."""
+    deployed = deployment(template, {"PandasLayerArn": LAYER, **overrides})
+    assert not deployed.failed_rules, mode
+    (migration,) = [
+        n for n, r in deployed.resources.items() if r["Type"] == "Custom::DatabaseMigration"
+    ]
+    needed = _depends_on(deployed.resources, migration)
+    assert {"S3Endpoint", "SecretsManagerEndpoint", "MigrationFunction"} <= needed, mode
+    assert network <= needed, mode

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from csvflow.adapters.cloudformation import answer_custom_resource
+from csvflow.adapters.cloudformation import REPLY_SECONDS, answer_custom_resource
 from csvflow.exceptions import DatabaseUnavailable
+from tests.support.iac import ROOT
 
 
 @pytest.fixture
@@ -91,3 +94,57 @@ def test_a_plain_invoke_returns_the_result_or_raises():
 
     with pytest.raises(DatabaseUnavailable):
         answer_custom_resource({}, fails)
+
+
+def test_work_still_running_when_only_the_reply_time_is_left_is_answered_failed(
+    cloudformation,
+):
+    url, replies = cloudformation
+    release = threading.Event()
+    started = time.monotonic()
+
+    answer_custom_resource(
+        _event(url, "Update"),
+        lambda: {"done": release.wait(30)},
+        seconds_left=lambda: REPLY_SECONDS + 0.5,  # half a second of work, then reply
+    )
+
+    release.set()
+    (reply,) = replies
+    assert reply["Status"] == "FAILED"
+    assert reply["Reason"].startswith("WorkTimedOut: still running")
+    assert time.monotonic() - started < 10
+
+
+def test_the_migration_function_answers_a_configuration_error_instead_of_dying(
+    cloudformation, monkeypatch
+):
+    """A cold start that cannot wire the function (no database named) must still reply."""
+    url, replies = cloudformation
+    for name in ("DATABASE_URL", "CSVFLOW_DB_ADMIN_SECRET_ARN", "CSVFLOW_DB_SECRET_ARN"):
+        monkeypatch.delenv(name, raising=False)
+    app = _load_function("migrate")
+
+    class Context:
+        function_name = "csvflow-migrate"
+        memory_limit_in_mb = 256
+        invoked_function_arn = "arn:aws:lambda:eu-west-2:123456789012:function:csvflow-migrate"
+        aws_request_id = "request-1"
+
+        def get_remaining_time_in_millis(self):
+            return 300_000
+
+    app.lambda_handler(_event(url, "Create"), Context())
+
+    (reply,) = replies
+    assert reply["Status"] == "FAILED"
+    assert reply["Reason"].startswith("ConfigurationError: ")
+
+
+def _load_function(name: str):
+    path = ROOT / "functions" / name / "app.py"
+    spec = importlib.util.spec_from_file_location(f"csvflow_test_{name}_app", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

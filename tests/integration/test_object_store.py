@@ -1,8 +1,12 @@
 """One behaviour suite for the ObjectStore port, run on the S3 adapter (moto) and the fake."""
 
+import io
+
 import boto3
 import pytest
+from botocore.response import StreamingBody
 from moto import mock_aws
+from urllib3.exceptions import ProtocolError
 
 from csvflow.adapters.s3 import S3ObjectStore
 from csvflow.domain.model import ObjectRef
@@ -123,3 +127,73 @@ def test_access_denied_is_never_read_as_a_missing_contract():
         stub.add_client_error("get_object", service_error_code="AccessDenied", http_status_code=403)
         with pytest.raises(StorageUnavailable, match="AccessDenied"):
             S3ObjectStore(client).read_text(ObjectRef(BUCKET, "contracts/sales.yaml"))
+
+
+class _ResetMidway(io.RawIOBase):
+    """A connection that delivers ``good`` bytes, then is reset, as urllib3 reports it."""
+
+    def __init__(self, good: bytes) -> None:
+        self._good = io.BytesIO(good)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        count = self._good.readinto(buffer)
+        if count:
+            return count
+        raise ProtocolError("Connection broken", ConnectionResetError(104, "reset by peer"))
+
+
+class _OneObjectClient:
+    """get_object of an S3 client whose body breaks off after ``good``."""
+
+    def __init__(self, good: bytes, size: int) -> None:
+        self._good, self._size = good, size
+
+    def get_object(self, **_address):
+        raw = _ResetMidway(self._good)
+        return {"Body": StreamingBody(raw, self._size)}
+
+
+def test_a_body_broken_off_while_it_is_read_is_transient_not_the_files_fault():
+    good = b"id,amount\n" + b"1,2.5\n" * 1000
+    store = S3ObjectStore(_OneObjectClient(good, size=len(good) * 4))
+    ref = ObjectRef("bucket", "incoming/big.csv")
+
+    with store.open(ref) as body:
+        assert body.read(len(good)) == good
+        with pytest.raises(StorageUnavailable, match="s3://bucket/incoming/big.csv"):
+            body.read(100)
+
+
+def test_the_validate_step_retries_a_broken_body_instead_of_recording_it(monkeypatch):
+    from csvflow.bootstrap import bootstrap
+    from csvflow.commands import ValidateCsv
+    from csvflow.config import Settings
+    from csvflow.domain.model import SourceObject
+
+    good = b"id,amount\n" + b"1,2.5\n" * 50_000
+    store = S3ObjectStore(_OneObjectClient(good, size=len(good) * 4))
+    handle = bootstrap(settings=Settings.from_environ({}), store=_Contracts(store))
+    source = SourceObject(bucket="bucket", key="incoming/big.csv", version_id="v1", etag=None)
+
+    with pytest.raises(StorageUnavailable):
+        handle(ValidateCsv(source=source, dataset="default", ingestion_id="big"))
+
+
+class _Contracts:
+    """The broken store, with no contract (read_text) and the head read from the body."""
+
+    def __init__(self, store: S3ObjectStore) -> None:
+        self._store = store
+
+    def read_text(self, ref):
+        return None
+
+    def read_head(self, ref, size):
+        with self._store.open(ref) as body:
+            return body.read(size)
+
+    def open(self, ref):
+        return self._store.open(ref)

@@ -65,11 +65,20 @@ def bootstrap(
 _FUNCTION_ENVIRONMENT_ERRORS = (MemoryError, ImportError)
 
 
-def _client(service: str) -> Any:
+def _client(service: str, *, in_vpc: bool = False) -> Any:
     import boto3
+    from botocore.config import Config
 
+    # In a VPC an unreachable endpoint hangs rather than refuses: botocore's defaults (60 s
+    # to connect, five legacy attempts) would outlast the function's Timeout. Fail within
+    # seconds instead, as a retriable error the state machine (or CloudFormation) hears.
+    config = (
+        Config(connect_timeout=5, read_timeout=20, retries={"mode": "standard", "max_attempts": 3})
+        if in_vpc
+        else None
+    )
     # (boto3-stubs, where installed, types only literal service names)
-    return boto3.client(service)  # type: ignore[call-overload,unused-ignore]
+    return boto3.client(service, config=config)  # type: ignore[call-overload,unused-ignore]
 
 
 def starter_function(environ: Mapping[str, str] = os.environ) -> tuple[Handle, Settings]:
@@ -101,7 +110,9 @@ def persist_function(environ: Mapping[str, str] = os.environ) -> Handle:
         database_connector(settings, settings.db_secret_arn),
         statement_timeout_seconds=settings.db_statement_timeout_seconds,
     )
-    return bootstrap(settings=settings, store=S3ObjectStore(_client("s3")), repository=repository)
+    return bootstrap(
+        settings=settings, store=S3ObjectStore(_client("s3", in_vpc=True)), repository=repository
+    )
 
 
 def migration_function(environ: Mapping[str, str] = os.environ) -> Handle:
@@ -133,7 +144,7 @@ def _secret_login(settings: Settings, secret_arn: str) -> Any:
     from csvflow.adapters.secrets import SecretCredentials
 
     return SecretCredentials(
-        _client("secretsmanager"),
+        _client("secretsmanager", in_vpc=True),
         secret_arn,
         host=settings.db_host,
         port=settings.db_port,

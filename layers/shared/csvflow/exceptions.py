@@ -89,6 +89,12 @@ class ConfigurationError(CsvflowError):
     """The function's environment is incomplete; raised at cold start."""
 
 
+class DatabaseNotReady(ConfigurationError):
+    """The database lacks what this version of csvflow needs (a table, a column, a grant):
+    the deployment must change (run the migration), not the file. Neither retried nor
+    caught, so the execution ends on its step and is redriven once the database is ready."""
+
+
 def _locate(reason: str, *, file: str, line: int | None, column: int | str | None) -> str:
     where = [file]
     if line is not None:

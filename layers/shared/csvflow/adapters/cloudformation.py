@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -19,19 +20,24 @@ _REASON_LIMIT = 1000
 
 
 def answer_custom_resource(
-    event: dict[str, Any], work: Callable[[], dict[str, Any]]
+    event: dict[str, Any],
+    work: Callable[[], dict[str, Any]],
+    *,
+    seconds_left: Callable[[], float] | None = None,
 ) -> dict[str, Any]:
     """Run ``work`` for a Create or Update and reply to CloudFormation; a plain invoke
     (no ResponseURL) runs it and returns its result, raising what it raises.
 
-    A Delete does nothing: the database and its schema outlive a deleted resource.
+    A Delete does nothing: the database and its schema outlive a deleted resource. With
+    ``seconds_left`` (the Lambda's remaining time), work that is still running when only
+    the time to reply is left is answered FAILED rather than never.
     """
     if "ResponseURL" not in event:
         return work()
     reply: dict[str, Any] = {"Status": "SUCCESS", "Data": {}}
     if event["RequestType"] in ("Create", "Update"):
         try:
-            reply["Data"] = _attributes(work())
+            reply["Data"] = _attributes(_within(work, seconds_left))
         # CloudFormation must hear of any failure, a library's as much as ours.
         except Exception as e:  # noqa: BLE001
             logger.exception("custom resource failed")
@@ -44,6 +50,40 @@ def answer_custom_resource(
     }
     send_reply(event["ResponseURL"], reply)
     return reply
+
+
+# Kept back from the function's time for the reply itself (its PUT has a 30 s timeout).
+REPLY_SECONDS = 35
+
+
+class WorkTimedOut(Exception):  # noqa: N818 - what CloudFormation's reason then says
+    """The work did not finish while there was still time to reply."""
+
+
+def _within(
+    work: Callable[[], dict[str, Any]], seconds_left: Callable[[], float] | None
+) -> dict[str, Any]:
+    if seconds_left is None:
+        return work()
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = work()
+        except Exception as e:  # noqa: BLE001 - handed to the caller's thread below
+            outcome["error"] = e
+
+    worker = threading.Thread(target=run, name="custom-resource-work", daemon=True)
+    worker.start()
+    worker.join(timeout=max(0.0, seconds_left() - REPLY_SECONDS))
+    if worker.is_alive():
+        raise WorkTimedOut(
+            "still running when only the time to reply was left (the function's Timeout)"
+        )
+    if "error" in outcome:
+        raise outcome["error"]
+    result: dict[str, Any] = outcome["result"]
+    return result
 
 
 def send_reply(url: str, reply: dict[str, Any]) -> None:

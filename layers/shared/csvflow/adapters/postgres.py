@@ -22,7 +22,7 @@ import psycopg2.extras
 from psycopg2 import sql
 from psycopg2.extensions import connection as Connection
 
-from csvflow.exceptions import ConfigurationError, DatabaseUnavailable
+from csvflow.exceptions import ConfigurationError, DatabaseNotReady, DatabaseUnavailable
 from csvflow.ports import ApplicationLogin
 
 if TYPE_CHECKING:  # the summary types bring pyarrow, which the migration function lacks
@@ -123,6 +123,22 @@ def _transaction(conn: Connection) -> Iterator[Any]:
         ) from e
     except (psycopg2.OperationalError, psycopg2.InterfaceError) as e:
         raise DatabaseUnavailable(f"PostgreSQL dropped the transaction: {_first_line(e)}") from e
+    except _SCHEMA_NOT_AS_EXPECTED as e:
+        raise DatabaseNotReady(
+            f"the database is not ready for this version of csvflow ({_first_line(e)}): "
+            "run the migration (the deploy's DatabaseMigration, or invoke the migrate "
+            "function), then redrive"
+        ) from e
+
+
+# SQLSTATE classes 42 and 3F that mean a missing migration or grant, not a bad file.
+_SCHEMA_NOT_AS_EXPECTED = (
+    psycopg2.errors.UndefinedTable,
+    psycopg2.errors.UndefinedColumn,
+    psycopg2.errors.UndefinedFunction,
+    psycopg2.errors.InvalidSchemaName,
+    psycopg2.errors.InsufficientPrivilege,
+)
 
 
 def migrations() -> list[tuple[int, str, str]]:

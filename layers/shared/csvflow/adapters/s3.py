@@ -36,8 +36,8 @@ class S3ObjectStore:
 
     def open(self, ref: ObjectRef) -> BinaryIO:
         with self._convert(ref):
-            body: BinaryIO = self._get(ref)["Body"]
-            return body
+            body = self._get(ref)["Body"]
+        return _ConvertingBody(body, ref)  # type: ignore[return-value]
 
     def _get(self, ref: ObjectRef, **extra: Any) -> Any:
         try:
@@ -89,6 +89,42 @@ class S3ObjectStore:
         return _errors_converted(ref)
 
 
+class _ConvertingBody:
+    """An object's body whose reads convert S3's errors as every other S3 call does.
+
+    The body is read long after get_object returned, by Arrow, inside the validator: a
+    connection reset in the middle of a large file must reach the state machine as
+    StorageUnavailable (retried; then redrivable), not as a library's error that would be
+    recorded as the file's failure.
+    """
+
+    def __init__(self, body: Any, ref: ObjectRef) -> None:
+        self._body, self._ref = body, ref
+
+    def read(self, size: int = -1) -> bytes:
+        with _errors_converted(self._ref):
+            data: bytes = self._body.read(size if size >= 0 else None)
+            return data
+
+    def readinto(self, buffer: Any) -> int:
+        with _errors_converted(self._ref):
+            if hasattr(self._body, "readinto"):
+                count: int = self._body.readinto(buffer)
+                return count
+            chunk = self._body.read(len(buffer))
+            buffer[: len(chunk)] = chunk
+            return len(chunk)
+
+    def close(self) -> None:
+        self._body.close()
+
+    def __enter__(self) -> _ConvertingBody:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
 def _address(ref: ObjectRef) -> dict[str, str]:
     address = {"Bucket": ref.bucket, "Key": ref.key}
     if ref.version_id:
@@ -113,5 +149,5 @@ def _errors_converted(ref: ObjectRef) -> Iterator[None]:
                 f"{ref.uri} changed after the upload event (ETag {ref.etag})"
             ) from error
         raise StorageUnavailable(f"S3 failed on {ref.uri}: {code}") from error
-    except BotoCoreError as error:
+    except (BotoCoreError, ConnectionError, TimeoutError) as error:
         raise StorageUnavailable(f"S3 unreachable for {ref.uri}: {error}") from error
