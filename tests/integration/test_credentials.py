@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from urllib.parse import urlsplit
 
 import boto3
 import psycopg2
@@ -174,14 +175,29 @@ def test_the_application_role_can_do_what_persist_needs_and_change_nothing(deplo
             conn.close()
 
 
-def test_the_migration_password_never_crosses_as_plain_text(deployed):
-    conn = psycopg2.connect(deployed["admin"])
+def test_the_migration_password_never_crosses_as_plain_text(deployed, aws):
+    # A server that would hash a plain-text password as md5: a stored SCRAM verifier can
+    # then only have come from the client, never the password itself.
+    owner = urlsplit(deployed["admin"]).username
+    _admin(deployed["admin"], f"ALTER ROLE {owner} SET password_encryption = 'md5'")
     try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (ROLE,))
-            (stored,) = cur.fetchone()
+        _update(aws, deployed["secret"], password="second-pw-2")
+        migrator = PostgresSchemaMigrator(
+            connector(deployed["admin"]),
+            SecretCredentials(aws, deployed["secret"], sslmode="disable"),
+        )
+        assert migrator.grant_application_role() == ROLE  # sets the new password
+        conn = psycopg2.connect(deployed["admin"])
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SHOW password_encryption")
+                assert cur.fetchone() == ("md5",)
+                cur.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (ROLE,))
+                (stored,) = cur.fetchone()
+        finally:
+            conn.close()
     finally:
-        conn.close()
+        _admin(deployed["admin"], f"ALTER ROLE {owner} RESET password_encryption")
     assert stored.startswith("SCRAM-SHA-256$4096:")
 
 
