@@ -93,9 +93,10 @@ data "aws_iam_policy_document" "starter" {
 
 # A missing key is a plain miss only for a role that may list the bucket: S3 answers GetObject
 # on a missing key with 404 when the caller holds s3:ListBucket on the bucket, else with 403.
-# That check is made with the GetObject request's context, which has no s3:prefix, so a
-# ListBucket limited by an s3:prefix condition never applies to it: the grants below carry
-# no condition (a missing contract is the normal case, not AccessDenied retried as an outage).
+# AWS documents only the unconditional case; a GetObject request has no s3:prefix in its
+# context, so a ListBucket limited by an s3:prefix condition cannot be relied on to count:
+# the grants below carry no condition (a missing contract is the normal case, not
+# AccessDenied retried as an outage).
 # The cost is that these roles may list every key name in the data bucket, which holds only
 # this pipeline's uploads and intermediates; reading objects stays limited by prefix.
 
