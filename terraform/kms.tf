@@ -25,14 +25,15 @@ data "aws_iam_policy_document" "key" {
     }
   }
 
-  # S3 publishes to the encrypted topic and SNS delivers to the encrypted queue.
+  # S3 publishes to the encrypted topic and SNS delivers to the encrypted queue; CloudWatch
+  # alarms publish to the encrypted alarms topic.
   statement {
     sid       = "NotificationsEncrypt"
     actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
     resources = ["*"]
     principals {
       type        = "Service"
-      identifiers = ["s3.amazonaws.com", "sns.amazonaws.com"]
+      identifiers = ["s3.amazonaws.com", "sns.amazonaws.com", "cloudwatch.amazonaws.com"]
     }
     condition {
       test     = "StringEquals"

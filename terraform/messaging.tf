@@ -1,4 +1,19 @@
 # S3 -> SNS (fan-out: other subscribers may listen) -> SQS (+ DLQ) -> the starter function.
+# Where every alarm of the SAM stack notifies (template.yaml reads its ARN from SSM): an
+# alarm nobody hears of is a failure nobody sees. Subscribe people or a pager to it; with
+# alarm_email, Terraform subscribes that address (AWS mails a confirmation link first).
+resource "aws_sns_topic" "alarms" {
+  name              = "${var.name}-alarms"
+  kms_master_key_id = aws_kms_key.data.arn
+}
+
+resource "aws_sns_topic_subscription" "alarm_email" {
+  count     = var.alarm_email == "" ? 0 : 1
+  topic_arn = aws_sns_topic.alarms.arn
+  protocol  = "email"
+  endpoint  = var.alarm_email
+}
+
 resource "aws_sns_topic" "uploads" {
   name              = "${var.name}-uploads"
   kms_master_key_id = aws_kms_key.data.arn

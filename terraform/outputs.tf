@@ -20,6 +20,7 @@ locals {
     "vpc-id"                 = var.vpc_id
     "topic-name"             = aws_sns_topic.uploads.name
     "undelivered-queue-name" = aws_sqs_queue.undelivered.name
+    "alarm-topic-arn"        = aws_sns_topic.alarms.arn
   }
 }
 

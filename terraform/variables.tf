@@ -82,6 +82,12 @@ variable "max_receive_count" {
   default     = 5
 }
 
+variable "alarm_email" {
+  description = "An address subscribed to the alarms topic (empty: subscribe someone yourself)."
+  type        = string
+  default     = ""
+}
+
 variable "tags" {
   description = "Extra tags for every resource."
   type        = map(string)

@@ -10,3 +10,7 @@ environment = "dev"
 vpc_id                  = "vpc-0123456789abcdef0"
 private_subnet_ids      = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
 private_route_table_ids = ["rtb-0123456789abcdef0"]
+
+# Who hears of an alarm (docs/deploy.md, "Where to look"): an address AWS mails a confirmation
+# link to, or "" to subscribe a pager or chat integration to the <name>-alarms topic yourself.
+alarm_email = ""

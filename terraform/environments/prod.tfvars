@@ -10,3 +10,7 @@ environment = "prod"
 vpc_id                  = "vpc-0fedcba9876543210"
 private_subnet_ids      = ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2"]
 private_route_table_ids = ["rtb-0aaaaaaaaaaaaaaa1", "rtb-0bbbbbbbbbbbbbbb2"]
+
+# Who hears of an alarm (docs/deploy.md, "Where to look"): an address AWS mails a confirmation
+# link to, or "" to subscribe a pager or chat integration to the <name>-alarms topic yourself.
+alarm_email = ""

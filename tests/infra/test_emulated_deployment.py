@@ -18,8 +18,9 @@ AWS provider. Gaps in moto, worked around here and nowhere else:
   in-process runner) but tells it to reply to a moto server at host.docker.internal,
   which the in-process mock does not run: the harness listens for that reply itself
   and hands it to moto's CloudFormation backend, which then completes the stack. moto
-  puts its layer object, not the layer's ARN, where a custom resource's property refers
-  to a layer version (the migration step's trigger): the harness names the layer there.
+  puts its model object, not an id, where a custom resource's property refers to a layer
+  version (the migration step's trigger) or a security group ingress rule (its ordering):
+  the harness names the resource there.
 """
 
 from __future__ import annotations
@@ -78,17 +79,14 @@ def package(session, sam_template: dict) -> dict:
             )
     template = transform(sam_template, {}, ManagedPolicyLoader(session.client("iam")))
     create_secrets(session, template)
-    layers = {
-        name
+    objects = {
+        name: kind
         for name, r in template["Resources"].items()
-        if r["Type"] == "AWS::Lambda::LayerVersion"
+        if (kind := r["Type"]) in _REFS_MOTO_RESOLVES_TO_OBJECTS
     }
     for resource in template["Resources"].values():
         if resource["Type"].startswith("Custom::"):
-            resource["Properties"] = {
-                key: f"layer {value['Ref']}" if value in [{"Ref": n} for n in layers] else value
-                for key, value in resource["Properties"].items()
-            }
+            resource["Properties"] = _named(resource["Properties"], objects)
     for resource in template["Resources"].values():
         properties = resource.get("Properties", {})
         if (
@@ -98,6 +96,21 @@ def package(session, sam_template: dict) -> dict:
             text = "\n".join(properties["DefinitionString"]["Fn::Join"][1])
             properties["DefinitionString"] = fold(text, properties.pop("DefinitionSubstitutions"))
     return template
+
+
+# moto's Ref of these is its model object, which a custom resource's properties cannot carry.
+_REFS_MOTO_RESOLVES_TO_OBJECTS = {"AWS::Lambda::LayerVersion", "AWS::EC2::SecurityGroupIngress"}
+
+
+def _named(node, objects: dict[str, str]):
+    """``node`` with each Ref to one of ``objects`` replaced by a string naming it."""
+    if isinstance(node, dict):
+        if set(node) == {"Ref"} and node["Ref"] in objects:
+            return f"{objects[node['Ref']]} {node['Ref']}"
+        return {key: _named(value, objects) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_named(item, objects) for item in node]
+    return node
 
 
 def create_secrets(session, template: dict) -> None:
@@ -264,6 +277,7 @@ def terraform_equivalent(session, database_url: str) -> dict[str, str]:
         "vpc-id": vpc,
         "topic-name": f"{NAME}-uploads",
         "undelivered-queue-name": f"{NAME}-uploads-undelivered",
+        "alarm-topic-arn": session.client("sns").create_topic(Name=f"{NAME}-alarms")["TopicArn"],
     }
     for key, value in published.items():
         ssm.put_parameter(Name=f"/{NAME}/{key}", Value=value, Type="String")

@@ -153,6 +153,20 @@ def test_alarms_watch_dead_letters_failed_executions_errors_and_throttles(templa
     } <= watched
 
 
+def test_every_alarm_notifies_the_alarms_topic_terraform_publishes(template):
+    """An alarm without an action only changes colour in a console nobody is watching."""
+    deployed = deployment(template, {"PandasLayerArn": LAYER})
+    alarms = {
+        name: resource["Properties"]
+        for name, resource in deployed.resources.items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    assert len(alarms) >= 6
+    for name, alarm in alarms.items():
+        assert alarm.get("AlarmActions") == ["/csvflow/alarm-topic-arn"], name
+    assert template["Parameters"]["AlarmTopicArn"]["Type"] == "AWS::SSM::Parameter::Value<String>"
+
+
 def test_undelivered_upload_events_raise_an_alarm(template):
     """SNS's dead-letter queue (and SNS failing to reach even that) each have an alarm."""
     dimensions = {

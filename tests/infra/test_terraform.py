@@ -244,3 +244,13 @@ def test_the_application_roles_read_no_owner_secret(terraform):
     for role in ("persist", "migrate"):
         assert "secretsmanager" not in json.dumps(documents[role]), role
     assert "existing_database_secret_arn" not in terraform.variables
+
+
+def test_the_alarms_topic_is_encrypted_published_and_cloudwatch_may_use_its_key(terraform):
+    topic = terraform.resource("aws_sns_topic.alarms")
+    assert unwrap(topic["kms_master_key_id"]) == "${aws_kms_key.data.arn}"
+    published = unwrap(terraform.locals["sam_parameters"])
+    assert published["alarm-topic-arn"] == "${aws_sns_topic.alarms.arn}"
+    statements = _statements(terraform.data["aws_iam_policy_document"]["key"])
+    (notifications,) = [s for s in statements if unwrap(s.get("sid")) == "NotificationsEncrypt"]
+    assert "cloudwatch.amazonaws.com" in str(notifications["principals"])
