@@ -5,6 +5,7 @@ import pytest
 from csvflow.adapters.postgres import PostgresSummaryQueries, connector
 from csvflow.local.runtime import LocalRuntime, iter_states
 from tests.support.flaky_proxy import FlakyProxy
+from tests.support.ingest import ingest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # the ASL's real retry backoff
 CSV = b"id,amount\n" + b"".join(b"%d,%d.5\n" % (i, i) for i in range(500))
@@ -24,10 +25,7 @@ def runtime(proxy):
 
 
 def _run(runtime, key):
-    upload = runtime.upload_bytes(CSV, key)
-    runtime.pump()
-    (result,) = runtime.wait([upload], timeout=WAIT)
-    return result, runtime.history(upload.execution_arn)
+    return ingest(runtime, CSV, key, timeout=WAIT)
 
 
 def _task_failures(history):

@@ -14,6 +14,7 @@ import pytest
 
 from csvflow.local.runtime import APPLICATION_ROLE, REGION, LocalRuntime, iter_states
 from tests.conftest import _admin, _with_database
+from tests.support.ingest import ingest
 
 pytestmark = pytest.mark.e2e
 CSV = b"id,amount\n" + b"".join(b"%d,%d.5\n" % (i, i) for i in range(100))
@@ -35,10 +36,7 @@ def runtime(database):
 
 
 def _run(runtime, key):
-    upload = runtime.upload_bytes(CSV, key)
-    runtime.pump()
-    (result,) = runtime.wait([upload], timeout=WAIT)
-    return result, runtime.history(upload.execution_arn)
+    return ingest(runtime, CSV, key, timeout=WAIT)
 
 
 def _change_password(runtime, database, *, role_password, secret_password):
