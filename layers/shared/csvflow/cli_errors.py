@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from csvflow.exceptions import CsvflowError
+from csvflow.exceptions import CsvflowError, DatabaseNotReady
 
 # Exit codes: 1 for a run that did its work and found failures (or an unforeseen error), 2 for
 # a command that could not do its work as asked (as argparse does for bad arguments).
@@ -18,6 +18,15 @@ UNEXPECTED = 1
 
 def explain(error: BaseException) -> tuple[str, int]:
     """The sentence (without the `csvflow: ` prefix) and exit code for an error."""
+    if isinstance(error, DatabaseNotReady):
+        # Its own message speaks to a deployed stack (the migration function, a redrive).
+        cause = error.__cause__ or error
+        reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        return (
+            f"the database has no csvflow tables yet ({reason}): "
+            "`csvflow migrate` creates them (`csvflow run` does too)",
+            USAGE_OR_ENVIRONMENT,
+        )
     if isinstance(error, CsvflowError):
         return str(error), USAGE_OR_ENVIRONMENT
     if isinstance(error, FileNotFoundError) and error.filename:
@@ -59,11 +68,6 @@ def _database_error(error: BaseException) -> str | None:
     psycopg2 = sys.modules.get("psycopg2")
     if psycopg2 is None:
         return None
-    if isinstance(error, psycopg2.errors.UndefinedTable):
-        return (
-            "the database has no csvflow tables yet: "
-            "`csvflow migrate` creates them (`csvflow run` does too)"
-        )
     if isinstance(error, psycopg2.OperationalError):
         # libpq's first line says what failed (host, port, socket); never the password.
         reason = str(error).strip().splitlines()[0] if str(error).strip() else "no reason given"
