@@ -100,8 +100,9 @@ class _KeysInMemory:
         found = np.zeros(len(keys), dtype=bool)
         if not self._count:
             return found
-        at = np.searchsorted(self._hashes, hashes)
-        rows: np.ndarray = np.arange(len(keys))
+        # Sorted probes walk the sorted hashes in one direction: several times faster.
+        rows: np.ndarray = np.argsort(hashes)
+        at = np.searchsorted(self._hashes, hashes[rows])
         # Every stored key with an equal hash is compared; more than one is a collision.
         while len(rows):
             hit = at < len(self._hashes)
@@ -209,28 +210,27 @@ def duplicates(
     row that several unique columns reject leaves none of its keys behind.
     """
     n = len(candidates)
-    row = np.arange(n)
-    present, codes, earlier = [], [], []
+    groups, earlier, hashes = [], [], []
     for store, keys in columns:
         has_key = np.asarray(keys.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-        code = np.full(n, -1, np.int64)
-        code[has_key] = _codes(keys.filter(pa.array(has_key)))
-        seen = np.zeros(n, dtype=bool)
+        rows = np.flatnonzero(has_key)
         given = keys.filter(pa.array(has_key))
-        seen[has_key] = store.contains(given, key_hashes(given))
-        present.append(has_key)
-        codes.append(code)
+        given_hashes = key_hashes(given)
+        seen = np.zeros(n, dtype=bool)
+        seen[rows] = store.contains(given, given_hashes)
+        groups.append(_groups(given, rows))
         earlier.append(seen)
+        hashes.append((rows, given, given_hashes))
 
     def repeats(kept: np.ndarray) -> list[np.ndarray]:
         found = []
-        for has_key, code, seen in zip(present, codes, earlier, strict=True):
-            first_kept = np.full(int(code.max(initial=0)) + 1, n, np.int64)
-            kept_rows = row[kept & has_key]
-            values, first = np.unique(code[kept_rows], return_index=True)
-            first_kept[values] = kept_rows[first]
-            in_batch = has_key & (first_kept[np.maximum(code, 0)] < row)
-            found.append(seen | in_batch)
+        for (grouped, starts), seen in zip(groups, earlier, strict=True):
+            repeated = seen.copy()
+            if len(grouped):
+                first_kept = np.minimum.reduceat(np.where(kept[grouped], grouped, n), starts)
+                sizes = np.diff(np.append(starts, len(grouped)))
+                repeated[grouped] |= np.repeat(first_kept, sizes) < grouped
+            found.append(repeated)
         return found
 
     # A row's fate depends only on the rows before it, so this settles in a step or two
@@ -244,12 +244,20 @@ def duplicates(
         if np.array_equal(settled, kept):
             break
         kept = settled
-    for (store, keys), has_key in zip(columns, present, strict=True):
-        new = keys.filter(pa.array(kept & has_key))
-        store.add(new, key_hashes(new))
+    for (store, _), (rows, given, given_hashes) in zip(columns, hashes, strict=True):
+        new = kept[rows]
+        store.add(given.filter(pa.array(new)), given_hashes[new])
     return found
 
 
-def _codes(keys: pa.Array) -> np.ndarray:
-    encoded = pc.dictionary_encode(keys)
-    return np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+def _groups(keys: pa.Array, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``rows`` ordered by key, then row; and where each key's run starts."""
+    if keys.type == pa.int64():
+        values = keys.to_numpy()
+    else:
+        encoded = pc.dictionary_encode(keys)
+        values = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+    return rows[order], starts
