@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 UNIQUE_KEYS_MEMORY = 256 << 20  # bytes of keys per unique column before they spill to disk
 
 _MERGE_CHUNKS = 32
-_SQLITE_CACHE_KIB = 16 << 10
+_SQLITE_CACHE_KIB = 64 << 10
 _U64 = np.uint64
 
 
@@ -151,19 +151,25 @@ class _KeysOnDisk:
             self._db.execute(f"PRAGMA {pragma}")
         self._db.execute(f"PRAGMA cache_size = -{_SQLITE_CACHE_KIB}")
         self._db.execute("CREATE TABLE seen (key PRIMARY KEY) WITHOUT ROWID")
-        self._db.execute("CREATE TEMP TABLE probe (row INTEGER PRIMARY KEY, key)")
+        # Both tables in key order, so inserts append and the join walks both in one direction.
+        self._db.execute(
+            "CREATE TEMP TABLE probe (key, row INTEGER, PRIMARY KEY (key, row)) WITHOUT ROWID"
+        )
 
     def contains(self, keys: pa.Array, hashes: np.ndarray) -> np.ndarray:
         found = np.zeros(len(keys), dtype=bool)
         with closing(self._db.cursor()) as cursor:
-            cursor.executemany("INSERT INTO probe VALUES (?, ?)", enumerate(keys.to_pylist()))
+            order = pc.sort_indices(keys)
+            in_order = zip(keys.take(order).to_pylist(), order.to_pylist(), strict=True)
+            cursor.executemany("INSERT INTO probe VALUES (?, ?)", in_order)
             cursor.execute("SELECT row FROM probe JOIN seen ON seen.key = probe.key")
             found[[row for (row,) in cursor.fetchall()]] = True
             cursor.execute("DELETE FROM probe")
         return found
 
     def add(self, keys: pa.Array, hashes: np.ndarray) -> None:
-        self._db.executemany("INSERT INTO seen VALUES (?)", ((k,) for k in keys.to_pylist()))
+        in_order = pc.array_take(keys, pc.sort_indices(keys)).to_pylist()
+        self._db.executemany("INSERT INTO seen VALUES (?)", zip(in_order))
 
     def close(self) -> None:
         self._db.close()
