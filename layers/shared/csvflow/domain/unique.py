@@ -24,7 +24,6 @@ import pyarrow.compute as pc
 UNIQUE_KEYS_MEMORY = 256 << 20  # bytes of keys per unique column before they spill to disk
 
 _MERGE_CHUNKS = 32
-_SQLITE_CACHE_KIB = 64 << 10
 _U64 = np.uint64
 
 
@@ -147,9 +146,12 @@ class _KeysOnDisk:
         # Validation may run on a read-ahead thread and be closed from another; it never
         # uses the connection from two threads at once.
         self._db = sqlite3.connect(Path(self._dir.name, "keys.sqlite"), check_same_thread=False)
-        for pragma in ("journal_mode = OFF", "synchronous = OFF", "temp_store = FILE"):
-            self._db.execute(f"PRAGMA {pragma}")
-        self._db.execute(f"PRAGMA cache_size = -{_SQLITE_CACHE_KIB}")
+        # A scratch file, removed after the run: no journal, no waiting for the disk; the
+        # page cache (in KiB when negative) is what the keys cost in memory.
+        self._db.executescript(
+            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA temp_store = FILE;"
+            " PRAGMA cache_size = -65536;"
+        )
         self._db.execute("CREATE TABLE seen (key PRIMARY KEY) WITHOUT ROWID")
         # Both tables in key order, so inserts append and the join walks both in one direction.
         self._db.execute(
