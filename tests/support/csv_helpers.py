@@ -11,6 +11,7 @@ from csvflow.domain.contract import parse_contract
 from csvflow.domain.dialect import HEAD_BYTES, detect_dialect
 from csvflow.domain.model import Contract, no_contract
 from csvflow.domain.rejects import RejectReport
+from csvflow.domain.unique import UNIQUE_KEYS_MEMORY
 from csvflow.domain.validation import CsvValidator, ValidationOutcome
 
 
@@ -32,6 +33,7 @@ def validate_bytes(
     *,
     file: str = "upload.csv",
     block_size: int = 1 << 20,
+    unique_keys_memory: int = UNIQUE_KEYS_MEMORY,
 ) -> Validated:
     contract = contract or no_contract("test")
     dialect = detect_dialect(
@@ -45,6 +47,7 @@ def validate_bytes(
         contract=contract,
         report=RejectReport(out),
         block_size=block_size,
+        unique_keys_memory=unique_keys_memory,
     )
     batches = list(validator.batches())
     table = pa.Table.from_batches(batches, schema=validator.schema)

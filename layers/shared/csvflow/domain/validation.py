@@ -24,6 +24,7 @@ from csvflow.domain.model import ColumnSpec, ColumnType, Contract
 from csvflow.domain.read_ahead import read_ahead
 from csvflow.domain.rejects import Reject, RejectReport
 from csvflow.domain.types import arrow_type, contains_byte, convert, infer_spec, parse_bound
+from csvflow.domain.unique import UNIQUE_KEYS_MEMORY, UniqueKeys, duplicates, key_array
 from csvflow.exceptions import InvalidCsv, RejectedRowsExceeded
 
 logger = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ class CsvValidator:
         contract: Contract,
         report: RejectReport,
         block_size: int = BLOCK_SIZE,
+        unique_keys_memory: int = UNIQUE_KEYS_MEMORY,
     ) -> None:
         self.file = file
         self.dialect = dialect
@@ -105,7 +107,8 @@ class CsvValidator:
         self._extra_lines = sum(name.count("\n") for name in dialect.header)
         self._last_line = 1
         self._specs: list[ColumnSpec] | None = None
-        self._unique_seen: dict[str, dict[Any, int]] = {}
+        self._unique_keys_memory = unique_keys_memory
+        self._unique_keys: dict[str, UniqueKeys] = {}
         self._check_header()
 
     @property
@@ -120,18 +123,22 @@ class CsvValidator:
         block: parsing releases the GIL, so the two overlap on two cores.
         """
         with closing(read_ahead(self._blocks(self._open()))) as blocks:
-            while True:
-                try:
-                    batch, invalid = next(blocks)
-                except pa.ArrowInvalid as e:
-                    raise self._parse_error(e) from e
-                self._invalid.extend(invalid)
-                if batch is None:
-                    break
-                lines = self._assign_lines(batch)
-                good = self._check(batch, lines)
-                if good.num_rows:
-                    yield good
+            try:
+                while True:
+                    try:
+                        batch, invalid = next(blocks)
+                    except pa.ArrowInvalid as e:
+                        raise self._parse_error(e) from e
+                    self._invalid.extend(invalid)
+                    if batch is None:
+                        break
+                    lines = self._assign_lines(batch)
+                    good = self._check(batch, lines)
+                    if good.num_rows:
+                        yield good
+            finally:
+                for keys in self._unique_keys.values():
+                    keys.close()
         self._flush_invalid(up_to=None)
         self._check_quotes_closed()
         self.outcome.columns = list(self._specs or [])
@@ -290,6 +297,7 @@ class CsvValidator:
         self.outcome.empty_rows += empty_count
         problems: list[tuple[np.ndarray, str, pa.Array, str]] = []
         columns = []
+        unique: list[tuple[int, ColumnSpec, pa.Array, pa.Array]] = []
         if batch.num_rows:
             # A byte order mark at the start of a row: another file was appended to this one.
             joined = pc.starts_with(batch.column(0), "\ufeff")
@@ -303,12 +311,20 @@ class CsvValidator:
             )
         for spec, raw in zip(self._specs, batch.columns, strict=True):
             converted = convert(raw, spec, self._null_values)
-            for mask, reason in self._column_problems(spec, converted, raw, lines, bad):
+            for mask, reason in self._column_problems(spec, converted, raw):
                 problems.append((mask, spec.name, raw, reason))
+            if spec.unique:
+                unique.append((len(problems), spec, converted.values, raw))
             columns.append(converted.values)
         rejected = np.zeros(batch.num_rows, dtype=bool)
         for mask, _, _, _ in problems:
             rejected |= mask & ~bad
+        if unique:
+            # After the other checks: only the rows they keep may record a key.
+            repeated = self._duplicates(unique, candidates=~(bad | rejected))
+            for (at, spec, _, raw), mask in reversed(list(zip(unique, repeated, strict=True))):
+                problems.insert(at, (mask & ~bad, spec.name, raw, "duplicate of an earlier row"))
+                rejected |= mask & ~bad
         self._report_problems(problems, rejected, lines)
         self.outcome.rejected_rows += int(rejected.sum())
         keep = ~(bad | rejected)
@@ -341,8 +357,6 @@ class CsvValidator:
         spec: ColumnSpec,
         converted: Any,
         raw: pa.Array,
-        lines: np.ndarray,
-        skip: np.ndarray,
     ) -> Iterator[tuple[np.ndarray, str]]:
         values = converted.values
         yield _mask(converted.invalid), f"not a valid {spec.type.value}"
@@ -360,22 +374,19 @@ class CsvValidator:
         if spec.pattern is not None and spec.type is ColumnType.STRING:
             unmatched = pc.invert(pc.match_substring_regex(values, spec.pattern))
             yield _mask(unmatched), f"does not match the pattern {spec.pattern}"
-        if spec.unique:
-            yield self._duplicates(spec.name, values, lines, skip), "duplicate of an earlier row"
 
     def _duplicates(
-        self, name: str, values: pa.Array, lines: np.ndarray, skip: np.ndarray
-    ) -> np.ndarray:
-        seen = self._unique_seen.setdefault(name, {})
-        duplicate = np.zeros(len(values), dtype=bool)
-        for i, value in enumerate(values.to_pylist()):
-            if value is None or skip[i]:
-                continue
-            if value in seen:
-                duplicate[i] = True
-            else:
-                seen[value] = int(lines[i])
-        return duplicate
+        self, unique: list[tuple[int, ColumnSpec, pa.Array, pa.Array]], candidates: np.ndarray
+    ) -> list[np.ndarray]:
+        columns = []
+        for _, spec, values, _ in unique:
+            keys = key_array(values)
+            if spec.name not in self._unique_keys:
+                self._unique_keys[spec.name] = UniqueKeys(
+                    keys.type, memory_limit=self._unique_keys_memory
+                )
+            columns.append((self._unique_keys[spec.name], keys))
+        return duplicates(columns, candidates)
 
     def _report_problems(
         self,
