@@ -15,6 +15,7 @@ from csvflow.domain.types import parse_bound
 from csvflow.exceptions import InvalidContract
 
 SOURCE = "s3://bucket/contracts/sales.yaml"
+MISSING = object()  # a required key left out, as opposed to a null value
 
 
 def _columns(*columns: str) -> str:
@@ -78,7 +79,7 @@ BAD_CONTRACTS = [
         "colour",
         "unknown key(s) colour: the keys of a column are name, type",
     ),
-    (_columns("{type: int}"), "columns[0].name", None, "name is required"),
+    (_columns("{type: int}"), "columns[0].name", MISSING, "name is required"),
     (_columns("{name: a}", "{name: a}"), "columns[1].name", "a", "declared twice"),
     (_columns("{name: a, pattern: '('}"), "columns[0].pattern", "(", "pattern does not compile"),
     (
@@ -108,6 +109,8 @@ BAD_CONTRACTS = [
     (_columns("{name: a, format: 12}"), "columns[0].format", 12, "must be text"),
     ("columns: {name: a}", "columns", {"name": "a"}, "must be a list"),
     ("columns: [a]", "columns[0]", "a", "must be a mapping"),
+    ("1: x", "the top level", 1, "keys must be text"),
+    (_columns("{name: a, null: x}"), "columns[0]", None, "keys must be text"),
     (
         "colums: []",
         "colums",
@@ -156,7 +159,7 @@ BAD_CONTRACTS = [
     (
         "aggregates: [{name: x, metrics: []}]",
         "aggregates[0].group_by",
-        None,
+        MISSING,
         "group_by is required",
     ),
 ]
@@ -169,10 +172,12 @@ def test_each_mistake_names_the_file_the_path_the_value_and_the_expectation(
     with pytest.raises(InvalidContract) as caught:
         parse_contract(text, source=SOURCE, dataset="sales")
     error = caught.value
+    shown = "missing" if value is MISSING else f", not {value!r}"
+    value = None if value is MISSING else value
     assert (error.file, error.path, error.value) == (SOURCE, path, value)
     assert expected in error.expected
     assert str(error).startswith(f"{SOURCE}: {path}: ")
-    assert str(error).endswith("missing" if value is None else f", not {value!r}")
+    assert str(error).endswith(shown)
 
 
 def test_a_null_is_named_as_the_value_it_is_not_as_a_missing_key():

@@ -145,6 +145,9 @@ def _first_mistake(error: ValidationError, source: str) -> InvalidContract:
         owner = _owner_of(loc)
         known = f": the keys of {_KEYS[owner]} are {', '.join(owner.model_fields)}" if owner else ""
         return InvalidContract.at(source, path, field, f"unknown key(s) {field}{known}")
+    if details["type"] == "invalid_key":  # YAML's `1: x` or `null: x`: the key is the value
+        where = format_path(loc[:-1]) or "the top level"
+        return InvalidContract.at(source, where, details["input"], "keys must be text")
     if details["type"] == "missing":
         return InvalidContract.at(source, path, None, f"{field} is required", missing=True)
     return InvalidContract.at(
