@@ -210,3 +210,30 @@ def test_two_versions_uploaded_back_to_back_are_both_ingested_and_the_newest_win
     assert sorted(r["rows"] for r in _ingestions_of(database_url, key)) == [1, 2]
     summary = PostgresSummaryQueries(connector(database_url)).summary(key)
     assert (summary["rows"], summary["execution_arn"]) == (2, second.execution_arn)
+
+
+def test_a_contract_mistake_is_recorded_as_invalid_contract_with_its_field_path(
+    runtime, database_url, tmp_path
+):
+    contract = tmp_path / "typo.yaml"
+    contract.write_text("columns:\n  - {name: order_id, type: int, min: abc}\n")
+    runtime.put_contract("typo", contract)
+    key = "incoming/typo/sales.csv"
+    upload = runtime.upload(SALES, key=key)
+    runtime.pump()
+    (result,) = runtime.wait([upload], timeout=WAIT)
+    assert (result.status, result.error) == ("FAILED", "InvalidContract")
+    entered = [
+        n
+        for kind, n in iter_states(runtime.history(upload.execution_arn))
+        if kind.endswith("StateEntered")
+    ]
+    assert entered == ["Validate CSV", "Record the failure", "Ingestion failed"]
+    (row,) = _ingestions_of(database_url, key)
+    assert (row["status"], row["failed_step"], row["error"]) == (
+        "FAILED",
+        "validate",
+        "InvalidContract",
+    )
+    assert "contracts/typo.yaml: columns[0].min: " in row["cause"]
+    assert "'abc'" in row["cause"]

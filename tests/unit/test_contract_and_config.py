@@ -31,7 +31,7 @@ def test_json_contracts_parse_too():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("columns: [{name: a, type: integer}]", "columns[0]: type must be one of"),
+        ("columns: [{name: a, type: integer}]", "columns[0].type: type must be one of"),
         ("columns: [{name: a, colour: red}]", "unknown key(s) colour"),
         ("max_rejected_share: 2", "max_rejected_share"),
         ("columns: [{name: a, pattern: '('}]", "pattern does not compile"),

@@ -8,6 +8,8 @@ holds the two together). Rename one and the ASL must change with it.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class CsvflowError(Exception):
     """Base of every error csvflow raises on purpose."""
@@ -44,7 +46,37 @@ class RejectedRowsExceeded(PermanentError):
 
 
 class InvalidContract(PermanentError):
-    """The dataset contract itself is malformed."""
+    """The dataset contract itself is malformed; names the file, the field's path, the value
+    and what was expected, where known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        path: str | None = None,
+        value: Any = None,
+        expected: str | None = None,
+    ) -> None:
+        self.file = file
+        self.path = path
+        self.value = value
+        self.expected = expected
+        super().__init__(message)
+
+    @classmethod
+    def at(
+        cls, file: str, path: str, value: Any, expected: str, *, missing: bool = False
+    ) -> InvalidContract:
+        """A mistake at ``path`` (``columns[2].scale``) of the contract ``file``."""
+        shown = "missing" if missing else f"not {value!r}"
+        return cls(
+            f"{file}: {path}: {expected}, {shown}",
+            file=file,
+            path=path,
+            value=value,
+            expected=expected,
+        )
 
 
 class SourceObjectMissing(PermanentError):
