@@ -60,12 +60,9 @@ class _QuoteCounter(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        if hasattr(self._inner, "readinto"):
-            n = self._inner.readinto(buffer)
-        else:  # an older botocore's StreamingBody has only read()
-            chunk = self._inner.read(len(buffer))
-            n = len(chunk)
-            buffer[:n] = chunk
+        # Every ObjectStore's stream reads into a buffer (the S3 adapter's body does it for
+        # a botocore whose StreamingBody has only read()).
+        n = self._inner.readinto(buffer)  # type: ignore[attr-defined]
         if n:
             self.quotes += int(np.count_nonzero(np.frombuffer(buffer, np.uint8, n) == _QUOTE))
             self.bytes_read += n
