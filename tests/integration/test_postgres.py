@@ -4,12 +4,10 @@ import psycopg2
 import pyarrow as pa
 import pytest
 
-from csvflow.adapters.postgres import (
-    PostgresIngestionRepository,
-    PostgresSummaryQueries,
-    connector,
-    migrate,
-)
+from csvflow.adapters.postgres.connection import connector
+from csvflow.adapters.postgres.migrations import migrate
+from csvflow.adapters.postgres.queries import PostgresSummaryQueries
+from csvflow.adapters.postgres.repository import PostgresIngestionRepository
 from csvflow.domain.model import SourceObject
 from csvflow.domain.summary import Failure, IngestionRecord, Summary
 from csvflow.exceptions import DatabaseUnavailable
