@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from csvflow.cli.format import format_aggregate, format_columns
+from csvflow.domain import exact_json
 
 
 def register(
@@ -34,7 +34,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
     result = profile_file(args.path, contract_path=args.contract, rejects_path=args.rejects)
     if args.json:
-        print(json.dumps(result, default=str))
+        print(exact_json.dumps(result, default=str))
     elif result["status"] == "FAILED":
         error = result["error"]
         print(f"csvflow: {error['type']}: {error['cause']}", file=sys.stderr)

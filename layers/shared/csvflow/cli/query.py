@@ -10,6 +10,7 @@ from typing import Any
 
 from csvflow.cli.database import add_database_option, open_database
 from csvflow.cli.format import format_aggregate, format_columns, table
+from csvflow.domain import exact_json
 from csvflow.domain.model import parse_s3_uri
 
 
@@ -46,7 +47,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     if summary is None:
         return 1
     if args.json:
-        print(json.dumps(summary, default=str))
+        print(exact_json.dumps(summary, default=str))
         return 0
     print(f"{summary['key']} ({summary['version']}): {summary['status']}")
     if summary["status"] == "FAILED":

@@ -83,9 +83,9 @@ class Failure:
 
 
 def json_value(value: Any) -> Any:
-    """A value of a typed column as JSON can hold it."""
+    """A value of a typed column as JSON can hold it (a Decimal through exact_json)."""
     if isinstance(value, Decimal):
-        return float(value)
+        return value  # exact: exact_json writes it as the number it is
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
     if isinstance(value, float) and not math.isfinite(value):

@@ -10,6 +10,7 @@ from psycopg2.extensions import connection as Connection
 
 from csvflow.adapters.postgres.connection import transaction
 from csvflow.adapters.postgres.profile_columns import PROFILE_COLUMNS, identifiers
+from csvflow.domain import exact_json
 from csvflow.domain.profile_fields import PROFILE_FIELDS, ReadBack
 
 
@@ -63,12 +64,16 @@ class PostgresSummaryQueries:
         )
         result["columns"] = [_column(dict(zip(PROFILE_COLUMNS, c, strict=True))) for c in columns]
         aggregates: dict[str, list[dict[str, Any]]] = {}
+        # As text, read by exact_json: psycopg2 would read a decimal's jsonb number as a float.
         for name, key_values, metrics in self._fetch(
-            "SELECT aggregate, group_key, metrics FROM csvflow.aggregates"
+            "SELECT aggregate, group_key::text AS group_text, metrics::text AS metrics_text"
+            " FROM csvflow.aggregates"
             " WHERE ingestion = %s ORDER BY aggregate, group_key",
             (ingestion_pk,),
         ):
-            aggregates.setdefault(name, []).append({"group": key_values, "metrics": metrics})
+            aggregates.setdefault(name, []).append(
+                {"group": exact_json.loads(key_values), "metrics": exact_json.loads(metrics)}
+            )
         result["aggregates"] = [{"name": n, "groups": g} for n, g in aggregates.items()]
         return result
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -16,6 +15,7 @@ from psycopg2.extensions import connection as Connection
 
 from csvflow.adapters.postgres.connection import transaction
 from csvflow.adapters.postgres.profile_columns import JSONB_COLUMNS, PROFILE_COLUMNS, identifiers
+from csvflow.domain import exact_json
 from csvflow.domain.profile_fields import PROFILE_FIELDS
 from csvflow.exceptions import DatabaseUnavailable
 
@@ -162,7 +162,9 @@ def _copy_aggregate(cur: Any, ingestion: int, name: str, group_by: list[str], ta
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         for row in itertools.islice(rows, 50_000):
-            writer.writerow((ingestion, name, json.dumps(row["group"]), json.dumps(row["metrics"])))
+            writer.writerow(
+                (ingestion, name, exact_json.dumps(row["group"]), exact_json.dumps(row["metrics"]))
+            )
         if not buffer.tell():
             return
         buffer.seek(0)
