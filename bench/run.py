@@ -107,7 +107,9 @@ def persist_rows(database_url: str, rows: int, sample: int) -> dict[str, Any]:
     import psycopg2
     import pyarrow as pa
 
-    from csvflow.adapters.postgres import _copy_aggregate, connector, migrate
+    from csvflow.adapters.postgres.connection import connector
+    from csvflow.adapters.postgres.migrations import migrate
+    from csvflow.adapters.postgres.repository import _copy_aggregate
 
     migrate(connector(database_url))
     table = pa.table(
@@ -164,7 +166,7 @@ def persist_rows(database_url: str, rows: int, sample: int) -> dict[str, Any]:
 def run_latency(database_url: str, folder: Path) -> dict[str, Any]:
     """`csvflow run` on a 1 MB file: upload to persisted summary, and each step's share."""
     from csvflow.local.runtime import LocalRuntime
-    from csvflow.operations import steps_of
+    from csvflow.operations.executions import steps_of
 
     small = generate(folder / "one-megabyte.csv", 14_500, seed=7)
     with LocalRuntime(database_url=database_url) as runtime:

@@ -73,7 +73,8 @@ def database_url(server_url: str) -> Iterator[str]:
     name = f"csvflow_test_{uuid.uuid4().hex[:10]}"
     _admin(server_url, f"CREATE DATABASE {name}")
     url = _with_database(server_url, name)
-    from csvflow.adapters.postgres import connector, migrate
+    from csvflow.adapters.postgres.connection import connector
+    from csvflow.adapters.postgres.migrations import migrate
 
     migrate(connector(url))
     yield url

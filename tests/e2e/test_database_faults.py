@@ -8,7 +8,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from csvflow.adapters.postgres import PostgresSummaryQueries, connector
+from csvflow.adapters.postgres.connection import connector
+from csvflow.adapters.postgres.queries import PostgresSummaryQueries
 from csvflow.local.runtime import LocalRuntime
 from tests.support.flaky_proxy import FlakyProxy
 

@@ -2,8 +2,10 @@
 
 import pytest
 
-from csvflow.adapters.postgres import PostgresSummaryQueries, connector
-from csvflow.local.runtime import LocalRuntime, iter_states
+from csvflow.adapters.postgres.connection import connector
+from csvflow.adapters.postgres.queries import PostgresSummaryQueries
+from csvflow.local.executions import iter_states
+from csvflow.local.runtime import LocalRuntime
 from tests.support.flaky_proxy import FlakyProxy
 from tests.support.ingest import ingest
 

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from csvflow.adapters.postgres import PostgresSummaryQueries, connector
+from csvflow.adapters.postgres.connection import connector
+from csvflow.adapters.postgres.queries import PostgresSummaryQueries
 
 # A burst 50 times validate's limit. 200 files (the figure) passed too, in 224 s with at
 # most 17 of the 30 retries for one execution; but this runner serves one invocation at a time,

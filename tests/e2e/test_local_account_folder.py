@@ -5,10 +5,11 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from csvflow import operations
 from csvflow.cli import main
 from csvflow.local.account_folder import AccountFolder, local_data_dir
-from csvflow.local.runtime import REGION, LocalRuntime
+from csvflow.local.runtime import LocalRuntime
+from csvflow.local.stack import REGION
+from csvflow.operations.function_logs import log_lines
 
 pytestmark = pytest.mark.e2e
 
@@ -52,7 +53,7 @@ def test_function_logs_are_kept_on_disk_and_served_as_cloudwatch_logs(database_u
     with LocalRuntime(database_url=database_url, data_dir=tmp_path / "data") as running:
         (result,) = running.run([path])
         logs = boto3.client("logs", region_name=REGION)
-        served = operations.log_lines(logs, "/aws/lambda/csvflow-validate")
+        served = log_lines(logs, "/aws/lambda/csvflow-validate")
     assert result.status == "SUCCEEDED"
     assert served[0][1].startswith("START RequestId: ")
     assert served[-1][1].startswith("REPORT RequestId: ")

@@ -12,7 +12,9 @@ import boto3
 import psycopg2
 import pytest
 
-from csvflow.local.runtime import APPLICATION_ROLE, REGION, LocalRuntime, iter_states
+from csvflow.local.executions import iter_states
+from csvflow.local.runtime import LocalRuntime
+from csvflow.local.stack import APPLICATION_ROLE, REGION
 from tests.conftest import _admin, _with_database
 from tests.support.ingest import ingest
 

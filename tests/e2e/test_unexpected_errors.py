@@ -15,8 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from csvflow.adapters.postgres import PostgresSummaryQueries, connector
-from csvflow.local.runtime import LocalRuntime, function_zip, iter_states
+from csvflow.adapters.postgres.connection import connector
+from csvflow.adapters.postgres.queries import PostgresSummaryQueries
+from csvflow.local.executions import iter_states
+from csvflow.local.runtime import LocalRuntime
+from csvflow.local.stack import function_zip
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).parents[2]

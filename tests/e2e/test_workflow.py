@@ -6,8 +6,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from csvflow.adapters.postgres import PostgresSummaryQueries, connector
-from csvflow.local.runtime import iter_states
+from csvflow.adapters.postgres.connection import connector
+from csvflow.adapters.postgres.queries import PostgresSummaryQueries
+from csvflow.local.executions import iter_states
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).parents[2]

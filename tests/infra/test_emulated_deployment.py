@@ -41,9 +41,10 @@ from moto import mock_aws
 from samtranslator.public.translator import ManagedPolicyLoader
 from samtranslator.translator.transform import transform
 
-from csvflow.adapters.postgres import PostgresSummaryQueries, connector
+from csvflow.adapters.postgres.connection import connector
+from csvflow.adapters.postgres.queries import PostgresSummaryQueries
 from csvflow.local.lambda_runner import InProcessLambdaRunner
-from csvflow.local.runtime import function_zip
+from csvflow.local.stack import function_zip
 from tests.support.flaky_proxy import FlakyProxy
 from tests.support.iac import ROOT, load_template, load_terraform, unwrap
 from tests.support.managed_layer import load_managed_layer

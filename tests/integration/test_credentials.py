@@ -14,13 +14,10 @@ import psycopg2.errors
 import pytest
 from moto import mock_aws
 
-from csvflow.adapters.postgres import (
-    PostgresIngestionRepository,
-    PostgresSchemaMigrator,
-    PostgresSummaryQueries,
-    RefreshingConnector,
-    connector,
-)
+from csvflow.adapters.postgres.connection import RefreshingConnector, connector
+from csvflow.adapters.postgres.migrations import PostgresSchemaMigrator
+from csvflow.adapters.postgres.queries import PostgresSummaryQueries
+from csvflow.adapters.postgres.repository import PostgresIngestionRepository
 from csvflow.adapters.secrets import SecretCredentials
 from csvflow.domain.summary import Failure
 from csvflow.exceptions import DatabaseNotReady, DatabaseUnavailable

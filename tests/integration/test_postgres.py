@@ -4,12 +4,10 @@ import psycopg2
 import pyarrow as pa
 import pytest
 
-from csvflow.adapters.postgres import (
-    PostgresIngestionRepository,
-    PostgresSummaryQueries,
-    connector,
-    migrate,
-)
+from csvflow.adapters.postgres.connection import connector
+from csvflow.adapters.postgres.migrations import migrate
+from csvflow.adapters.postgres.queries import PostgresSummaryQueries
+from csvflow.adapters.postgres.repository import PostgresIngestionRepository
 from csvflow.domain.model import SourceObject
 from csvflow.domain.summary import Failure, IngestionRecord, Summary
 from csvflow.exceptions import DatabaseUnavailable
@@ -164,3 +162,54 @@ def test_a_summary_that_fails_midway_leaves_nothing_half_written(clean_database)
         2,
         1,
     ]
+
+
+def test_decimal_aggregates_are_read_back_exactly(clean_database):
+    """decimal(38,2) sums keep every cent and every digit from the batches to PostgreSQL."""
+    from decimal import Decimal
+
+    from csvflow.domain.aggregates import AggregateState
+    from csvflow.domain.model import AggregateSpec, Metric
+
+    amounts = pa.array(
+        [Decimal("0.10"), Decimal("0.20"), Decimal("99999999999999999.99"), Decimal("0.01")],
+        pa.decimal128(38, 2),
+    )
+    batch = pa.record_batch({"s": ["a", "a", "b", "b"], "amount": amounts})
+    spec = AggregateSpec("by_s", ("s",), (Metric("amount", "sum"), Metric("amount", "max")))
+    state = AggregateState(spec, batch.schema)
+    state.update(batch)
+    exact = Summary(
+        rows=4,
+        rejected_rows=0,
+        empty_rows=0,
+        columns=[],
+        aggregates={"by_s": state.result()},
+        group_by={"by_s": ["s"]},
+    )
+    PostgresIngestionRepository(connector(clean_database)).save_summary(record(), exact)
+
+    result = PostgresSummaryQueries(connector(clean_database)).summary("incoming/d/a.csv")
+    (aggregate,) = result["aggregates"]
+    assert [g["metrics"] for g in aggregate["groups"]] == [
+        {"sum_amount": Decimal("0.30"), "max_amount": Decimal("0.20")},
+        {
+            "sum_amount": Decimal("100000000000000000.00"),
+            "max_amount": Decimal("99999999999999999.99"),
+        },
+    ]
+    assert all(
+        type(value) is Decimal for g in aggregate["groups"] for value in g["metrics"].values()
+    )
+    conn = psycopg2.connect(clean_database)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT (metrics->>'sum_amount')::numeric FROM csvflow.aggregates ORDER BY 1"
+            )
+            assert [row[0] for row in cur.fetchall()] == [
+                Decimal("0.30"),
+                Decimal("100000000000000000.00"),
+            ]
+    finally:
+        conn.close()

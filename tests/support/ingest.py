@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from csvflow.local.runtime import ExecutionResult, LocalRuntime
+from csvflow.local.executions import ExecutionResult
+from csvflow.local.runtime import LocalRuntime
 
 
 def ingest(

@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from csvflow.cli import main
-from csvflow.cli_errors import explain
-from csvflow.cli_operate import _since
+from csvflow.cli.errors import explain
+from csvflow.cli.since import parse_since
 
 
 def _free_port() -> int:
@@ -67,14 +67,14 @@ def test_verbose_is_accepted_before_and_after_the_command(capsys):
 
 @pytest.mark.parametrize("text", ["yesterday", "today", "30m", "2h", "3d", "1w", "2026-11-01"])
 def test_since_reads_words_durations_and_dates(text):
-    moment = _since(text)
+    moment = parse_since(text)
     assert moment <= dt.datetime.now(tz=dt.UTC)
     assert moment.tzinfo is not None
 
 
 def test_since_refuses_with_what_it_accepts():
     with pytest.raises(argparse.ArgumentTypeError, match="yesterday, or an ISO date/time"):
-        _since("someday")
+        parse_since("someday")
 
 
 def test_version(capsys):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from csvflow.operations import StepView, _step_result, steps_of
+from csvflow.operations.execution_text import _step_result
+from csvflow.operations.executions import StepView, steps_of
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 

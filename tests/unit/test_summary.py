@@ -15,7 +15,7 @@ from csvflow.domain import sketches
 from csvflow.domain.aggregates import AggregateState
 from csvflow.domain.model import AggregateSpec, Metric, no_contract
 from csvflow.domain.profile import Profiler
-from csvflow.handlers import spec_of_field, summarize_batches
+from csvflow.domain.summarizing import spec_of_field, summarize_batches
 from tests.support.csv_helpers import contract, report_rows, validate_bytes
 
 

@@ -102,7 +102,7 @@ def storage_function(environ: Mapping[str, str] = os.environ) -> Handle:
 
 def persist_function(environ: Mapping[str, str] = os.environ) -> Handle:
     """The persist Lambda: S3 for the summary, PostgreSQL (the application role) for the record."""
-    from csvflow.adapters.postgres import PostgresIngestionRepository
+    from csvflow.adapters.postgres.repository import PostgresIngestionRepository
     from csvflow.adapters.s3 import S3ObjectStore
 
     settings = Settings.from_environ(environ, one_of=[["database_url", "db_secret_arn"]])
@@ -117,7 +117,7 @@ def persist_function(environ: Mapping[str, str] = os.environ) -> Handle:
 
 def migration_function(environ: Mapping[str, str] = os.environ) -> Handle:
     """The migration Lambda (a deploy step): the owner's login, and the application's secret."""
-    from csvflow.adapters.postgres import PostgresSchemaMigrator
+    from csvflow.adapters.postgres.migrations import PostgresSchemaMigrator
     from csvflow.migrating import MIGRATE_HANDLERS
 
     settings = Settings.from_environ(environ, one_of=[["database_url", "db_admin_secret_arn"]])
@@ -132,7 +132,7 @@ def database_connector(settings: Settings, secret_arn: str | None) -> Callable[[
     """Connections from DATABASE_URL, else from the secret: read at the first connect
     (not at cold start, where a failure would be no retriable error) and again when
     a connect fails, so a rotated password is picked up."""
-    from csvflow.adapters.postgres import RefreshingConnector, connector
+    from csvflow.adapters.postgres.connection import RefreshingConnector, connector
 
     if settings.database_url:
         return connector(settings.database_url)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
+from csvflow.bucket_layout import load_contract, rejects_report_ref
 from csvflow.commands import (
     PersistSummary,
     RecordFailure,
@@ -19,13 +19,11 @@ from csvflow.commands import (
     ValidateCsv,
 )
 from csvflow.config import Settings
-from csvflow.domain.aggregates import AggregateState
-from csvflow.domain.contract import parse_contract
 from csvflow.domain.dialect import HEAD_BYTES, check_size, detect_dialect
-from csvflow.domain.model import ColumnSpec, ColumnType, Contract, ObjectRef, no_contract
-from csvflow.domain.profile import Profiler
+from csvflow.domain.model import ObjectRef
 from csvflow.domain.read_ahead import read_ahead
 from csvflow.domain.rejects import RejectReport
+from csvflow.domain.summarizing import summarize_batches
 from csvflow.domain.summary import (
     Failure,
     IngestionRecord,
@@ -33,31 +31,13 @@ from csvflow.domain.summary import (
     profiles_from_table,
     profiles_to_table,
 )
-from csvflow.domain.types import arrow_type
 from csvflow.domain.validation import CsvValidator
 from csvflow.exceptions import RejectedRowsExceeded
-from csvflow.parquet_files import parquet_writer, write_parquet_table
+from csvflow.parquet_files import write_parquet, write_parquet_table
 from csvflow.ports import IngestionRepository, ObjectStore
 from csvflow.starting import start_ingestion
 
 logger = logging.getLogger(__name__)
-
-CONTRACT_SUFFIXES = (".yaml", ".yml", ".json")
-
-
-def load_contract(store: ObjectStore, settings: Settings, bucket: str, dataset: str) -> Contract:
-    """The dataset's contract from ``contracts/<dataset>.yaml|yml|json``, else none."""
-    for suffix in CONTRACT_SUFFIXES:
-        ref = ObjectRef(bucket, f"{settings.contracts_prefix}{dataset}{suffix}")
-        text = store.read_text(ref)
-        if text is not None:
-            return parse_contract(text, source=ref.uri, dataset=dataset)
-    return no_contract(dataset)
-
-
-def rejects_report_ref(settings: Settings, bucket: str, ingestion_id: str) -> ObjectRef:
-    """Where the validate step puts an ingestion's reject report (when it rejected a row)."""
-    return ObjectRef(bucket, f"{settings.reports_prefix}{ingestion_id}/rejects.csv")
 
 
 def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> dict[str, Any]:
@@ -120,23 +100,6 @@ def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> di
     }
 
 
-def write_parquet(
-    batches: Iterable[pa.RecordBatch], schema: Callable[[], pa.Schema], path: Path
-) -> None:
-    """Write batches as they come; the schema is asked for once the first batch exists."""
-    writer = None
-    try:
-        for batch in batches:
-            if writer is None:
-                writer = parquet_writer(path, schema())
-            writer.write_batch(batch)
-        if writer is None:  # a header-only file: zero rows, the header's columns
-            writer = parquet_writer(path, schema())
-    finally:
-        if writer is not None:
-            writer.close()
-
-
 def summarize_dataset(
     cmd: SummarizeDataset, store: ObjectStore, settings: Settings
 ) -> dict[str, Any]:
@@ -162,36 +125,6 @@ def summarize_dataset(
             store.upload_file(path, ref)
             written.append({"name": state.spec.name, "group_by": list(state.keys)} | ref.to_dict())
     return {"columns": columns_ref.to_dict(), "aggregates": written, "rows": profiler.rows}
-
-
-def summarize_batches(
-    batches: Iterable[pa.RecordBatch], schema: pa.Schema, contract: Contract
-) -> tuple[Profiler, list[AggregateState]]:
-    """The profile and aggregates of a stream of typed batches (shared with ``profile``)."""
-    specs = [contract.column(f.name) or spec_of_field(f) for f in schema]
-    profiler = Profiler(specs)
-    aggregates = [AggregateState(spec, schema) for spec in contract.aggregates]
-    for batch in batches:
-        profiler.update(batch)
-        for state in aggregates:
-            state.update(batch)
-    return profiler, aggregates
-
-
-def spec_of_field(schema_field: pa.Field) -> ColumnSpec:
-    """The column type a validated Parquet column was written as."""
-    if pa.types.is_decimal(schema_field.type):
-        return ColumnSpec(
-            schema_field.name,
-            ColumnType.DECIMAL,
-            precision=schema_field.type.precision,
-            scale=schema_field.type.scale,
-        )
-    for kind in ColumnType:
-        spec = ColumnSpec(schema_field.name, kind)
-        if kind is not ColumnType.DECIMAL and arrow_type(spec) == schema_field.type:
-            return spec
-    return ColumnSpec(schema_field.name, ColumnType.STRING)
 
 
 def persist_summary(

@@ -7,6 +7,7 @@ passing on PyPI's pyarrow. Why snappy: docs/adr/0006-parquet-codec-and-managed-l
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,3 +32,20 @@ def write_parquet_table(table: pa.Table, path: Path) -> None:
     import pyarrow.parquet as pq
 
     pq.write_table(table, path, compression=PARQUET_CODEC)
+
+
+def write_parquet(
+    batches: Iterable[pa.RecordBatch], schema: Callable[[], pa.Schema], path: Path
+) -> None:
+    """Write batches as they come; the schema is asked for once the first batch exists."""
+    writer = None
+    try:
+        for batch in batches:
+            if writer is None:
+                writer = parquet_writer(path, schema())
+            writer.write_batch(batch)
+        if writer is None:  # a header-only file: zero rows, the header's columns
+            writer = parquet_writer(path, schema())
+    finally:
+        if writer is not None:
+            writer.close()

@@ -8,6 +8,19 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+S3_SCHEME = "s3://"
+
+
+def s3_uri(bucket: str, key: str) -> str:
+    """The one spelling of an object's address: s3://bucket/key."""
+    return f"{S3_SCHEME}{bucket}/{key}"
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """(bucket, key) of an s3://bucket/key address."""
+    bucket, _, key = uri.removeprefix(S3_SCHEME).partition("/")
+    return bucket, key
+
 
 @dataclass(frozen=True)
 class ObjectRef:
@@ -21,7 +34,7 @@ class ObjectRef:
 
     @property
     def uri(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
+        return s3_uri(self.bucket, self.key)
 
     def to_dict(self) -> dict[str, Any]:
         return {"bucket": self.bucket, "key": self.key, "version_id": self.version_id}

@@ -13,35 +13,21 @@ from typing import Any
 import pyarrow as pa
 
 from csvflow.domain.model import SourceObject
+from csvflow.domain.profile_fields import PROFILE_FIELDS, Kind
 
-_TOP_VALUES = pa.list_(pa.struct([("value", pa.string()), ("count", pa.int64())]))
-PROFILE_SCHEMA = pa.schema(
-    [
-        ("name", pa.string()),
-        ("position", pa.int32()),
-        ("type", pa.string()),
-        ("count", pa.int64()),
-        ("nulls", pa.int64()),
-        ("distinct", pa.int64()),
-        ("distinct_exact", pa.bool_()),
-        # min and max keep their JSON form: numbers stay numbers, dates ISO text.
-        ("min", pa.string()),
-        ("max", pa.string()),
-        ("mean", pa.float64()),
-        ("std", pa.float64()),
-        ("p25", pa.float64()),
-        ("p50", pa.float64()),
-        ("p75", pa.float64()),
-        ("quantiles_exact", pa.bool_()),
-        ("min_length", pa.int64()),
-        ("max_length", pa.int64()),
-        ("top_values", _TOP_VALUES),
-        ("top_values_exact", pa.bool_()),
-        ("true_count", pa.int64()),
-        ("false_count", pa.int64()),
-    ]
-)
-_JSON_FIELDS = ("min", "max")
+_ARROW_TYPES = {
+    Kind.TEXT: pa.string(),
+    Kind.POSITION: pa.int32(),
+    Kind.COUNT: pa.int64(),
+    Kind.FLAG: pa.bool_(),
+    Kind.NUMBER: pa.float64(),
+    Kind.LENGTH: pa.int64(),
+    # Between steps a JSON field travels as its JSON text.
+    Kind.JSON: pa.string(),
+    Kind.TOP_VALUES: pa.list_(pa.struct([("value", pa.string()), ("count", pa.int64())])),
+}
+PROFILE_SCHEMA = pa.schema([(f.name, _ARROW_TYPES[f.kind]) for f in PROFILE_FIELDS])
+_JSON_FIELDS = tuple(f.name for f in PROFILE_FIELDS if f.kind is Kind.JSON)
 
 
 def profiles_to_table(profiles: list[dict[str, Any]]) -> pa.Table:
@@ -97,9 +83,9 @@ class Failure:
 
 
 def json_value(value: Any) -> Any:
-    """A value of a typed column as JSON can hold it."""
+    """A value of a typed column as JSON can hold it (a Decimal through exact_json)."""
     if isinstance(value, Decimal):
-        return float(value)
+        return value  # exact: exact_json writes it as the number it is
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
     if isinstance(value, float) and not math.isfinite(value):

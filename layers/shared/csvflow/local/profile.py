@@ -14,10 +14,10 @@ from csvflow.domain.dialect import HEAD_BYTES, check_size, detect_dialect
 from csvflow.domain.model import no_contract
 from csvflow.domain.read_ahead import read_ahead
 from csvflow.domain.rejects import RejectReport
+from csvflow.domain.summarizing import summarize_batches
 from csvflow.domain.summary import aggregate_groups
 from csvflow.domain.validation import CsvValidator
 from csvflow.exceptions import PermanentError
-from csvflow.handlers import summarize_batches
 
 
 def profile_file(

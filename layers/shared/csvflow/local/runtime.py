@@ -1,100 +1,32 @@
-"""The csvflow stack inside moto: bucket, topic, queue, DLQ, functions, state machine.
+"""The csvflow stack inside moto, as one object the CLI and the tests drive.
 
 The event takes the path it takes in AWS: S3 notification -> SNS -> SQS -> starter
 Lambda (fed by a poller that does what Lambda's SQS event source mapping does) ->
-Step Functions, which executes the real ASL with the real handlers.
+Step Functions, which executes the real ASL with the real handlers. The jobs live in their
+own modules: `stack` builds the resources, `delivery` polls SQS and keeps the DLQ,
+`executions` follows what uploads started, `logs_sink` writes CloudWatch Logs.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import io
 import json
 import os
-import secrets
-import time
-import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import boto3
-import psycopg2.extensions
 
-import csvflow
-from csvflow.domain.model import SourceObject
+from csvflow.domain.model import SourceObject, s3_uri
 from csvflow.exceptions import ConfigurationError
 from csvflow.local.account_folder import AccountFolder
-from csvflow.local.lambda_runner import InProcessLambdaRunner, InvocationLog
-from csvflow.operations import execution_history
-
-REGION = "us-east-1"
-FUNCTIONS = ("starter", "validate", "summarize", "persist", "migrate")
-APPLICATION_ROLE = "csvflow_app"
-MAX_RECEIVE_COUNT = 3
-FINISHED = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
-
-
-@dataclass(frozen=True)
-class StackNames:
-    """Names of the emulated resources (the IaC's defaults)."""
-
-    bucket: str = "csvflow-local"
-    topic: str = "csvflow-uploads"
-    queue: str = "csvflow-starter"
-    dead_letter_queue: str = "csvflow-starter-dlq"
-    state_machine: str = "csvflow-ingest"
-    prefix: str = "csvflow-"
-
-
-def project_root() -> Path:
-    """The source checkout the package was installed from (functions/ and statemachine/)."""
-    root = Path(csvflow.__file__).resolve().parents[3]
-    if not (root / "statemachine").is_dir() or not (root / "functions").is_dir():
-        raise ConfigurationError(
-            "the local runtime needs the project's functions/ and statemachine/ folders: "
-            "install csvflow from a source checkout with `pip install -e .`"
-        )
-    return root
-
-
-def render_definition(text: str, substitutions: dict[str, str]) -> str:
-    """Apply DefinitionSubstitutions as Step Functions does: ${Name} -> value."""
-    for name, value in substitutions.items():
-        text = text.replace("${" + name + "}", value)
-    if "${" in text:
-        raise ConfigurationError("the state machine definition has an unsubstituted ${...}")
-    return text
-
-
-def function_zip(folder: Path) -> bytes:
-    """The function's deployment package: its folder, as SAM zips it."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(folder.rglob("*.py")):
-            archive.write(path, path.relative_to(folder).as_posix())
-    return buffer.getvalue()
-
-
-@dataclass
-class Upload:
-    """One file put into the bucket, and (once found) the execution it started."""
-
-    file: str
-    source: SourceObject
-    execution_arn: str = ""
-
-
-@dataclass
-class ExecutionResult:
-    upload: Upload
-    status: str
-    output: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
-    cause: str | None = None
+from csvflow.local.delivery import StarterDelivery
+from csvflow.local.executions import ExecutionResult, ExecutionTracker, Upload
+from csvflow.local.lambda_runner import InProcessLambdaRunner
+from csvflow.local.logs_sink import CloudWatchLogsSink
+from csvflow.local.stack import REGION, UPLOAD_PREFIX, StackNames, build_stack, project_root
 
 
 class LocalRuntime:
@@ -104,12 +36,12 @@ class LocalRuntime:
         self,
         *,
         database_url: str,
-        names: StackNames = StackNames(),
+        names: StackNames | None = None,
         root: Path | None = None,
         data_dir: Path | None = None,
     ) -> None:
         """``data_dir`` keeps the account's outputs on disk across runs (account_folder.py)."""
-        self.names = names
+        self.names = names or StackNames()
         self.folder = AccountFolder(data_dir) if data_dir else None
         self.database_url = database_url
         self.root = root or project_root()
@@ -123,9 +55,10 @@ class LocalRuntime:
         self.dlq_url = ""
         self.state_machine_arn = ""
         self.function_arns: dict[str, str] = {}
-        self._inputs: dict[str, dict[str, Any]] = {}
         # The persist function's login (the application role), created with the stack.
         self.application_secret_arn: str | None = None
+        self._delivery: StarterDelivery | None = None
+        self._executions: ExecutionTracker | None = None
 
     def __enter__(self) -> LocalRuntime:
         from moto import mock_aws
@@ -150,93 +83,32 @@ class LocalRuntime:
         self._stack.close()
 
     def _create(self, session: Any) -> None:
-        names = self.names
-        sns, iam = session.client("sns"), session.client("iam")
-        self.s3.create_bucket(Bucket=names.bucket)
-        self.s3.put_bucket_versioning(
-            Bucket=names.bucket, VersioningConfiguration={"Status": "Enabled"}
+        stack = build_stack(session, self.names, self.root, self.database_url)
+        self.queue_url, self.dlq_url = stack.queue_url, stack.dlq_url
+        self.state_machine_arn = stack.state_machine_arn
+        self.function_arns = stack.function_arns
+        self.application_secret_arn = stack.application_secret_arn
+        self._delivery = StarterDelivery(
+            sqs=self.sqs,
+            lam=self.lam,
+            queue_url=self.queue_url,
+            dlq_url=self.dlq_url,
+            starter_arn=self.function_arns["starter"],
         )
-        topic_arn = sns.create_topic(Name=names.topic)["TopicArn"]
-        self.dlq_url = self.sqs.create_queue(QueueName=names.dead_letter_queue)["QueueUrl"]
-        dlq_arn = self._queue_arn(self.dlq_url)
-        self.queue_url = self.sqs.create_queue(
-            QueueName=names.queue,
-            Attributes={
-                "VisibilityTimeout": "0",
-                "RedrivePolicy": json.dumps(
-                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
-                ),
-            },
-        )["QueueUrl"]
-        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=self._queue_arn(self.queue_url))
-        self.s3.put_bucket_notification_configuration(
-            Bucket=names.bucket,
-            NotificationConfiguration={
-                "TopicConfigurations": [
-                    {
-                        "TopicArn": topic_arn,
-                        "Events": ["s3:ObjectCreated:*"],
-                        "Filter": {
-                            "Key": {"FilterRules": [{"Name": "prefix", "Value": "incoming/"}]}
-                        },
-                    }
-                ]
-            },
-        )
-        role_arn = iam.create_role(
-            RoleName=f"{names.prefix}local",
-            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-        )["Role"]["Arn"]
-        account = role_arn.split(":")[4]
-        self.state_machine_arn = (
-            f"arn:aws:states:{REGION}:{account}:stateMachine:{names.state_machine}"
-        )
-        # As deployed: persist logs in as the application's role with its own secret; the
-        # migration step, as the owner, creates the schema and that role before any upload.
-        self.application_secret_arn = application_secret = session.client(
-            "secretsmanager"
-        ).create_secret(
-            Name=f"{names.prefix}application-database",
-            SecretString=json.dumps(
-                {"username": APPLICATION_ROLE, "password": secrets.token_urlsafe(30)}
-            ),
-        )["ARN"]
-        sslmode = psycopg2.extensions.parse_dsn(self.database_url).get("sslmode", "prefer")
-        environments = {
-            "starter": {
-                "CSVFLOW_STATE_MACHINE_ARN": self.state_machine_arn,
-                "CSVFLOW_BUCKET": names.bucket,
-            },
-            "persist": {"CSVFLOW_DB_SECRET_ARN": application_secret, "CSVFLOW_DB_SSLMODE": sslmode},
-            "migrate": {
-                "DATABASE_URL": self.database_url,
-                "CSVFLOW_DB_SECRET_ARN": application_secret,
-            },
-        }
-        for name in FUNCTIONS:
-            self.function_arns[name] = self.lam.create_function(
-                FunctionName=f"{names.prefix}{name}",
-                Runtime="python3.12",
-                Role=role_arn,
-                Handler="app.lambda_handler",
-                Code={"ZipFile": function_zip(self.root / "functions" / name)},
-                Timeout=900,
-                MemorySize=2048,
-                Environment={"Variables": environments.get(name, {})},
-            )["FunctionArn"]
-        definition = render_definition(
-            (self.root / "statemachine" / "ingest.asl.json").read_text(encoding="utf-8"),
-            {
-                "ValidateFunctionArn": self.function_arns["validate"],
-                "SummarizeFunctionArn": self.function_arns["summarize"],
-                "PersistFunctionArn": self.function_arns["persist"],
-            },
-        )
-        self.sfn.create_state_machine(
-            name=names.state_machine, definition=definition, roleArn=role_arn, type="STANDARD"
-        )
+        self._executions = ExecutionTracker(self.sfn, self.state_machine_arn)
         self.migrate()
-        self._drain_test_events()
+        # S3 sends an s3:TestEvent when notifications are configured; the starter skips it.
+        self.pump()
+
+    @property
+    def delivery(self) -> StarterDelivery:
+        assert self._delivery is not None, "the runtime is not started (use it as `with`)"
+        return self._delivery
+
+    @property
+    def executions(self) -> ExecutionTracker:
+        assert self._executions is not None, "the runtime is not started (use it as `with`)"
+        return self._executions
 
     def migrate(self) -> dict[str, Any]:
         """Run the migration function, as a deploy does; its result."""
@@ -248,15 +120,6 @@ class LocalRuntime:
                 f"{result.get('errorType')}: {result.get('errorMessage')}"
             )
         return result
-
-    def _queue_arn(self, url: str) -> str:
-        attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-        arn: str = attributes["Attributes"]["QueueArn"]
-        return arn
-
-    def _drain_test_events(self) -> None:
-        # S3 sends an s3:TestEvent when notifications are configured; the starter skips it.
-        self.pump()
 
     def put_contract(self, dataset: str, path: Path) -> None:
         suffix = path.suffix if path.suffix in (".yaml", ".yml", ".json") else ".yaml"
@@ -276,7 +139,9 @@ class LocalRuntime:
 
         ``on_progress(sent, total)`` hears how many bytes have gone, as the emulator reads them.
         """
-        key = key or (f"incoming/{dataset}/{path.name}" if dataset else f"incoming/{path.name}")
+        key = key or (
+            f"{UPLOAD_PREFIX}{dataset}/{path.name}" if dataset else f"{UPLOAD_PREFIX}{path.name}"
+        )
         with path.open("rb") as file:
             body = _ReportingReader(file, path.stat().st_size, on_progress) if on_progress else file
             response = self.s3.put_object(Bucket=self.names.bucket, Key=key, Body=body)
@@ -285,31 +150,7 @@ class LocalRuntime:
     def upload_bytes(self, data: bytes, key: str) -> Upload:
         """Put ``data`` at ``key`` (tests and generated files)."""
         response = self.s3.put_object(Bucket=self.names.bucket, Key=key, Body=data)
-        return self._upload(f"s3://{self.names.bucket}/{key}", key, response)
-
-    @property
-    def dead_letter_queue_arn(self) -> str:
-        return self._queue_arn(self.dlq_url)
-
-    def move_dead_letters(self) -> int:
-        """What SQS's StartMessageMoveTask does: the DLQ's messages back to their queue."""
-        moved = 0
-        for message in self._receive_dead_letters():
-            self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=message["Body"])
-            self.sqs.delete_message(QueueUrl=self.dlq_url, ReceiptHandle=message["ReceiptHandle"])
-            moved += 1
-        return moved
-
-    def dead_letters(self) -> list[dict[str, Any]]:
-        """The messages the queue gave up on (received MAX_RECEIVE_COUNT times)."""
-        return list(self._receive_dead_letters())
-
-    def _receive_dead_letters(self) -> Iterator[dict[str, Any]]:
-        """Every message in the DLQ once: each stays hidden for 30 s after it is received."""
-        while batch := self.sqs.receive_message(
-            QueueUrl=self.dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=30
-        ).get("Messages", []):
-            yield from batch
+        return self._upload(s3_uri(self.names.bucket, key), key, response)
 
     def _upload(self, file: str, key: str, response: dict[str, Any]) -> Upload:
         source = SourceObject(
@@ -320,84 +161,19 @@ class LocalRuntime:
         )
         return Upload(file=file, source=source)
 
-    def _find_executions(self, uploads: list[Upload]) -> None:
-        """Match uploads to the executions the starter started, by key and ETag.
-
-        moto's S3 notifications omit versionId, so the execution name cannot be
-        computed ahead as it could be in AWS; the execution's input says which it is.
-        """
-        wanted = {(u.source.key, u.source.etag): u for u in uploads if not u.execution_arn}
-        if not wanted:
-            return
-        paginator = self.sfn.get_paginator("list_executions")
-        for page in paginator.paginate(stateMachineArn=self.state_machine_arn):
-            for execution in page["executions"]:
-                arn = execution["executionArn"]
-                if arn in self._inputs:
-                    source = self._inputs[arn]
-                else:
-                    described = self.sfn.describe_execution(executionArn=arn)
-                    source = json.loads(described["input"])["source"]
-                    self._inputs[arn] = source
-                upload = wanted.get((source["key"], source.get("etag")))
-                if upload is not None:
-                    upload.execution_arn = arn
-                    upload.source = SourceObject.from_dict(source)
-
     def pump(self, *, max_rounds: int = 100) -> int:
-        """Deliver queued messages to the starter in batches, as Lambda's SQS poller does.
+        """Deliver queued messages to the starter (see StarterDelivery.pump)."""
+        return self.delivery.pump(max_rounds=max_rounds)
 
-        Messages the starter reports as failed stay in the queue; after
-        MAX_RECEIVE_COUNT receives SQS moves them to the dead-letter queue.
-        """
-        delivered = 0
-        for _ in range(max_rounds):
-            messages = self.sqs.receive_message(
-                QueueUrl=self.queue_url,
-                MaxNumberOfMessages=10,
-                AttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
-            if not messages:
-                return delivered
-            failed = self._invoke_starter(messages)
-            done = [m for m in messages if m["MessageId"] not in failed]
-            if done:
-                self.sqs.delete_message_batch(
-                    QueueUrl=self.queue_url,
-                    Entries=[
-                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                        for i, m in enumerate(done)
-                    ],
-                )
-            delivered += len(done)
-        return delivered
+    @property
+    def dead_letter_queue_arn(self) -> str:
+        return self.delivery.dead_letter_queue_arn
 
-    def _invoke_starter(self, messages: list[dict[str, Any]]) -> set[str]:
-        queue_arn = self._queue_arn(self.queue_url)
-        event = {
-            "Records": [
-                {
-                    "messageId": m["MessageId"],
-                    "receiptHandle": m["ReceiptHandle"],
-                    "body": m["Body"],
-                    "attributes": m.get("Attributes", {}),
-                    "messageAttributes": m.get("MessageAttributes", {}),
-                    "md5OfBody": m["MD5OfBody"],
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": queue_arn,
-                    "awsRegion": REGION,
-                }
-                for m in messages
-            ]
-        }
-        response = self.lam.invoke(
-            FunctionName=self.function_arns["starter"], Payload=json.dumps(event).encode()
-        )
-        payload = json.loads(response["Payload"].read() or b"{}")
-        if response.get("FunctionError"):
-            return {m["MessageId"] for m in messages}
-        return {item["itemIdentifier"] for item in payload.get("batchItemFailures", [])}
+    def move_dead_letters(self) -> int:
+        return self.delivery.move_dead_letters()
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        return self.delivery.dead_letters()
 
     def wait(
         self,
@@ -407,66 +183,16 @@ class LocalRuntime:
         on_state: Callable[[Upload, str], None] | None = None,
     ) -> list[ExecutionResult]:
         """Wait for each upload's execution to finish, reporting state changes."""
-        deadline = time.monotonic() + timeout
-        results: dict[str, ExecutionResult] = {}
-        shown: dict[str, str] = {}
-        while len(results) < len(uploads):
-            self._find_executions(uploads)
-            # One listing per round for every status: describing each unfinished execution
-            # every 50 ms is, in a burst, hundreds of calls into moto beside the functions.
-            statuses = self._statuses()
-            for upload in uploads:
-                if not upload.execution_arn or upload.execution_arn in results:
-                    continue
-                if on_state is not None and upload.execution_arn in statuses:
-                    state = self.current_state(upload.execution_arn)
-                    if state and shown.get(upload.execution_arn) != state:
-                        shown[upload.execution_arn] = state
-                        on_state(upload, state)
-                if statuses.get(upload.execution_arn) in FINISHED:
-                    described = self._describe(upload.execution_arn)
-                    if described is not None and described["status"] in FINISHED:
-                        results[upload.execution_arn] = _result(upload, described)
-            if time.monotonic() > deadline:
-                raise TimeoutError("executions did not finish in time")
-            if len(results) < len(uploads):
-                time.sleep(0.05)
-        return [results[u.execution_arn] for u in uploads]
+        return self.executions.wait(uploads, timeout=timeout, on_state=on_state)
 
     def redrive(self, execution_arn: str, *, timeout: float = 3600) -> ExecutionResult:
-        """RedriveExecution, which moto lacks: resume at the failed state, same ARN."""
-        from csvflow.local.redrive import redrive_execution
-
-        redrive_execution(execution_arn)  # the execution is RUNNING again when this returns
-        described = self.sfn.describe_execution(executionArn=execution_arn)
-        source = SourceObject.from_dict(json.loads(described["input"])["source"])
-        upload = Upload(file=source.key, source=source, execution_arn=execution_arn)
-        (result,) = self.wait([upload], timeout=timeout)
-        return result
-
-    def _statuses(self) -> dict[str, str]:
-        pages = self.sfn.get_paginator("list_executions").paginate(
-            stateMachineArn=self.state_machine_arn, PaginationConfig={"PageSize": 1000}
-        )
-        return {e["executionArn"]: e["status"] for page in pages for e in page["executions"]}
-
-    def _describe(self, arn: str) -> dict[str, Any] | None:
-        try:
-            described: dict[str, Any] = self.sfn.describe_execution(executionArn=arn)
-            return described
-        except self.sfn.exceptions.ExecutionDoesNotExist:
-            return None
+        return self.executions.redrive(execution_arn, timeout=timeout)
 
     def current_state(self, arn: str) -> str | None:
-        events = self.history(arn)
-        for event in reversed(events):
-            details = event.get("stateEnteredEventDetails")
-            if details:
-                return str(details["name"])
-        return None
+        return self.executions.current_state(arn)
 
     def history(self, arn: str) -> list[dict[str, Any]]:
-        return execution_history(self.sfn, arn)
+        return self.executions.history(arn)
 
     def run(
         self,
@@ -488,33 +214,6 @@ class LocalRuntime:
         ]
         self.pump()
         return self.wait(uploads, on_state=on_state)
-
-
-class CloudWatchLogsSink:
-    """Puts each invocation's log where Lambda does: group /aws/lambda/<function>, a
-    stream per invocation, so `aws logs` against `csvflow local serve` reads them."""
-
-    def __init__(self, logs: Any) -> None:
-        self._logs = logs
-        self._groups: set[str] = set()
-
-    def __call__(self, log: InvocationLog) -> None:
-        group = f"/aws/lambda/{log.function_name}"
-        if group not in self._groups:
-            try:
-                self._logs.create_log_group(logGroupName=group)
-            except self._logs.exceptions.ResourceAlreadyExistsException:
-                pass
-            self._groups.add(group)
-        today = dt.datetime.now(tz=dt.UTC)
-        stream = f"{today:%Y/%m/%d}/[$LATEST]{log.request_id.replace('-', '')}"
-        self._logs.create_log_stream(logGroupName=group, logStreamName=stream)
-        millis = int(today.timestamp() * 1000)
-        self._logs.put_log_events(
-            logGroupName=group,
-            logStreamName=stream,
-            logEvents=[{"timestamp": millis, "message": line} for line in log.lines],
-        )
 
 
 @contextmanager
@@ -555,22 +254,3 @@ class _ReportingReader:
 
     def tell(self) -> int:
         return self._file.tell()
-
-
-def _result(upload: Upload, described: dict[str, Any]) -> ExecutionResult:
-    output = json.loads(described.get("output") or "{}")
-    return ExecutionResult(
-        upload=upload,
-        status=described["status"],
-        output=output,
-        error=described.get("error"),
-        cause=described.get("cause"),
-    )
-
-
-def iter_states(history: list[dict[str, Any]]) -> Iterator[tuple[str, str]]:
-    """(event type, state name) pairs of an execution history, for display and tests."""
-    for event in history:
-        for key in ("stateEnteredEventDetails", "stateExitedEventDetails"):
-            if key in event:
-                yield event["type"], event[key]["name"]

@@ -1,0 +1,63 @@
+"""`csvflow local serve`: the emulated account on an HTTP endpoint."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Callable
+
+from csvflow.cli.database import add_database_option, open_database
+from csvflow.domain.model import s3_uri
+
+
+def register(
+    command: Callable[..., argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    local = command("local", help="the emulated AWS account")
+    local_sub = local.add_subparsers(required=True, metavar="COMMAND")
+    serve = local_sub.add_parser(
+        "serve", parents=[common], help="serve the emulated stack on an HTTP endpoint"
+    )
+    serve.add_argument("--port", type=int, default=4566)
+    add_database_option(serve)
+    serve.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from csvflow.local.account_folder import local_data_dir
+    from csvflow.local.runtime import LocalRuntime
+    from csvflow.local.server import LocalServer
+
+    data_dir = local_data_dir()
+    with open_database(args) as url:
+        with (
+            LocalRuntime(database_url=url, data_dir=data_dir) as runtime,
+            LocalServer(runtime, port=args.port) as server,
+        ):
+            endpoint = server.endpoint_url
+            names = runtime.names
+            print(
+                f"csvflow's emulated account is serving on {endpoint} (Ctrl-C stops it)\n"
+                f"  bucket         {names.bucket} (uploads under incoming/ start the workflow)\n"
+                f"  state machine  {runtime.state_machine_arn}\n"
+                f"  queue / DLQ    {names.queue} / {names.dead_letter_queue}\n"
+                f"  functions      {', '.join(names.prefix + f for f in runtime.function_arns)}\n"
+                f"  database       {url.split('@')[-1]}\n"
+                "Try:\n"
+                f"  aws --endpoint-url {endpoint} s3 cp examples/sales.csv "
+                f"{s3_uri(names.bucket, 'incoming/sales/sales.csv')}\n"
+                f"  csvflow executions --endpoint-url {endpoint}\n",
+                flush=True,
+            )
+            stop = threading.Event()
+            # Ctrl-C, or a SIGTERM from a supervisor (a background job ignores SIGINT).
+            for signal_number in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signal_number, lambda *_: stop.set())
+            stop.wait()
+            print(
+                f"stopping: reports, Parquet and contracts are kept in {data_dir / 's3'}",
+                file=sys.stderr,
+            )
+    return 0

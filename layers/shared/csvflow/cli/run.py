@@ -1,0 +1,136 @@
+"""`csvflow run`: the whole workflow on local files, in the emulated account."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from csvflow.cli.database import add_database_option, open_database
+from csvflow.cli.format import format_aggregate, format_columns
+from csvflow.domain.model import ObjectRef
+
+
+def register(
+    command: Callable[..., argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    run = command("run", help="run the whole workflow locally on CSV files")
+    run.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    run.add_argument("--dataset", help="upload under incoming/DATASET/ (picks its contract)")
+    run.add_argument("--contract", type=Path, help="the dataset's contract (YAML or JSON)")
+    add_database_option(run)
+    run.add_argument("--json", action="store_true", help="a JSON array, one object per file")
+    run.set_defaults(func=cmd_run)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from csvflow.adapters.postgres.connection import connector
+    from csvflow.adapters.postgres.queries import PostgresSummaryQueries
+    from csvflow.local.account_folder import local_data_dir
+    from csvflow.local.runtime import LocalRuntime
+
+    missing = [str(p) for p in args.paths if not p.is_file()]
+    if missing:
+        print(f"csvflow: no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    dataset = args.dataset or (args.contract.stem if args.contract else None)
+    started = time.monotonic()
+
+    def progress(upload: Any, state: str) -> None:
+        if not args.json:
+            elapsed = time.monotonic() - started
+            print(f"  {elapsed:6.1f}s  {upload.file}: {state}", file=sys.stderr)
+
+    upload_progress = _UploadProgress(started, live=sys.stderr.isatty() and not args.json)
+
+    with open_database(args) as url:
+        # The local stack runs the migration step at creation, as a deploy does.
+        with LocalRuntime(database_url=url, data_dir=local_data_dir()) as runtime:
+            if args.contract and dataset:
+                runtime.put_contract(dataset, args.contract)
+            results = runtime.run(
+                list(args.paths),
+                dataset=dataset,
+                on_state=progress,
+                on_upload_progress=None if args.json else upload_progress,
+            )
+        queries = PostgresSummaryQueries(connector(url))
+        records = [_run_record(result) for result in results]
+        if args.json:
+            print(json.dumps(records, indent=2))
+        else:
+            for record in records:
+                _print_run(record, queries.summary(record["key"]))
+    return 0 if all(record["status"] == "SUCCEEDED" for record in records) else 1
+
+
+class _UploadProgress:
+    """Bytes uploaded so far: a line redrawn in a terminal, else one line when a file is sent."""
+
+    def __init__(self, started: float, *, live: bool) -> None:
+        self._started, self._live = started, live
+        self._redrawn = 0.0
+        self._sent: set[Path] = set()
+
+    def __call__(self, path: Path, sent: int, total: int) -> None:
+        if path in self._sent:
+            return  # the reader's last, empty reads
+        now = time.monotonic()
+        done = sent >= total
+        if done:
+            self._sent.add(path)
+        if self._live and (done or now - self._redrawn >= 0.2):
+            self._redrawn = now
+            line = f"  {now - self._started:6.1f}s  {path}: uploading {_mb(sent)} of {_mb(total)}"
+            print("\r" + line, end="\n" if done else "", file=sys.stderr, flush=True)
+        elif done and not self._live:
+            print(
+                f"  {now - self._started:6.1f}s  {path}: uploaded {_mb(total)}",
+                file=sys.stderr,
+            )
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB"
+
+
+def _run_record(result: Any) -> dict[str, Any]:
+    output = result.output
+    validation = output.get("validation", {}).get("result", {})
+    error = result.error
+    cause = result.cause
+    return {
+        "file": result.upload.file,
+        "key": result.upload.source.key,
+        "status": result.status,
+        "execution_arn": result.upload.execution_arn,
+        "rows": validation.get("rows"),
+        "rejected_rows": validation.get("rejected_rows"),
+        "rejects_report": _uri(validation.get("rejects_report")),
+        "error": None if result.status == "SUCCEEDED" else {"type": error, "cause": cause},
+    }
+
+
+def _uri(ref: dict[str, Any] | None) -> str | None:
+    return ObjectRef.from_dict(ref).uri if ref else None
+
+
+def _print_run(record: dict[str, Any], summary: dict[str, Any] | None) -> None:
+    print(f"\n{record['file']}  ->  {record['status']}")
+    print(f"  key:        {record['key']}")
+    print(f"  execution:  {record['execution_arn']}")
+    if record["status"] != "SUCCEEDED":
+        error = record["error"] or {}
+        print(f"  error:      {error.get('type')}: {error.get('cause')}")
+        return
+    print(f"  rows:       {record['rows']}   rejected: {record['rejected_rows']}")
+    if record["rejects_report"]:
+        print(f"  rejects:    {record['rejects_report']}")
+    if summary:
+        print(format_columns(summary["columns"]))
+        for aggregate in summary["aggregates"]:
+            print(format_aggregate(aggregate))
