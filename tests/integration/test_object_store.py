@@ -43,6 +43,13 @@ def test_reads_head_stream_and_text(store_and_put):
     assert store.read_text(ObjectRef(BUCKET, "none.yaml")) is None
 
 
+def test_reads_the_tail_and_the_size(store_and_put):
+    store, put = store_and_put
+    ref = put("a.csv", b"a,b\n1,2\nTotal,3\n")
+    assert store.read_tail(ref, 8) == (b"Total,3\n", 16)
+    assert store.read_tail(ref, 1000) == (b"a,b\n1,2\nTotal,3\n", 16)
+
+
 def test_the_head_of_an_empty_object_is_empty(store_and_put):
     store, put = store_and_put
     assert store.read_head(put("empty.csv", b""), 1024) == b""

@@ -39,7 +39,7 @@ def test_json_contracts_parse_too():
             "aggregates: [{name: x, group_by: [a], metrics: [{column: b, op: median}]}]",
             "op must be",
         ),
-        ("delimiter: ':'", "delimiter"),
+        ("delimiter: '/'", "delimiter"),
         ("- just a list", "mapping"),
         ("a: [", "not valid YAML"),
     ],

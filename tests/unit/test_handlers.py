@@ -149,6 +149,7 @@ def test_record_failure_keeps_step_error_and_message(world):
 
 def test_a_file_with_too_many_rejects_is_recorded_with_its_report(world):
     handle, store, repository, _ = world
+    # One row of two rejected: far more than the 1 % a file without a contract may have.
     source = upload(store, "incoming/ragged.csv", b"a,b\n1,2\n3\n")
     with pytest.raises(RejectedRowsExceeded) as raised:
         handle(ValidateCsv(source=source, dataset="default", ingestion_id=source.ingestion_id))

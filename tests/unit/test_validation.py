@@ -42,12 +42,15 @@ def test_line_numbers_stay_right_across_parser_blocks():
     ]
 
 
-def test_no_contract_means_any_rejected_row_fails_the_file_naming_it():
+def test_no_contract_means_rejects_past_the_default_share_fail_the_file_naming_it():
     with pytest.raises(RejectedRowsExceeded) as caught:
-        result = validate_bytes(b"a,b\n1,2\n3\n", file="incoming/d/f.csv")
+        result = validate_bytes(
+            b"a,b\n1,2\n3\n", file="incoming/d/f.csv", default_rejected_share=0.01
+        )
         result.validator.raise_if_too_many_rejected("s3://bucket/reports/x.csv")
     message = str(caught.value)
-    assert "incoming/d/f.csv: 1 of 2 rows rejected" in message
+    assert "incoming/d/f.csv: 1 of 2 rows rejected (50.00%), more than the 1.00% a file " in message
+    assert "without a contract may have (CSVFLOW_MAX_REJECTED_SHARE)" in message
     assert "incoming/d/f.csv, line 3: expected 2 fields, found 1" in message
     assert "s3://bucket/reports/x.csv" in message
 
