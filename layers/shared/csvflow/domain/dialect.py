@@ -421,7 +421,7 @@ class _Detection:
                         column=position,
                     )
                 new, why = (
-                    _free(f"{name}_2", taken),
+                    _free(name, taken),
                     f"a repeat of column {names.index(name) + 1}'s",
                 )
             else:
@@ -475,11 +475,10 @@ def _free(name: str, taken: set[str]) -> str:
     """``name``, or ``name`` with the first free ``_2``, ``_3``... suffix."""
     if name not in taken:
         return name
-    stem, _, number = name.rpartition("_")
-    stem, n = (stem, int(number)) if number.isdigit() and stem else (name, 1)
-    while f"{stem}_{n}" in taken:
+    n = 2
+    while f"{name}_{n}" in taken:
         n += 1
-    return f"{stem}_{n}"
+    return f"{name}_{n}"
 
 
 _CONFUSABLE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")

@@ -291,9 +291,11 @@ def header_evidence(rows: list[Record], width: int) -> tuple[bool, str]:
 def _counts_columns(first: tuple[str, ...]) -> bool:
     """0,1,2,... or 1,2,3,... (after an unnamed first column): pandas' numbered columns."""
     named = [f.strip() for f in first]
-    if named and not named[0]:
+    index = bool(named) and not named[0]
+    if index:
         named = named[1:]
-    if len(named) < 2 or not all(f.isdigit() for f in named):
+    # Two numbers could as well be a row of data; three, or an unnamed index, count columns.
+    if len(named) < (2 if index else 3) or not all(f.isdigit() for f in named):
         return False
     numbers = [int(f) for f in named]
     return numbers in (list(range(len(named))), list(range(1, len(named) + 1)))
