@@ -78,6 +78,12 @@ def test_the_footer_of_a_file_longer_than_its_head_is_read_from_its_tail():
     assert result.outcome.rows == HEAD_BYTES // 8
 
 
+def test_footer_none_makes_notes_below_the_table_rejected_rows():
+    result = validate_bytes(FOOTER, contract("footer: none\nmax_rejected_share: 1"))
+    assert [r["line"] for r in report_rows(result.report_csv)] == ["7"]
+    assert result.outcome.rows == 4  # the totals row has the table's width
+
+
 def test_a_short_row_of_values_at_the_end_is_rejected_not_taken_for_a_footer():
     result = validate_bytes(b"a,b,c\n1,2,3\n4,5,6\n7\n")
     assert [r["line"] for r in report_rows(result.report_csv)] == ["4"]
@@ -157,10 +163,16 @@ def test_names_exact_refuses_a_blank_name():
 def test_contract_reading_keys_are_parsed():
     declared = contract(
         'delimiter: space\nquote: "\'"\nescape: backslash\nskip_lines: 2\n'
-        "header: absent\nnames: exact\n"
+        "header: absent\nnames: exact\nfooter: none\n"
     )
     assert declared.reading == ReadingRules(
-        delimiter=" ", quote="'", escape="\\", skip_lines=2, header="absent", names="exact"
+        delimiter=" ",
+        quote="'",
+        escape="\\",
+        skip_lines=2,
+        header="absent",
+        names="exact",
+        footer="none",
     )
 
 

@@ -46,6 +46,7 @@ QUOTES = {'"': '"', "'": "'", "none": ""}
 ESCAPES = {"double": "", "backslash": "\\"}
 HEADER_MODES = ("auto", "required", "absent")
 NAME_MODES = ("repair", "exact")
+FOOTER_MODES = ("auto", "none")
 _AGGREGATE_NAME = r"[A-Za-z0-9_.-]{1,100}"
 
 
@@ -105,6 +106,7 @@ class _ContractSchema(_Schema):
     skip_lines: int | None = Field(None, ge=0)
     header: str = "auto"
     names: str = "repair"
+    footer: str = "auto"
     max_rejected_share: float = Field(0.0, ge=0, le=1)
     null_values: list[str] = Field(default_factory=lambda: list(DEFAULT_NULL_VALUES))
     decimal_separator: str | None = None
@@ -121,6 +123,7 @@ _EXPECTED = {
     "skip_lines": "must be a whole number of lines, 0 or more",
     "header": "must be one of " + ", ".join(HEADER_MODES),
     "names": "must be one of " + ", ".join(NAME_MODES),
+    "footer": "must be one of " + ", ".join(FOOTER_MODES),
     "decimal_separator": 'must be "." or ","',
     "thousands_separator": "must be one of " + ", ".join(repr(t) for t in THOUSANDS_SEPARATORS),
     "max_rejected_share": "must be a number from 0 to 1",
@@ -250,6 +253,7 @@ class _ContractReader:
             ("escape", ESCAPES),
             ("header", HEADER_MODES),
             ("names", NAME_MODES),
+            ("footer", FOOTER_MODES),
         ):
             value = getattr(schema, key)
             if value is not None and value not in allowed:
@@ -262,6 +266,7 @@ class _ContractReader:
             skip_lines=schema.skip_lines,
             header=schema.header,
             names=schema.names,
+            footer=schema.footer,
         )
 
     def _refuse(self, path: str, value: Any, expected: str) -> None:

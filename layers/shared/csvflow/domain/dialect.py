@@ -350,6 +350,8 @@ class _Detection:
         size: int | None,
     ) -> tuple[int, SkippedLines] | None:
         """Where a footer starts (a byte offset), and its lines; None without one."""
+        if self.rules.footer == "none":
+            return None
         if whole:
             last = lines[-200:]
             first_line = len(lines) - len(last) + 1

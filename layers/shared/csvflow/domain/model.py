@@ -167,6 +167,7 @@ class ReadingRules:
     skip_lines: int | None = None  # lines above the table (its header, or first row)
     header: str = "auto"  # "auto", "required" (refuse a file without one) or "absent"
     names: str = "repair"  # "repair" blank and repeated names, or "exact" (refuse them)
+    footer: str = "auto"  # "auto", or "none": the table runs to the end, misfits rejected
 
 
 DEFAULT_NULL_VALUES = ("", "NULL", "null", "N/A", "n/a", "NaN", "#N/A")

@@ -69,6 +69,7 @@ def _profile(path: Path, contract_path: Path | None, report_file: TextIO) -> dic
                 max_columns=limits.max_columns,
                 columns=tuple(c.name for c in contract.columns),
             )
+            result["dialect"] = dialect.to_dict()
             stream.seek(0)
             validator = CsvValidator(
                 stream,
