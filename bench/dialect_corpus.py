@@ -239,7 +239,7 @@ def read_with_csvflow(path: Path) -> Reading:
         return Reading(error=f"{type(error).__name__}: {error}", crashed=True)
     if not out.getvalue().strip():
         # The CLI turns an exception profile did not expect into "unexpected ...".
-        message = err.getvalue().strip().removeprefix("csvflow: ")
+        message = err.getvalue().strip().removeprefix("csvflow: ").replace(str(path), path.name)
         return Reading(error=message or "no output", crashed=message.startswith("unexpected"))
     return csvflow_reading(json.loads(out.getvalue()))
 
@@ -248,7 +248,8 @@ def csvflow_reading(result: dict[str, Any]) -> Reading:
     """The table (or the error) of one `csvflow profile --json` result."""
     if result["status"] != "SUCCEEDED":
         error = result["error"]
-        return Reading(error=f"{error['type']}: {error['cause']}")
+        cause = str(error["cause"]).replace(result["key"], Path(result["key"]).name)
+        return Reading(error=f"{error['type']}: {cause}")
     columns = result["columns"]
     return Reading(
         width=len(columns),
