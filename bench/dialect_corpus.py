@@ -4,7 +4,8 @@ Each file has a careful person's reading in ``expected.toml``. A tool's reading 
 
 - RIGHT: a table of the expected width whose first data row (or, where the tool shows no rows,
   whose column names) agree with the annotation, and whose number of data rows is the table's:
-  no more (a footer or a header counted as data), no fewer than the ragged records allow;
+  no more (a footer or a header counted as data), no fewer than its ragged records and its records
+  of nothing but empty cells allow (a reader may set those aside);
 - MISREAD: a table, but not that one;
 - REFUSED: an error instead of a table. A crash (an error the tool did not expect, a traceback)
   is a refusal flagged as such.
@@ -54,6 +55,7 @@ class Expected:
     width: int
     first_row: tuple[str, ...]
     kinds: tuple[str, ...]
+    empty_rows: int = 0
     header: tuple[str, ...] | None = None  # None when the file has no header
     note: str = ""
 
@@ -124,9 +126,11 @@ def _difference(expected: Expected, reading: Reading) -> str:
         if reason:
             return reason
     if reading.rows is not None:
-        fewest = expected.rows - expected.ragged
+        fewest = expected.rows - expected.ragged - expected.empty_rows
         if not fewest <= reading.rows <= expected.rows:
-            wanted = f"{expected.rows}" if not expected.ragged else f"{fewest} to {expected.rows}"
+            wanted = (
+                f"{expected.rows}" if fewest == expected.rows else f"{fewest} to {expected.rows}"
+            )
             return f"{reading.rows} data rows, expected {wanted}"
     return ""
 

@@ -87,6 +87,7 @@ def test_the_annotation_is_what_the_file_holds_read_with_the_annotated_dialect(e
     assert len(table.records) == expected.rows
     assert [v.strip() for v in table.records[0]] == list(expected.first_row)
     assert sum(len(r) != expected.width for r in table.records) == expected.ragged
+    assert sum(not any(v.strip() for v in r) for r in table.records) == expected.empty_rows
     if expected.has_header:
         assert [name.strip() for name in table.header] == list(expected.header)
         assert len(table.header) == expected.width
@@ -180,15 +181,14 @@ def test_the_first_data_row_taken_for_a_header_is_a_misread():
     assert "became the column names" in verdict.reason
 
 
-def test_ragged_rows_may_be_set_aside_but_no_other_row():
-    ragged = _expected(rows=10, ragged=2)
+def test_ragged_and_empty_rows_may_be_set_aside_but_no_other_row():
+    table = _expected(rows=10, ragged=2, empty_rows=1)
 
     def outcome(rows):
-        return corpus.classify(ragged, corpus.Reading(width=3, rows=rows)).outcome
+        return corpus.classify(table, corpus.Reading(width=3, rows=rows)).outcome
 
-    assert [outcome(n) for n in (7, 8, 9, 10, 11)] == [
-        corpus.Outcome.MISREAD, corpus.Outcome.RIGHT, corpus.Outcome.RIGHT,
-        corpus.Outcome.RIGHT, corpus.Outcome.MISREAD,
+    assert [outcome(n) for n in (6, 7, 10, 11)] == [
+        corpus.Outcome.MISREAD, corpus.Outcome.RIGHT, corpus.Outcome.RIGHT, corpus.Outcome.MISREAD,
     ]  # fmt: skip
 
 
