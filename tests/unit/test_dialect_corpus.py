@@ -5,8 +5,8 @@ judged against the file's annotation (tests/data/dialects/expected.toml) by benc
 the module bench/dialects.py uses to print the same figures beside DuckDB, pandas and clevercsv.
 The goal: at least 95 % of the files read right, at most 1 % misread, no crash.
 
-The three goal tests fail on the csvflow from before issue 13's detection work (64 % right,
-12 % misread, 24 % refused, 5 crashes on 18-digit ids): they land with that work, not before it.
+The three goal tests fail on the csvflow from before issue 13's detection work (62 % right,
+14 % misread, 24 % refused, 5 crashes on 18-digit ids): they land with that work, not before it.
 The annotations and the judge are tested here too: a wrong annotation is worse than none.
 """
 
