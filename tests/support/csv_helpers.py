@@ -35,6 +35,7 @@ def validate_bytes(
     block_size: int = 1 << 20,
     unique_keys_memory: int = UNIQUE_KEYS_MEMORY,
     default_rejected_share: float = 0.0,
+    default_rejected_rows: int = 0,
 ) -> Validated:
     contract = contract or no_contract("test")
     dialect = detect_dialect(
@@ -55,6 +56,7 @@ def validate_bytes(
         block_size=block_size,
         unique_keys_memory=unique_keys_memory,
         default_rejected_share=default_rejected_share,
+        default_rejected_rows=default_rejected_rows,
     )
     batches = list(validator.batches())
     table = pa.Table.from_batches(batches, schema=validator.schema)

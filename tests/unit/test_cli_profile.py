@@ -28,14 +28,15 @@ def test_a_good_file_prints_its_columns(tmp_path, capsys):
     assert "amount" in out and "float" in out
 
 
-def test_rejects_writes_the_report_of_the_rejected_rows(tmp_path, capsys):
+def test_rejects_writes_the_report_of_the_rejected_rows(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("CSVFLOW_MAX_REJECTED_ROWS", "0")  # no grace for a few ragged rows
     ragged = tmp_path / "ragged.csv"
     ragged.write_bytes(b"id,amount\n1,2.5\n2\n3,4.5\n")
     report = tmp_path / "rejects.csv"
 
     code = main(["profile", str(ragged), "--rejects", str(report)])
 
-    assert code == 1  # without a contract, a rejected row fails the file
+    assert code == 1  # without a contract and with no grace, a rejected row fails the file
     assert f"rejects:    {report}" in capsys.readouterr().err
     header, *rows = report.read_text().splitlines()
     assert header == "line,column,value,reason"

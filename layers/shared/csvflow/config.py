@@ -23,6 +23,7 @@ _VARIABLES = {  # nosec B105
     "max_columns": "CSVFLOW_MAX_COLUMNS",
     "max_line_bytes": "CSVFLOW_MAX_LINE_BYTES",
     "max_rejected_share": "CSVFLOW_MAX_REJECTED_SHARE",
+    "max_rejected_rows": "CSVFLOW_MAX_REJECTED_ROWS",
     "incoming_prefix": "CSVFLOW_INCOMING_PREFIX",
     "work_prefix": "CSVFLOW_WORK_PREFIX",
     "reports_prefix": "CSVFLOW_REPORTS_PREFIX",
@@ -69,6 +70,9 @@ class Settings:
     # 1 %: a few stray lines in an export pass, while a misread (a wrong delimiter or header)
     # rejects far more than that and still fails loudly (docs/adr/0013).
     max_rejected_share: float = 0.01
+    # ...or up to this many rows, while they are fewer than half of it: a stray ragged line
+    # or two in a small export is the usual case, not a misread.
+    max_rejected_rows: int = 5
 
     @classmethod
     def from_environ(

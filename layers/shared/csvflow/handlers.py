@@ -77,6 +77,7 @@ def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> di
                     report=report,
                     block_size=settings.max_line_bytes,
                     default_rejected_share=settings.max_rejected_share,
+                    default_rejected_rows=settings.max_rejected_rows,
                 )
                 write_parquet(
                     read_ahead(validator.batches()), lambda: validator.schema, parquet_path

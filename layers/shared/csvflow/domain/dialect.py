@@ -305,7 +305,13 @@ class _Detection:
         rows = table.rows
         if not rows:
             raise InvalidCsv("no rows found", file=self.file)
-        short, missing_at = padded_header(table) if mode != "absent" else (None, "")
+        if mode == "absent":
+            self.assume("the contract says the file has no header: the first row is data")
+            return False, None, ("",) * table.width
+        has_header, why = header_evidence(rows, table.width)
+        if set(self.declared) <= set(rows[0].fields) and self.declared:
+            has_header = True
+        short, missing_at = padded_header(table) if not has_header else (None, "")
         if short is not None:
             names = short.fields + ("",) if missing_at == "end" else ("", *short.fields)
             line = short.first_line + (self.rules.skip_lines or 0)
@@ -315,12 +321,6 @@ class _Detection:
                 f"the unnamed column is the {unnamed}"
             )
             return True, short, names
-        if mode == "absent":
-            self.assume("the contract says the file has no header: the first row is data")
-            return False, None, ("",) * table.width
-        has_header, why = header_evidence(rows, table.width)
-        if set(self.declared) <= set(rows[0].fields) and self.declared:
-            has_header = True
         if not has_header and mode == "required":
             raise InvalidCsv(
                 f"the contract requires a header, but {why}",
@@ -462,9 +462,11 @@ def _footer_start(records: tuple[Record, ...], width: int) -> int | None:
         notes += not records[at].blank
         if notes > 20:
             return None  # a long ragged end is rows to reject, not a footer
-    if at > 0 and is_totals(records[at - 1], width):
+    totals = 0
+    while at > 0 and totals < 5 and is_totals(records[at - 1], width):
         at -= 1
         notes += 1
+        totals += 1
         while at > 0 and records[at - 1].blank:
             at -= 1
     if not notes or at == 0 or len(records[at - 1].fields) != width:

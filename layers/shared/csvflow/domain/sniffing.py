@@ -29,7 +29,11 @@ AMBIGUOUS_RATIO = 0.9
 _LOOKAHEAD = 4
 _UNIFORM_SHARE = 0.7
 _MAX_FOOTER_RECORDS = 20
-_TOTALS = re.compile(r"(grand\s+)?(total|totals|sum|summe|gesamt|totaal|totale?)\b.*", re.I)
+# How a note below a table begins, where it is not a sentence of its own.
+_NOTE = re.compile(r"(notes?|source|sources|footnotes?|remarks?|quelle|\*)\b\W", re.I)
+_TOTALS = re.compile(
+    r"(grand\s+)?(total|totals|sum|summe|gesamt|totaal|totale?|mwst|vat|tax)\b.*", re.I
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -128,7 +132,8 @@ def candidate_readings(
         q = quote if quote is not None else _quote_of(sample, d)
         padded = sample.count(d + " ") >= 0.5 * sample.count(d) > 0
         escapes = [escape] if escape is not None else [""]
-        if escape is None and q and "\\" + q in sample:
+        # Backslash escapes: before a quote, or (MySQL's exports) before a delimiter or newline.
+        if escape is None and any("\\" + c in sample for c in (q, d, "\n", "\r")):
             escapes.append("\\")
         for e in escapes:
             readings.append(Reading(d, q, e, d == " "))
@@ -196,7 +201,7 @@ def _table_start(records: tuple[Record, ...], content: list[int], width: int) ->
     reject, not a reason to look further down).
     """
     for position, i in enumerate(content):
-        if len(records[i].fields) != width:
+        if len(records[i].fields) != width or _padded_line(records[i], width):
             continue
         following = content[position + 1 : position + 1 + _LOOKAHEAD]
         if not following:
@@ -210,6 +215,13 @@ def _table_start(records: tuple[Record, ...], content: list[int], width: int) ->
             continue
         return i
     return content[0]
+
+
+def _padded_line(record: Record, width: int) -> bool:
+    """A title or note padded with delimiters to the table's width ("Report,,,,,"), as
+    spreadsheets export them: one filled cell of three or more."""
+    filled = sum(1 for f in record.fields if f.strip())
+    return width >= 3 and filled <= 1
 
 
 def rank(tables: Iterable[Table]) -> list[Table]:
@@ -259,33 +271,61 @@ def header_evidence(rows: list[Record], width: int) -> tuple[bool, str]:
     """Whether the first row names the columns, and why it looks so."""
     first, body = rows[0].fields, [r.fields for r in rows[1:101] if len(r.fields) == width]
     if not body:
-        return True, "the table has one row, read as its header"
+        return _lone_row(first)
     if _counts_columns(first):
         return True, "the first row numbers the columns"
-    names, values = 0, 0
-    text_columns, repeated = 0, 0
+    names, values, recurring = _votes(first, body, width)
+    if names and names >= values:
+        return True, "the first row is text above columns of values"
+    if values:
+        return False, "the first row holds values like the rows below it"
+    if recurring:
+        return False, "the first row's values recur in the rows below it"
+    return True, "the first row's text differs from the rows below it"
+
+
+def _lone_row(first: tuple[str, ...]) -> tuple[bool, str]:
+    if all(cell_kind(f) in TYPED or not f.strip() for f in first) and any(first):
+        return False, "the only row holds values"
+    return True, "the table has one row, read as its header"
+
+
+def _votes(
+    first: tuple[str, ...], body: list[tuple[str, ...]], width: int
+) -> tuple[int, int, bool]:
+    """Typed columns whose first cell is a name, those whose first cell is a value, and
+    whether most text columns' first cell recurs below it (data, not a name)."""
+    names, values, text_columns, repeated = 0, 0, 0, 0
+    labels = _whole_numbers_above_decimals(first, body, width)
     for j in range(min(width, len(first))):
         column = [row[j] for row in body]
         family = _family(column)
         name = first[j]
         if family is None:
             text_columns += 1
-            if name.strip() and name in column:
-                repeated += 1
-            continue
-        if not name.strip():
-            continue
-        if _family([name]) == family:
+            repeated += bool(name.strip()) and name in column
+        elif name.strip() and _family([name]) == family and not labels:
             values += 1
-        else:
+        elif name.strip():
             names += 1
-    if names and names >= values:
-        return True, "the first row is text above columns of values"
-    if values:
-        return False, "the first row holds values like the rows below it"
-    if text_columns and repeated * 2 > text_columns:
-        return False, "the first row's values recur in the rows below it"
-    return True, "the first row's text differs from the rows below it"
+    return names, values, bool(text_columns) and repeated * 2 > text_columns
+
+
+def _whole_numbers_above_decimals(
+    first: tuple[str, ...], body: list[tuple[str, ...]], width: int
+) -> bool:
+    """A numeric dump's labels: whole numbers ("0,0,0") above columns of decimals."""
+    cells = [f.strip() for f in first[:width]]
+    if not cells or not all(c.lstrip("-").isdigit() for c in cells if c) or not any(cells):
+        return False
+    for j, cell in enumerate(cells):
+        if not cell:
+            continue
+        column = [row[j].strip() for row in body if row[j].strip()]
+        decimal = sum(1 for v in column if cell_kind(v) == NUMBER and ("." in v or "e" in v))
+        if not column or decimal < 0.9 * len(column):
+            return False
+    return True
 
 
 def _counts_columns(first: tuple[str, ...]) -> bool:
@@ -294,8 +334,8 @@ def _counts_columns(first: tuple[str, ...]) -> bool:
     index = bool(named) and not named[0]
     if index:
         named = named[1:]
-    # Two numbers could as well be a row of data; three, or an unnamed index, count columns.
-    if len(named) < (2 if index else 3) or not all(f.isdigit() for f in named):
+    # Without the unnamed index column, 1,2,3 could as well be a row of data.
+    if not index or len(named) < 2 or not all(f.isdigit() for f in named):
         return False
     numbers = [int(f) for f in named]
     return numbers in (list(range(len(named))), list(range(1, len(named) + 1)))
@@ -317,16 +357,28 @@ def _family(column: list[str]) -> str | None:
 
 def is_footer(record: Record, width: int) -> bool:
     """A note below a table: fewer fields than its rows, most of them empty, and words
-    among them (a short row of values is a row to reject, not a note)."""
+    among them (a short row of values is a row to reject, not a note); or a sentence
+    padded with delimiters to the table's width, as spreadsheets export it."""
     filled = [f for f in record.fields if f.strip()]
     worded = any(cell_kind(f) not in TYPED and any(c.isalpha() for c in f) for f in filled)
-    return len(record.fields) < width and len(filled) <= max(1, width // 2) and worded
+    if len(record.fields) < width:
+        return len(filled) <= max(1, width // 2) and worded
+    return (
+        len(record.fields) == width
+        and _padded_line(record, width)
+        and worded
+        and (len(filled[0].split()) >= 6 or bool(_NOTE.match(filled[0].strip())))
+    )
 
 
 def is_totals(record: Record, width: int) -> bool:
-    """A row of totals closing a table: "Total" first, then mostly numbers or nothing."""
+    """A row of totals closing a table: a "Total" label (after empty cells, as spreadsheets
+    put it under the column it sums up to), then numbers or nothing."""
     fields = [f.strip() for f in record.fields]
-    if len(fields) != width or not fields or not _TOTALS.fullmatch(fields[0]):
+    if len(fields) != width:
         return False
-    rest = [f for f in fields[1:] if f]
+    filled = [i for i, f in enumerate(fields) if f]
+    if not filled or not _TOTALS.fullmatch(fields[filled[0]]):
+        return False
+    rest = [f for f in fields[filled[0] + 1 :] if f]
     return all(cell_kind(f) == NUMBER for f in rest)

@@ -136,6 +136,7 @@ class CsvValidator:
         block_size: int = BLOCK_SIZE,
         unique_keys_memory: int = UNIQUE_KEYS_MEMORY,
         default_rejected_share: float = 0.0,
+        default_rejected_rows: int = 0,
     ) -> None:
         self.file = file
         self.dialect = dialect
@@ -146,6 +147,7 @@ class CsvValidator:
             stream, start=dialect.data_byte, end=dialect.end_byte, quote=dialect.quote
         )
         self._default_rejected_share = default_rejected_share
+        self._default_rejected_rows = default_rejected_rows
         self._block_size = block_size
         self._null_values = pa.array(contract.null_values, pa.string())
         self._invalid: list[_InvalidRow] = []
@@ -207,12 +209,21 @@ class CsvValidator:
         limit = self.max_rejected_share
         if share <= limit:
             return
+        if self.contract.max_rejected_share is None and (
+            outcome.rejected_rows <= self._default_rejected_rows
+            and 2 * outcome.rejected_rows < outcome.seen_rows
+        ):
+            return  # a few ragged lines in a small file without a contract
         first = self.report.first.describe(self.file) if self.report.first else ""
         where = f"; all rejected rows are in {report_uri}" if report_uri else ""
         allows = (
             "the contract allows"
             if self.contract.max_rejected_share is not None
-            else "a file without a contract may have (CSVFLOW_MAX_REJECTED_SHARE)"
+            else (
+                f"a file without a contract may have (CSVFLOW_MAX_REJECTED_SHARE; or up to "
+                f"{self._default_rejected_rows} rows, CSVFLOW_MAX_REJECTED_ROWS, if fewer than "
+                "half)"
+            )
         )
         raise RejectedRowsExceeded(
             f"{self.file}: {outcome.rejected_rows} of {outcome.seen_rows} rows rejected "

@@ -79,6 +79,7 @@ def _profile(path: Path, contract_path: Path | None, report_file: TextIO) -> dic
                 report=report,
                 block_size=limits.max_line_bytes,
                 default_rejected_share=limits.max_rejected_share,
+                default_rejected_rows=limits.max_rejected_rows,
             )
             batches = read_ahead(validator.batches())
             first = next(batches, None)
