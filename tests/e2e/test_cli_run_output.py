@@ -69,3 +69,19 @@ def test_list_commands_print_json_arrays(broken_csv, database_url, capfd):
     main(["ingestions", "--database-url", database_url, "--json"])
     rows = json.loads(capfd.readouterr().out)
     assert isinstance(rows, list) and "incoming/broken.csv" in {r["key"] for r in rows}
+
+
+def test_summary_shows_how_the_file_was_read_and_what_was_assumed(tmp_path, database_url, capfd):
+    export = tmp_path / "export.csv"
+    export.write_bytes(b"Sales export\n\nid;amount\n1;2,5\n2;3,5\n3;4,5\n")
+    assert main(["run", str(export), "--database-url", database_url]) == 0
+    capfd.readouterr()
+
+    assert main(["summary", "export.csv", "--database-url", database_url]) == 0
+    out, _ = capfd.readouterr()
+    assert "  read as:    utf-8, delimiter ';', quote '\"', LF, header line 3" in out
+    assert "  assumed:    lines 1-2 above the table are a preamble" in out
+
+    assert main(["summary", "export.csv", "--database-url", database_url, "--json"]) == 0
+    dialect = json.loads(capfd.readouterr().out)["dialect"]
+    assert (dialect["delimiter"], dialect["header_line"]) == (";", 3)

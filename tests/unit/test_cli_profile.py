@@ -1,5 +1,7 @@
 """`csvflow profile` on a local file: the summary, or the error that names file and line."""
 
+import json
+
 from csvflow.cli import main
 
 
@@ -51,3 +53,20 @@ def test_rejects_leaves_no_file_when_nothing_was_rejected(tmp_path, capsys):
     assert main(["profile", str(good), "--rejects", str(report)]) == 0
     assert not report.exists()
     assert "rejects:" not in capsys.readouterr().out
+
+
+def test_profile_shows_the_dialect_and_the_assumptions_in_text_and_json(tmp_path, capsys):
+    export = tmp_path / "export.csv"
+    export.write_bytes(b"Report\n,amount,amount\n0,1,2\n1,3,4\n")
+
+    assert main(["profile", str(export)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "  read as:    utf-8, delimiter ',', quote '\"', LF, header line 2, data from line 3" in out
+    )
+    assert "  assumed:    column 3's name is a repeat of column 2's: named amount_2" in out
+
+    assert main(["profile", str(export), "--json"]) == 0
+    dialect = json.loads(capsys.readouterr().out)["dialect"]
+    assert dialect["renamed"][0] == {"position": 1, "name_in_file": "", "name": "column_1"}
+    assert dialect["skipped"][0]["text"] == ["Report"]

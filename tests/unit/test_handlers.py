@@ -199,3 +199,19 @@ def test_a_handler_without_its_dependency_fails_clearly():
 def test_validated_refs_round_trip():
     ref = ObjectRef("b", "k", "v")
     assert ObjectRef.from_dict(ref.to_dict()) == ref
+
+
+def test_the_validate_result_carries_the_dialect_and_persist_records_it(world):
+    handle, store, repository, _ = world
+    source = upload(store, "incoming/d/export.csv", b"Export of 2024\n\n,x\n0,a\n1,b\n")
+
+    validation, _, _ = run_steps(handle, source, "d")
+
+    dialect = validation["dialect"]
+    assert (dialect["header_line"], dialect["data_line"]) == (3, 4)
+    assert dialect["assumptions"] == [
+        "lines 1-2 above the table are a preamble (titles, notes or metadata), not rows",
+        "column 1's name is blank: named column_1",
+    ]
+    (saved,) = repository.ingestions.values()
+    assert saved["summary"].dialect == dialect

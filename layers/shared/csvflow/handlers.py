@@ -105,6 +105,8 @@ def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> di
         "columns": len(outcome.columns),
         "encoding": dialect.encoding,
         "delimiter": dialect.delimiter,
+        # How the file was read and what was assumed, to persist with the ingestion.
+        "dialect": dialect.to_dict(),
     }
 
 
@@ -158,6 +160,7 @@ def persist_summary(
         aggregates=aggregates,
         group_by=group_by,
         rejects_report=ObjectRef.from_dict(report).uri if report else None,
+        dialect=cmd.validation.get("dialect"),
     )
     record = IngestionRecord(cmd.source, cmd.dataset, cmd.ingestion_id, cmd.execution_arn)
     repository.save_summary(record, summary)

@@ -38,6 +38,7 @@ HEAD_BYTES = 1 << 20
 TAIL_BYTES = 64 << 10
 _SHOWN_CHARS = 80  # of a skipped line, in the record of what was skipped
 _SHOWN_LINES = 5
+_LISTED = 20  # renames and assumptions listed in the dialect's JSON
 
 # Signatures of formats people upload by mistake, checked before anything is parsed.
 _MAGIC = (
@@ -93,7 +94,11 @@ class Dialect:
     assumptions: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """The dialect as JSON: small, for a step's result and the ``ingestions`` row."""
+        """The dialect as JSON: small, for a step's result and the ``ingestions`` row (a file
+        of 2,000 blank names lists the first of its renames, and how many there are)."""
+        assumptions = list(self.assumptions[:_LISTED])
+        if len(self.assumptions) > _LISTED:
+            assumptions.append(f"and {len(self.assumptions) - _LISTED} more assumptions")
         return {
             "encoding": self.encoding,
             "delimiter": self.delimiter,
@@ -107,9 +112,11 @@ class Dialect:
             "columns": len(self.header),
             "skipped": [s.to_dict() for s in self.skipped],
             "renamed": [
-                {"position": p, "name_in_file": old, "name": new} for p, old, new in self.renamed
+                {"position": p, "name_in_file": old, "name": new}
+                for p, old, new in self.renamed[:_LISTED]
             ],
-            "assumptions": list(self.assumptions),
+            "renamed_count": len(self.renamed),
+            "assumptions": assumptions,
         }
 
 
