@@ -202,5 +202,8 @@ class _Contracts:
         with self._store.open(ref) as body:
             return body.read(size)
 
+    def read_tail(self, ref, size):
+        return self._store.read_tail(ref, size)
+
     def open(self, ref):
         return self._store.open(ref)

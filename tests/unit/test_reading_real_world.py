@@ -286,6 +286,13 @@ def test_encodings_are_detected_and_read(data, encoding):
     assert len(rows_of(data)) == 2 + (encoding.startswith("utf-16") or encoding == "cp1251")
 
 
+@pytest.mark.parametrize("declared", ["utf-8", "utf-8-sig", "UTF8"])
+def test_a_declared_utf_8_skips_the_byte_order_mark(declared):
+    data = codecs.BOM_UTF8 + "Titel\nnavn,beløb\nå,1\nø,2\n".encode()
+    rows = rows_of(data, contract(f"encoding: {declared}\nmax_rejected_share: 0"))
+    assert rows == [{"navn": "å", "beløb": 1}, {"navn": "ø", "beløb": 2}]
+
+
 def test_line_endings_are_recorded():
     assert detect(b"a,b\r\n1,2\r\n").line_ending == "\r\n"
     assert detect(b"a,b\r1,2\r").line_ending == "\r"

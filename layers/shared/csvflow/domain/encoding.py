@@ -40,8 +40,10 @@ def detect_encoding(head: bytes, *, file: str, declared: str | None = None) -> E
             name = codecs.lookup(declared).name
         except LookupError as e:
             raise InvalidCsv(f"unknown encoding {declared!r}", file=file) from e
-        if name in ("utf-16", "utf-32") and bom:
+        if name in ("utf-16", "utf-32", "utf-8-sig") and bom:
             return Encoding(bom[1], len(bom[0]))
+        if name == "utf-8-sig":
+            name = "utf-8"  # without its BOM, the same text
         skip = len(bom[0]) if bom and codecs.lookup(bom[1]).name == name else 0
         return Encoding(name, skip)
     if bom:
