@@ -4,6 +4,8 @@ assumption recorded (docs/adr/0013)."""
 import codecs
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from csvflow.domain.dialect import HEAD_BYTES, TAIL_BYTES, detect_dialect
 from csvflow.domain.model import ReadingRules
@@ -297,3 +299,26 @@ def test_line_endings_are_recorded():
     assert detect(b"a,b\r\n1,2\r\n").line_ending == "\r\n"
     assert detect(b"a,b\r1,2\r").line_ending == "\r"
     assert detect(b"a,b\r1,2\r").to_dict()["line_ending"] == "CR"
+
+
+# --- never a traceback --------------------------------------------------------------------
+
+lines_of_cells = st.lists(
+    st.lists(st.text(alphabet="ab1 ,;\t|#:\"'\\.-", max_size=5), min_size=1, max_size=5),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines_of_cells, st.sampled_from([",", ";", "\t", "|", " "]), st.booleans())
+def test_any_text_is_read_or_refused_as_invalid_csv_never_a_traceback(lines, delimiter, crlf):
+    ending = "\r\n" if crlf else "\n"
+    data = ending.join(delimiter.join(cells) for cells in lines).encode()
+    try:
+        result = validate_bytes(data, default_rejected_share=1.0)
+    except InvalidCsv:
+        return
+    dialect = result.validator.dialect
+    assert len(result.table.column_names) == len(dialect.header)
+    assert len(set(dialect.header)) == len(dialect.header)  # names are unique
