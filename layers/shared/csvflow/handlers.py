@@ -35,13 +35,15 @@ from csvflow.domain.validation import CsvValidator
 from csvflow.exceptions import RejectedRowsExceeded
 from csvflow.parquet_files import write_parquet, write_parquet_table
 from csvflow.ports import IngestionRepository, ObjectStore
-from csvflow.progress import telling_progress
+from csvflow.progress import PROGRESS_LOGGER, telling_progress
 from csvflow.starting import start_ingestion
 
 logger = logging.getLogger(__name__)
 # Progress of long steps, on a logger of its own: its records carry their figures as a
 # mapping, which `csvflow run` shows as they come (local/lambda_runner.py).
-progress_logger = logging.getLogger("csvflow.progress")
+progress_logger = logging.getLogger(PROGRESS_LOGGER)
+# Progress is worth its line wherever the package's level is set (Lambda's root: WARNING).
+progress_logger.setLevel(logging.INFO)
 
 
 def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> dict[str, Any]:

@@ -9,6 +9,10 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
+# The logger of long steps' progress. Its records carry their figures as the mapping they
+# format, so a listener can read them without parsing text (local/lambda_runner.py).
+PROGRESS_LOGGER = "csvflow.progress"
+
 
 def telling_progress(
     items: Iterable[T],
