@@ -24,6 +24,8 @@ _VARIABLES = {  # nosec B105
     "max_line_bytes": "CSVFLOW_MAX_LINE_BYTES",
     "max_rejected_share": "CSVFLOW_MAX_REJECTED_SHARE",
     "max_rejected_rows": "CSVFLOW_MAX_REJECTED_ROWS",
+    "progress_log_seconds": "CSVFLOW_PROGRESS_LOG_SECONDS",
+    "s3_multipart_bytes": "CSVFLOW_S3_MULTIPART_BYTES",
     "incoming_prefix": "CSVFLOW_INCOMING_PREFIX",
     "work_prefix": "CSVFLOW_WORK_PREFIX",
     "reports_prefix": "CSVFLOW_REPORTS_PREFIX",
@@ -73,6 +75,11 @@ class Settings:
     # ...or up to this many rows, while they are fewer than half of it: a stray ragged line
     # or two in a small export is the usual case, not a misread.
     max_rejected_rows: int = 5
+    # How often a long validation logs how far it got (rows, bytes): in CloudWatch for an
+    # operator, in the terminal for `csvflow run`. 0: after every block.
+    progress_log_seconds: int = 10
+    # Parts of the Parquet the steps put and get (S3ObjectStore): boto3's 8 MB by default.
+    s3_multipart_bytes: int = 8 << 20
 
     @classmethod
     def from_environ(

@@ -29,7 +29,7 @@ import traceback
 import uuid
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,7 +88,10 @@ class InProcessLambdaRunner:
         self.throttled: Counter[str] = Counter()  # invocations refused, by function name
         # Each finished invocation's log, as Lambda sends it to CloudWatch Logs.
         self.log_sinks: list[Callable[[InvocationLog], None]] = []
-        self._logs: dict[int, list[str]] = {}  # thread id -> lines of the invocation it runs
+        # Each record as it is logged, with the function's name: progress of a long step.
+        self.record_listeners: list[Callable[[str, logging.LogRecord], None]] = []
+        # thread id -> (function name, lines) of the invocation it runs
+        self._logs: dict[int, tuple[str, list[str]]] = {}
 
     @contextmanager
     def installed(self) -> Iterator[InProcessLambdaRunner]:
@@ -117,6 +120,15 @@ class InProcessLambdaRunner:
             self._code_root.cleanup()
             for name in added:
                 os.environ.pop(name, None)
+
+    @contextmanager
+    def listening(self, listener: Callable[[str, logging.LogRecord], None]) -> Iterator[None]:
+        """Hear each record the functions log, as it is made, for the block's duration."""
+        self.record_listeners.append(listener)
+        try:
+            yield
+        finally:
+            self.record_listeners.remove(listener)
 
     def invoke(self, function: LambdaFunction, event: Any) -> tuple[str, bool, str]:
         if isinstance(event, str | bytes):
@@ -166,7 +178,7 @@ class InProcessLambdaRunner:
         thread = threading.get_ident()
         lines = [f"START RequestId: {request_id} Version: $LATEST"]
         started = time.monotonic()
-        self._logs[thread] = lines
+        self._logs[thread] = (name, lines)
         try:
             yield lines
         finally:
@@ -185,9 +197,13 @@ class InProcessLambdaRunner:
 
         def record(*args: Any, **kwargs: Any) -> logging.LogRecord:
             made = make_record(*args, **kwargs)
-            lines = self._logs.get(made.thread or 0)
-            if lines is not None:
-                lines.append(_json_line(made))
+            running = self._logs.get(made.thread or 0)
+            if running is not None:
+                name, lines = running
+                line = _json_line(made)
+                lines.append(line)
+                for listener in self.record_listeners:
+                    listener(name, made)
             return made
 
         return record
@@ -283,12 +299,16 @@ def _json_line(record: logging.LogRecord) -> str:
         message = record.getMessage()
     except (TypeError, ValueError):  # arguments that do not fit the format: log it as given
         message = str(record.msg)
-    entry = {
+    entry: dict[str, Any] = {
         "timestamp": dt.datetime.fromtimestamp(record.created, tz=dt.UTC).isoformat(),
         "level": record.levelname,
         "logger": record.name,
         "message": message,
     }
+    # Figures logged as a mapping ("%(rows)d rows", {...}) are fields of the line too.
+    # (``extra`` cannot be read here: logging adds it after the record factory has run.)
+    if isinstance(record.args, Mapping):
+        entry |= record.args
     if record.exc_info and record.exc_info[1] is not None:
         entry["errorType"] = type(record.exc_info[1]).__name__
     return json.dumps(entry, default=str)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import secrets
 import zipfile
 from dataclasses import dataclass, field
@@ -24,6 +25,9 @@ FUNCTIONS = ("starter", "validate", "summarize", "persist", "migrate")
 APPLICATION_ROLE = "csvflow_app"
 MAX_RECEIVE_COUNT = 3
 UPLOAD_PREFIX = "incoming/"
+# The functions move whole objects in one request here: moto reads an object whole for each
+# ranged GET and copies the parts again to complete a multipart upload (ADR 0016).
+WHOLE_OBJECTS = {"CSVFLOW_S3_MULTIPART_BYTES": str(5 << 30)}  # S3's largest single PUT
 
 
 @dataclass(frozen=True)
@@ -144,7 +148,15 @@ def build_stack(session: Any, names: StackNames, root: Path, database_url: str) 
             "CSVFLOW_STATE_MACHINE_ARN": stack.state_machine_arn,
             "CSVFLOW_BUCKET": names.bucket,
         },
-        "persist": {"CSVFLOW_DB_SECRET_ARN": application_secret, "CSVFLOW_DB_SSLMODE": sslmode},
+        # Locally someone watches the terminal: validation's progress every second (AWS: 10 s),
+        # unless the variable says otherwise where csvflow runs.
+        "validate": {
+            "CSVFLOW_PROGRESS_LOG_SECONDS": os.environ.get("CSVFLOW_PROGRESS_LOG_SECONDS", "1")
+        }
+        | WHOLE_OBJECTS,
+        "summarize": WHOLE_OBJECTS,
+        "persist": {"CSVFLOW_DB_SECRET_ARN": application_secret, "CSVFLOW_DB_SSLMODE": sslmode}
+        | WHOLE_OBJECTS,
         "migrate": {"DATABASE_URL": database_url, "CSVFLOW_DB_SECRET_ARN": application_secret},
     }
     lam = session.client("lambda")
