@@ -200,6 +200,16 @@ def test_without_a_contract_a_few_ragged_rows_are_rejected_and_the_file_succeeds
 # --- quoting and escaping ---------------------------------------------------------------
 
 
+def test_quotes_inside_unquoted_text_are_text_not_an_unclosed_quoted_field():
+    data = b'id|text\n1|PUMP TRIPPED  "The licensee said so\n2|then "fixed" it\n3|done\n'
+    assert [r["text"] for r in rows_of(data)][0] == 'PUMP TRIPPED  "The licensee said so'
+
+
+def test_a_quoted_field_left_open_is_still_refused():
+    with pytest.raises(InvalidCsv, match="a quoted field is opened and never closed"):
+        validate_bytes(b'id,text\n1,"fine"\n2,"never closed\n3,x\n')
+
+
 def test_single_quotes_are_the_quote_character_where_they_wrap_fields():
     data = b"id,name\n1,'Smith, John'\n2,'Doe, Jane'\n3,'Roe, Max'\n"
     dialect = detect(data)

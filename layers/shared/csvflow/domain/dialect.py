@@ -9,6 +9,7 @@ with both named rather than read one way by chance (docs/adr/0013).
 from __future__ import annotations
 
 import codecs
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,6 +93,9 @@ class Dialect:
     skipped: tuple[SkippedLines, ...] = ()
     renamed: tuple[tuple[int, str, str], ...] = ()  # (position, name in the file, name used)
     assumptions: tuple[str, ...] = ()
+    # Quote characters inside unquoted text ('5" pipe', 'said "no" twice'): their count's
+    # parity cannot tell a quoted field left open, so validation does not check it.
+    literal_quotes: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The dialect as JSON: small, for a step's result and the ``ingestions`` row (a file
@@ -254,6 +258,7 @@ class _Detection:
             escape=reading.escape,
             skip_initial_space=reading.skip_initial_space,
             line_ending=_line_ending(sample),
+            literal_quotes=_literal_quotes("".join(sample), reading),
             has_header=has_header,
             header_line=start_line if has_header else None,
             data_line=data_line,
@@ -451,6 +456,20 @@ def _sample(lines: list[str]) -> list[str]:
         if chars >= SAMPLE_CHARS:
             break
     return sample
+
+
+def _literal_quotes(sample: str, reading: Reading) -> bool:
+    """Whether a quote character stands inside text: neither next to a delimiter, a line's
+    end or another quote (where quoted fields open, close and double their quotes)."""
+    if not reading.quote:
+        return False
+    edges = (
+        re.escape(reading.delimiter + reading.quote)
+        + r"\r\n"
+        + (" " if reading.skip_initial_space else "")
+    )
+    quote = re.escape(reading.quote)
+    return re.search(rf"(?<![{edges}]){quote}(?![{edges}])", sample) is not None
 
 
 def _line_ending(lines: list[str]) -> str:

@@ -423,7 +423,7 @@ class CsvValidator:
     def _check_quotes_closed(self) -> None:
         encoding = self.dialect.encoding.lower()
         # A backslash-escaped quote is one quote character: the count's parity says nothing.
-        counted = self.dialect.quote and not self.dialect.escape
+        counted = self.dialect.quote and not self.dialect.escape and not self.dialect.literal_quotes
         if counted and encoding in _SINGLE_BYTE_QUOTE_SAFE and self._stream.quotes % 2:
             raise InvalidCsv(
                 "a quoted field is opened and never closed", file=self.file, line=self._last_line
