@@ -2,6 +2,7 @@
 assumption recorded (docs/adr/0013)."""
 
 import codecs
+import json
 
 import pytest
 from hypothesis import given, settings
@@ -126,6 +127,17 @@ def test_a_blank_name_is_generated_and_repeated_names_get_suffixes():
     ]
     assert "column 3's name is a repeat of column 2's: named amount_2" in dialect.assumptions
     assert rows_of(data)[1] == {"column_1": 1, "amount": 4, "amount_2": 5, "amount_3": 6}
+
+
+def test_the_dialects_json_stays_small_for_long_and_many_repeated_names():
+    long = "n" * 1000
+    header = ",".join([long] * 50 + [""] * 50)
+    dialect = detect((header + "\n" + ",".join(["1"] * 100) + "\n").encode())
+    as_json = dialect.to_dict()
+    assert as_json["renamed_count"] == 99
+    assert len(as_json["renamed"]) == 10 and len(as_json["assumptions"]) == 11
+    assert as_json["assumptions"][-1] == "and 89 more assumptions"
+    assert len(json.dumps(as_json)) < 8 * 1024  # it travels in the workflow's state
 
 
 def test_a_generated_name_does_not_take_a_name_the_header_has():

@@ -39,7 +39,7 @@ HEAD_BYTES = 1 << 20
 TAIL_BYTES = 64 << 10
 _SHOWN_CHARS = 80  # of a skipped line, in the record of what was skipped
 _SHOWN_LINES = 5
-_LISTED = 20  # renames and assumptions listed in the dialect's JSON
+_LISTED = 10  # renames and assumptions listed in the dialect's JSON
 
 # Signatures of formats people upload by mistake, checked before anything is parsed.
 _MAGIC = (
@@ -100,7 +100,7 @@ class Dialect:
     def to_dict(self) -> dict[str, Any]:
         """The dialect as JSON: small, for a step's result and the ``ingestions`` row (a file
         of 2,000 blank names lists the first of its renames, and how many there are)."""
-        assumptions = list(self.assumptions[:_LISTED])
+        assumptions = [_shown(a, 120) for a in self.assumptions[:_LISTED]]
         if len(self.assumptions) > _LISTED:
             assumptions.append(f"and {len(self.assumptions) - _LISTED} more assumptions")
         return {
@@ -116,7 +116,7 @@ class Dialect:
             "columns": len(self.header),
             "skipped": [s.to_dict() for s in self.skipped],
             "renamed": [
-                {"position": p, "name_in_file": old, "name": new}
+                {"position": p, "name_in_file": _shown(old), "name": _shown(new)}
                 for p, old, new in self.renamed[:_LISTED]
             ],
             "renamed_count": len(self.renamed),
@@ -189,9 +189,9 @@ def _complete_lines(text: str) -> str:
     return text if cut < 0 else text[: cut + 1]
 
 
-def _shown(line: str) -> str:
+def _shown(line: str, chars: int = _SHOWN_CHARS) -> str:
     line = line.rstrip("\r\n")
-    return line if len(line) <= _SHOWN_CHARS else line[: _SHOWN_CHARS - 1] + "…"
+    return line if len(line) <= chars else line[: chars - 1] + "…"
 
 
 @dataclass
