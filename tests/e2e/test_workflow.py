@@ -119,10 +119,10 @@ def test_a_new_upload_of_the_same_key_is_a_new_ingestion_and_the_newest_wins(run
     [
         ("empty.csv", b"", "InvalidCsv", "empty.csv: the file is empty"),
         (
-            "dup.csv",
-            b"id,name,id\n1,a,2\n",
+            "lookalike.csv",
+            "id,n\u0430me\n1,a\n".encode(),  # a Cyrillic "а" in a Latin name
             "InvalidCsv",
-            "dup.csv, line 1, column 3: the column name 'id' repeats column 1",
+            "lookalike.csv, line 1, column 2: the column name 'nаme' mixes Cyrillic and Latin",
         ),
         ("zipped.csv", b"\x1f\x8b\x08\x00" + bytes(40), "InvalidCsv", "gzip"),
         ("ragged.csv", b"a,b\n1,2\n1\n1,2,3\n", "RejectedRowsExceeded", "2 of 3 rows rejected"),
