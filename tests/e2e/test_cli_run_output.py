@@ -75,7 +75,8 @@ def test_summary_shows_how_the_file_was_read_and_what_was_assumed(tmp_path, data
     export = tmp_path / "export.csv"
     export.write_bytes(b"Sales export\n\nid;amount\n1;2,5\n2;3,5\n3;4,5\n")
     assert main(["run", str(export), "--database-url", database_url]) == 0
-    capfd.readouterr()
+    out, _ = capfd.readouterr()
+    assert "  assumed:    lines 1-2 above the table are a preamble" in out  # run says it too
 
     assert main(["summary", "export.csv", "--database-url", database_url]) == 0
     out, _ = capfd.readouterr()
