@@ -243,6 +243,17 @@ def test_spaces_after_the_delimiter_are_padding():
     assert rows_of(data)[0] == {"id": 1, "name": "Smith, J", "city": "Paris"}
 
 
+def test_padded_rows_name_the_physical_line_of_a_ragged_row_after_a_quoted_line_break():
+    data = (
+        b'id, name, city\n1, "Smith,\nJ", Paris\n2, "Doe, A"\n3, "Roe, M", Oslo\n'
+        b'4, "Poe, E", Rome\n'
+    )
+    result = validate_bytes(data, default_rejected_share=1.0)
+    assert result.validator.dialect.skip_initial_space
+    assert [r["line"] for r in report_rows(result.report_csv)] == ["4"]
+    assert result.table.column("name").to_pylist() == ["Smith,\nJ", "Roe, M", "Poe, E"]
+
+
 # --- delimiters -------------------------------------------------------------------------
 
 
