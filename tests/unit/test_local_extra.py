@@ -27,6 +27,7 @@ ROOT = Path(__file__).parents[2]
 PACKAGE = ROOT / "layers" / "shared" / "csvflow"
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 INSTALL_THE_EXTRA = 'pip install "csvflow[local]"'
+NO_DATABASE = "postgresql://nobody@127.0.0.1:1/x"
 
 # What a plain install lacks: the extra's modules, and pandas (the tests' and benchmark's).
 ABSENT = sorted(EXTRA_MODULES | {"pandas"})
@@ -129,16 +130,22 @@ def test_a_plain_install_shows_the_commands_without_importing_the_extra(argv):
     assert imported == []
 
 
-def test_an_operator_command_runs_without_the_extra():
-    # No endpoint there: the command gets as far as calling it, and says so in its own words.
-    endpoint = f"http://127.0.0.1:{_free_port()}"
-    code, _, err, imported = _without_the_extra("executions", "--endpoint-url", endpoint)
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["executions", "--endpoint-url", "{endpoint}"], "csvflow: cannot reach {endpoint}"),
+        (["dlq", "list", "--endpoint-url", "{endpoint}"], "csvflow: cannot reach {endpoint}"),
+        (["ingestions", "--database-url", "{database}"], "csvflow: cannot connect to PostgreSQL"),
+    ],
+)
+def test_an_operator_command_runs_without_the_extra(argv, said):
+    # Nothing answers there: the command gets as far as calling it, and says so in its words.
+    endpoint, database = f"http://127.0.0.1:{_free_port()}", NO_DATABASE
+    filled = [a.format(endpoint=endpoint, database=database) for a in argv]
+    code, _, err, imported = _without_the_extra(*filled)
     assert code == 2
-    assert err.startswith(f"csvflow: cannot reach {endpoint}")
+    assert err.startswith(said.format(endpoint=endpoint)), err
     assert imported == []
-
-
-NO_DATABASE = "postgresql://nobody@127.0.0.1:1/x"
 
 
 @pytest.mark.parametrize(
