@@ -14,7 +14,8 @@ import psycopg2
 import pyarrow as pa
 import pytest
 
-from csvflow.adapters.postgres import PostgresIngestionRepository, connector
+from csvflow.adapters.postgres.connection import connector
+from csvflow.adapters.postgres.repository import PostgresIngestionRepository
 from csvflow.domain.model import SourceObject
 from csvflow.domain.summary import Failure, IngestionRecord, Summary
 from tests.support.fakes import InMemoryRepository
