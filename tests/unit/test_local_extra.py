@@ -168,3 +168,13 @@ def test_a_command_that_needs_the_local_runtime_says_which_extra_to_install(argv
     (line,) = err.strip().splitlines()
     assert line.startswith("csvflow: this command runs csvflow's local runtime, which is not")
     assert INSTALL_THE_EXTRA in line
+
+
+def test_profiling_a_local_file_needs_no_extra():
+    # The same validate and summarize code as the functions: the plain install's libraries.
+    code, out, err, imported = _without_the_extra(
+        "profile", "examples/sales.csv", "--contract", "examples/contracts/sales.yaml", "--json"
+    )
+    assert (code, err) == (0, "")
+    assert json.loads(out)["status"] == "SUCCEEDED"
+    assert imported == []
