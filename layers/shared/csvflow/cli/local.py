@@ -22,7 +22,18 @@ def register(
     )
     serve.add_argument("--port", type=int, default=4566)
     add_database_option(serve)
+    add_lambda_endpoint_option(serve)
     serve.set_defaults(func=cmd_serve)
+
+
+def add_lambda_endpoint_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lambda-endpoint",
+        metavar="URL",
+        help="run the workflow's functions at this Lambda endpoint, as built, in Lambda "
+        "runtime containers (`sam local start-lambda`: http://127.0.0.1:3001) instead of "
+        "in this process (README: Run the functions in containers)",
+    )
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -33,7 +44,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     data_dir = local_data_dir()
     with open_database(args) as url:
         with (
-            LocalRuntime(database_url=url, data_dir=data_dir) as runtime,
+            LocalRuntime(
+                database_url=url, data_dir=data_dir, lambda_endpoint=args.lambda_endpoint
+            ) as runtime,
             LocalServer(runtime, port=args.port) as server,
         ):
             endpoint = server.endpoint_url
@@ -45,6 +58,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 f"  queue / DLQ    {names.queue} / {names.dead_letter_queue}\n"
                 f"  functions      {', '.join(names.prefix + f for f in runtime.function_arns)}\n"
                 f"  database       {url.split('@')[-1]}\n"
+                f"{_functions_line(args.lambda_endpoint)}"
                 "Try:\n"
                 f"  aws --endpoint-url {endpoint} s3 cp examples/sales.csv "
                 f"{s3_uri(names.bucket, 'incoming/sales/sales.csv')}\n"
@@ -61,3 +75,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     return 0
+
+
+def _functions_line(lambda_endpoint: str | None) -> str:
+    if not lambda_endpoint:
+        return "  run in         this process (--lambda-endpoint: in Lambda containers)\n"
+    return f"  run at         {lambda_endpoint} (in Lambda runtime containers)\n"
