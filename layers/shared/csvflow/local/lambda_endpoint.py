@@ -64,19 +64,25 @@ class LambdaEndpointRunner:
         finally:
             LambdaFunction._invoke_lambda = original  # type: ignore[method-assign]
 
-    def check(self) -> None:
-        """Fail with one line unless the endpoint answers as a Lambda endpoint does."""
+    def check(self, *, wait_seconds: float = 60) -> None:
+        """Wait until the endpoint answers as a Lambda endpoint does (`sam local start-lambda`
+        takes seconds to start), or fail with one line."""
         url = f"{self.endpoint_url}/2015-03-31/functions/"
-        try:
-            with urllib.request.urlopen(url, timeout=5):  # nosec B310 - http(s), checked in __init__
-                pass
-        except urllib.error.HTTPError:
-            return  # it answered (a listing it does not offer is still an answer)
-        except (urllib.error.URLError, OSError) as error:
-            raise ConfigurationError(
-                f"no Lambda endpoint at {self.endpoint_url} ({_reason(error)}): start one, "
-                "e.g. `sam local start-lambda` (README: Run the functions in containers)"
-            ) from error
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=5):  # nosec B310 - http(s), checked in __init__
+                    return
+            except urllib.error.HTTPError:
+                return  # it answered (a listing it does not offer is still an answer)
+            except (urllib.error.URLError, OSError) as error:
+                if time.monotonic() >= deadline:
+                    raise ConfigurationError(
+                        f"no Lambda endpoint at {self.endpoint_url} ({_reason(error)}): start "
+                        "one, e.g. `sam local start-lambda` (README: Run the functions in "
+                        "containers)"
+                    ) from error
+                time.sleep(0.5)
 
     def invoke(self, function_name: str, event: Any) -> tuple[str, bool, str]:
         """``(payload, errored, log tail)``, as moto's ``_invoke_lambda`` returns them."""
