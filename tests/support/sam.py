@@ -43,6 +43,10 @@ def sam_build(build_dir: Path, python_bin: Path) -> subprocess.CompletedProcess[
             str(TEMPLATE),
             "--build-dir",
             str(build_dir),
+            # (its own cache: samconfig.toml's `cached` would share the project's between
+            # builds that run side by side in two test workers)
+            "--cache-dir",
+            str(build_dir.with_name(build_dir.name + "-cache")),
             "--base-dir",
             str(ROOT),
             "--parameter-overrides",
