@@ -11,6 +11,7 @@ owner's login.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -23,6 +24,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
+from csvflow.exceptions import ConfigurationError
 from csvflow.local.container_network import Relay, database, docker_bridge_gateway
 from csvflow.local.lambda_endpoint import LambdaEndpointRunner
 from csvflow.local.stack import StackNames
@@ -52,6 +54,7 @@ def functions_in_containers(
     gateway = docker_bridge_gateway()
     with ExitStack() as stack:
         # moto's account lives in this process: a second server of it, on the bridge.
+        _check_free(gateway, aws_port)  # (werkzeug would print its own words and exit)
         server = make_server(
             gateway,
             aws_port,
@@ -68,6 +71,16 @@ def functions_in_containers(
         _point_secret_at(session, application_secret_arn, *relay.address)
         stack.enter_context(runner.installed())
         yield runner
+
+
+def _check_free(host: str, port: int) -> None:
+    try:
+        socket.create_server((host, port)).close()
+    except OSError as error:
+        raise ConfigurationError(
+            f"cannot serve the emulated AWS to the containers on {host}:{port} ({error.strerror}):"
+            " is another `--lambda-endpoint` run or `local serve` using it?"
+        ) from error
 
 
 def _point_secret_at(session: Any, secret_arn: str, host: str, port: int) -> None:
