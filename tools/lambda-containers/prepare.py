@@ -87,7 +87,7 @@ def ensure_engine(check: bool) -> str:
     if shutil.which("dockerd") is None:
         if shutil.which("apt-get") is None:
             raise PrepareFailed("no dockerd and no apt-get: install Docker")
-        must(["apt-get", "install", "-y", "-q", "docker.io"], env=_apt_env())
+        apt_install("docker.io")
         installed = "installed docker.io, "
     STATE.mkdir(parents=True, exist_ok=True)
     log = STATE / "dockerd.log"
@@ -103,8 +103,11 @@ def ensure_engine(check: bool) -> str:
     raise PrepareFailed(f"dockerd did not answer within 60 s: see {log}")
 
 
-def _apt_env() -> dict[str, str]:
-    return {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+def apt_install(package: str) -> None:
+    # (the package lists of a fresh machine may be missing or old: read them first)
+    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    must(["apt-get", "update", "-q"], env=environment)
+    must(["apt-get", "install", "-y", "-q", package], env=environment)
 
 
 # --- 2. The base image ----------------------------------------------------------------
@@ -189,7 +192,7 @@ def build_stand_in(tag: str, python_version: str, digest: str) -> None:
     if os.geteuid() != 0:
         raise PrepareFailed("building the stand-in image needs root (debootstrap, chroot)")
     if shutil.which("debootstrap") is None:
-        must(["apt-get", "install", "-y", "-q", "debootstrap"], env=_apt_env())
+        apt_install("debootstrap")
     prefix = find_python(python_version)
     with tempfile.TemporaryDirectory(prefix="lambda-rootfs-", dir=_scratch()) as scratch:
         rootfs = Path(scratch, "rootfs")
