@@ -171,7 +171,7 @@ def _comparable(summary):
 
 
 def test_the_workflow_in_containers_persists_what_the_in_process_run_does(
-    lambda_endpoint, database_url, tmp_path
+    lambda_endpoint, database_url, tmp_path, record_property
 ):
     endpoint_url, aws_port = lambda_endpoint
     files = [SALES, _broken_csv(tmp_path)]
@@ -200,10 +200,15 @@ def test_the_workflow_in_containers_persists_what_the_in_process_run_does(
         "csvflow-summarize",
         "csvflow-persist",
     }
-    print("\neach invocation's wall time at the Lambda endpoint, in seconds (the first, and one")
-    print("running beside another of the same function, start a container: a cold start):")
-    for function, times in sorted(durations.items()):
-        print(f"  {function:18} " + ", ".join(f"{seconds:.2f}" for seconds in times))
+    lines = [
+        "each invocation's wall time at the Lambda endpoint, in seconds (the first, and one",
+        "running beside another of the same function, start a container: a cold start):",
+        *(
+            f"  {function:18} " + ", ".join(f"{seconds:.2f}" for seconds in times)
+            for function, times in sorted(durations.items())
+        ),
+    ]
+    record_property("figures", "\n".join(lines))
 
 
 def _invoke_once(prepared, build_dir, tmp_path, function, event):
