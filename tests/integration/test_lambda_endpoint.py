@@ -143,3 +143,15 @@ def test_the_relay_reaches_the_database_its_url_names(database_url):
                 assert cursor.fetchone() == (parameters["dbname"],)
         finally:
             connection.close()
+
+
+@pytest.mark.parametrize("command", ["run", "serve"])
+def test_the_cli_hands_its_lambda_endpoint_to_the_local_stack(command, database_url, capfd):
+    from csvflow.cli import main
+
+    arguments = ["run", "examples/sales.csv"] if command == "run" else ["local", "serve"]
+    code = main([*arguments, "--database-url", database_url, "--lambda-endpoint", "ftp://x"])
+
+    _, err = capfd.readouterr()
+    assert code == 2
+    assert err.strip().splitlines() == ["csvflow: --lambda-endpoint ftp://x: not an http(s) URL"]

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 
 from csvflow.cli.database import add_database_option, open_database
+from csvflow.cli.functions import add_lambda_endpoint_option
 from csvflow.domain.model import s3_uri
 
 
@@ -24,16 +25,6 @@ def register(
     add_database_option(serve)
     add_lambda_endpoint_option(serve)
     serve.set_defaults(func=cmd_serve)
-
-
-def add_lambda_endpoint_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--lambda-endpoint",
-        metavar="URL",
-        help="run the workflow's functions at this Lambda endpoint, as built, in Lambda "
-        "runtime containers (`sam local start-lambda`: http://127.0.0.1:3001) instead of "
-        "in this process (README: Run the functions in containers)",
-    )
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

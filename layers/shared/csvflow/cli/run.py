@@ -12,7 +12,7 @@ from typing import Any
 
 from csvflow.cli.database import add_database_option, open_database
 from csvflow.cli.format import format_aggregate, format_columns
-from csvflow.cli.local import add_lambda_endpoint_option
+from csvflow.cli.functions import add_lambda_endpoint_option
 from csvflow.domain.model import ObjectRef
 
 

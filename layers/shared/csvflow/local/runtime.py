@@ -75,6 +75,16 @@ class LocalRuntime:
         self._executions: ExecutionTracker | None = None
 
     def __enter__(self) -> LocalRuntime:
+        try:
+            self._start()
+        except BaseException:
+            # What was entered is left as it was (moto's mock, the runners' patches), so a
+            # next runtime in this process starts clean.
+            self._stack.close()
+            raise
+        return self
+
+    def _start(self) -> None:
         from moto import mock_aws
 
         self._stack.enter_context(
@@ -93,7 +103,6 @@ class LocalRuntime:
             self.runner.log_sinks.append(self.folder.append_log)
         if self.lambda_endpoint:
             self._send_functions_to(self.lambda_endpoint, session)
-        return self
 
     def _send_functions_to(self, endpoint_url: str, session: Any) -> None:
         from csvflow.local.containers import CONTAINER_AWS_PORT, functions_in_containers
