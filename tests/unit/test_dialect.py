@@ -92,3 +92,17 @@ def test_encoding_is_detected(data, encoding):
 
 def test_header_only_file_is_a_valid_dialect():
     assert detect(b"a,b,c\n").header == ("a", "b", "c")
+
+
+def test_quoted_notes_of_equal_word_counts_are_not_read_as_space_separated():
+    # Split on spaces, each row of ``1,"thirteen words ...",2.5`` has thirteen fields as
+    # uniform as the comma's four; the quotes it leaves inside its tokens say it is wrong.
+    note = " ".join(["alpha", "beta", "gamma", "delta", "epsilon", "zeta"] * 2 + ["eta"])
+    text = '"id","email","note","score"\n' + "".join(
+        f'{i},"user{i}@example.com","{note}",{i * 0.5}\n' for i in range(200)
+    )
+
+    dialect = detect_dialect(text.encode(), file="notes.csv")
+
+    assert dialect.delimiter == ","
+    assert dialect.header == ("id", "email", "note", "score")

@@ -63,6 +63,9 @@ class Record:
     first_line: int
     last_line: int
     fields: tuple[str, ...]
+    # Quote characters inside tokens of this reading (``1,"note`` split on spaces): the
+    # mark of a reading that cuts through quoted fields.
+    stray_quotes: int = 0
 
     @property
     def blank(self) -> bool:
@@ -108,13 +111,27 @@ def parse(lines: Sequence[str], reading: Reading) -> tuple[Record, ...]:
     )
     records = []
     line = 0
+    stray = _stray_quote(reading)
     try:
         for fields in reader:
-            records.append(Record(line + 1, reader.line_num, tuple(fields)))
+            raw = "".join(lines[line : reader.line_num]) if stray else ""
+            stray_quotes = len(stray.findall(raw)) if stray else 0
+            records.append(Record(line + 1, reader.line_num, tuple(fields), stray_quotes))
             line = reader.line_num
     except csv.Error:
         pass  # a field past csv's size limit: this reading swallowed the rest of the sample
     return tuple(records)
+
+
+def _stray_quote(reading: Reading) -> re.Pattern[str] | None:
+    """A quote with something other than a field boundary (the delimiter, a line end, a
+    doubled quote, an escape) on both sides: a quote this reading finds inside a token."""
+    if not reading.quote:
+        return None
+    boundary = re.escape(reading.delimiter + reading.quote + "\\\r\n")
+    if reading.skip_initial_space:
+        boundary += " "
+    return re.compile(rf"(?<=[^{boundary}]){re.escape(reading.quote)}(?=[^{boundary}])")
 
 
 def candidate_readings(
@@ -182,7 +199,11 @@ def find_table(
     columns = width / (width + 1)
     cells = [f for r in rows for f in r.fields[:width]]
     known = sum(1 for f in cells if is_known(f)) / len(cells) if cells else 0.0
-    score = uniform * uniform * coverage * columns * known
+    # Fields where this reading finds a quote inside a token are likely fields it cut
+    # through; a few are literal quotes in text (csvkit's NRC reports), so per field.
+    fields = sum(len(r.fields) for r in rows)
+    clean = 1 - min(1.0, sum(r.stray_quotes for r in rows) / fields) if fields else 1.0
+    score = uniform * uniform * coverage * columns * known * clean * clean
     return Table(reading, records, width, first, end, score)
 
 
