@@ -26,7 +26,15 @@ from csvflow.local.delivery import StarterDelivery
 from csvflow.local.executions import ExecutionResult, ExecutionTracker, Upload
 from csvflow.local.lambda_runner import InProcessLambdaRunner
 from csvflow.local.logs_sink import CloudWatchLogsSink
-from csvflow.local.stack import REGION, UPLOAD_PREFIX, StackNames, build_stack, project_root
+from csvflow.local.sam_template import read_template
+from csvflow.local.stack import (
+    REGION,
+    TEMPLATE,
+    UPLOAD_PREFIX,
+    StackNames,
+    build_stack,
+    project_root,
+)
 
 
 class LocalRuntime:
@@ -41,10 +49,10 @@ class LocalRuntime:
         data_dir: Path | None = None,
     ) -> None:
         """``data_dir`` keeps the account's outputs on disk across runs (account_folder.py)."""
-        self.names = names or StackNames()
+        self.root = root or project_root()
+        self.names = names or StackNames.from_template(read_template(self.root / TEMPLATE))
         self.folder = AccountFolder(data_dir) if data_dir else None
         self.database_url = database_url
-        self.root = root or project_root()
         self.runner = InProcessLambdaRunner()
         self._stack = ExitStack()
         self.s3: Any = None
