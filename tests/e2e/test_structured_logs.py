@@ -22,6 +22,7 @@ CORRELATION = ("execution_arn", "ingestion_id", "object_key", "object_version")
 def ran(database_url):
     """One upload of the example, with each invocation's log and each record heard."""
     logs, heard = [], []
+    before = _callers_logging()
     with LocalRuntime(database_url=database_url) as runtime:
         runtime.runner.log_sinks.append(logs.append)
         runtime.runner.record_listeners.append(lambda name, record: heard.append((name, record)))
@@ -29,7 +30,24 @@ def ran(database_url):
         (result,) = runtime.run([SALES], dataset="sales")
         assert result.status == "SUCCEEDED", result.cause
         cloudwatch = _cloudwatch_lines("csvflow-validate")
-    return result, {log.function_name: log.lines for log in logs}, heard, cloudwatch
+        during = _callers_logging()
+    return (
+        result,
+        {log.function_name: log.lines for log in logs},
+        heard,
+        cloudwatch,
+        (before, during),
+    )
+
+
+def _callers_logging():
+    """This process's logging configuration: the package's logger, the root's handlers."""
+    package, root = logging.getLogger("csvflow"), logging.getLogger()
+    return (
+        list(package.handlers),
+        package.level,
+        [(handler, list(handler.filters)) for handler in root.handlers],
+    )
 
 
 def _cloudwatch_lines(function):
@@ -46,7 +64,7 @@ def _emitted(lines):
 
 
 def test_every_line_of_a_validate_invocation_carries_execution_ingestion_key_and_version(ran):
-    result, logs, _, _ = ran
+    result, logs, *_ = ran
     source = result.upload.source
     emitted = _emitted(logs["csvflow-validate"])
     lines = [entry for entry in emitted if "_aws" not in entry]
@@ -64,7 +82,7 @@ def test_every_line_of_a_validate_invocation_carries_execution_ingestion_key_and
 
 
 def test_each_step_prints_one_emf_document_of_its_figures(ran):
-    _, logs, _, _ = ran
+    _, logs, *_ = ran
     documents = {}
     for function in ("csvflow-validate", "csvflow-summarize", "csvflow-persist"):
         (document,) = [entry for entry in _emitted(logs[function]) if "_aws" in entry]
@@ -86,15 +104,14 @@ def test_each_step_prints_one_emf_document_of_its_figures(ran):
 
 
 def test_cloudwatch_logs_keep_the_lines_the_function_emitted(ran):
-    _, logs, _, cloudwatch = ran
+    _, logs, _, cloudwatch, _ = ran
     assert cloudwatch == logs["csvflow-validate"]
 
 
 def test_listeners_hear_the_functions_records_and_the_callers_logging_is_left_alone(ran):
-    _, _, heard, _ = ran
+    _, _, heard, _, (before, during) = ran
     messages = {(name, record.name, record.getMessage()) for name, record in heard}
     assert ("csvflow-validate", "csvflow.handlers", "validated") in messages
-    # The functions' Powertools configuration stayed in their invocations.
-    package = logging.getLogger("csvflow")
-    assert package.handlers == [] and package.level == logging.NOTSET
-    assert not any(handler.filters for handler in logging.getLogger().handlers)
+    # The functions' Powertools configuration (a handler and a level on the package's logger,
+    # a filter on the root's handlers) stayed in their invocations.
+    assert during == before
