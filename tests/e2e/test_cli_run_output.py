@@ -69,3 +69,19 @@ def test_list_commands_print_json_arrays(broken_csv, database_url, capfd):
     main(["ingestions", "--database-url", database_url, "--json"])
     rows = json.loads(capfd.readouterr().out)
     assert isinstance(rows, list) and "incoming/broken.csv" in {r["key"] for r in rows}
+
+
+def test_run_shows_the_rows_validated_as_its_own_lines(tmp_path, database_url, capfd, monkeypatch):
+    monkeypatch.setenv("CSVFLOW_PROGRESS_LOG_SECONDS", "0")  # a line after every block
+    path = tmp_path / "told.csv"
+    path.write_text("id,amount\n" + "".join(f"{i},{i * 0.5}\n" for i in range(1000)))
+
+    code = main(["run", str(path), "--database-url", database_url])
+
+    _, err = capfd.readouterr()
+    assert code == 0
+    told = [line for line in err.splitlines() if "rows validated" in line]
+    assert told and told[-1].endswith(
+        f"{path}: 1,000 rows validated, 0 rejected, 100% of the file read"
+    )
+    assert "csvflow.progress" not in err  # told once, in the run's words, not as a log record

@@ -33,6 +33,24 @@ def test_the_reject_report_is_kept_on_disk_and_put_back_in_the_next_account(data
     assert body == kept.read_bytes()
 
 
+def test_the_validated_parquet_stays_on_disk_and_is_not_put_back(database_url, tmp_path):
+    # Putting every earlier run's Parquet back into the in-memory emulator made each start
+    # slower and bigger than the last; no execution of an earlier run is left to read it.
+    path = tmp_path / "kept.csv"
+    path.write_bytes(b"id,amount\n1,2.5\n")
+    with LocalRuntime(database_url=database_url, data_dir=tmp_path / "data") as first:
+        (result,) = first.run([path])
+    assert result.status == "SUCCEEDED"
+    validated = result.output["validation"]["result"]["validated"]
+    kept = AccountFolder(tmp_path / "data").object_path(validated["bucket"], validated["key"])
+    assert kept.read_bytes().startswith(b"PAR1")
+
+    with LocalRuntime(database_url=database_url, data_dir=tmp_path / "data") as second:
+        listed = second.s3.list_objects_v2(Bucket=validated["bucket"], Prefix="work/")
+    assert listed.get("KeyCount", 0) == 0
+    assert kept.is_file()  # and the next run's keeping leaves it there
+
+
 def test_csvflow_rejects_prints_the_report_of_a_file_run_earlier(database_url, tmp_path, capfd):
     path = tmp_path / "ragged-cli.csv"
     path.write_bytes(RAGGED)

@@ -6,7 +6,7 @@ from pathlib import PurePosixPath
 
 import pytest
 
-from csvflow.local.stack import FUNCTIONS
+from csvflow.local.stack import FUNCTIONS, local_variables
 from tests.support.iac import deployment, load_template
 from tests.support.managed_layer import load_managed_layer
 
@@ -64,7 +64,11 @@ def test_each_local_function_has_the_templates_configuration(runtime):
         ), name
         local = configuration["Environment"]["Variables"]
         variables = properties["Environment"]["Variables"]
-        assert set(local) == set(variables), name
+        # The template's, and what the local account adds on purpose (stack.local_variables).
+        added = local_variables(PurePosixPath(properties["CodeUri"]).name)
+        assert {k: local[k] for k in added} == added, name
+        assert set(local) == set(variables) | set(added), name
+        assert not set(added) & set(variables), name  # an addition, never a replacement
         # Literal values are the template's; references are the local account's resources.
         written_variables = written["Environment"]["Variables"]
         literals = {k: v for k, v in written_variables.items() if isinstance(v, str)}

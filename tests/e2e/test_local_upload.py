@@ -22,3 +22,30 @@ def test_an_upload_reports_its_bytes_up_to_the_whole_file(runtime, tmp_path):
     assert sent == sorted(sent) and sent[-1] == size
     assert len(set(sent)) > 1  # progress along the way, not only at the end
     assert result.status == "SUCCEEDED"
+
+
+def test_validation_tells_its_rows_while_it_runs(runtime, tmp_path):
+    # Small blocks and a line after each: a few hundred kilobytes show several steps.
+    validate = runtime.function_arns["validate"]
+    variables = runtime.lam.get_function_configuration(FunctionName=validate)["Environment"]
+    runtime.lam.update_function_configuration(
+        FunctionName=validate,
+        Environment={
+            "Variables": variables.get("Variables", {})
+            | {"CSVFLOW_PROGRESS_LOG_SECONDS": "0", "CSVFLOW_MAX_LINE_BYTES": str(64 << 10)}
+        },
+    )
+    path = tmp_path / "told.csv"
+    path.write_text("id,amount\n" + "".join(f"{i},{i * 0.5}\n" for i in range(50_000)))
+    heard: list[tuple[str, dict]] = []
+
+    (result,) = runtime.run(
+        [path], on_validation_progress=lambda upload, figures: heard.append((upload.file, figures))
+    )
+
+    assert result.status == "SUCCEEDED"
+    assert {file for file, _ in heard} == {str(path)}
+    rows = [figures["rows"] for _, figures in heard]
+    assert len(rows) > 3 and rows == sorted(rows) and 0 < rows[-1] <= 50_000
+    assert all(f["bytes_total"] == path.stat().st_size for _, f in heard)
+    assert all(0 < f["bytes_read"] <= f["bytes_total"] for _, f in heard)

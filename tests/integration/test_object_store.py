@@ -197,3 +197,22 @@ class _Contracts:
 
     def open(self, ref):
         return self._store.open(ref)
+
+
+@pytest.mark.parametrize(("multipart_bytes", "parts"), [(5 << 20, 3), (5 << 30, 1)])
+def test_files_move_in_parts_of_the_size_the_store_is_given(tmp_path, multipart_bytes, parts):
+    # S3's ETag of a multipart upload ends in -<parts>; a single PUT's has no suffix.
+    path = tmp_path / "validated.parquet"
+    path.write_bytes(b"x" * (11 << 20))
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        store = S3ObjectStore(client, multipart_bytes=multipart_bytes)
+        ref = ObjectRef(BUCKET, "work/validated.parquet")
+
+        store.upload_file(path, ref)
+        etag = client.head_object(Bucket=BUCKET, Key=ref.key)["ETag"].strip('"')
+        store.download_file(ref, tmp_path / "back.parquet")
+
+    assert (etag.rsplit("-", 1)[1] if "-" in etag else "1") == str(parts)
+    assert (tmp_path / "back.parquet").read_bytes() == path.read_bytes()

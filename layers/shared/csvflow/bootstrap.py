@@ -97,7 +97,10 @@ def storage_function(environ: Mapping[str, str] = os.environ) -> Handle:
     from csvflow.adapters.s3 import S3ObjectStore
 
     settings = Settings.from_environ(environ)
-    return bootstrap(settings=settings, store=S3ObjectStore(_client("s3")))
+    return bootstrap(
+        settings=settings,
+        store=S3ObjectStore(_client("s3"), multipart_bytes=settings.s3_multipart_bytes),
+    )
 
 
 def persist_function(environ: Mapping[str, str] = os.environ) -> Handle:
@@ -111,7 +114,11 @@ def persist_function(environ: Mapping[str, str] = os.environ) -> Handle:
         statement_timeout_seconds=settings.db_statement_timeout_seconds,
     )
     return bootstrap(
-        settings=settings, store=S3ObjectStore(_client("s3", in_vpc=True)), repository=repository
+        settings=settings,
+        store=S3ObjectStore(
+            _client("s3", in_vpc=True), multipart_bytes=settings.s3_multipart_bytes
+        ),
+        repository=repository,
     )
 
 

@@ -22,6 +22,8 @@ _VARIABLES = {  # nosec B105
     "max_file_bytes": "CSVFLOW_MAX_FILE_BYTES",
     "max_columns": "CSVFLOW_MAX_COLUMNS",
     "max_line_bytes": "CSVFLOW_MAX_LINE_BYTES",
+    "progress_log_seconds": "CSVFLOW_PROGRESS_LOG_SECONDS",
+    "s3_multipart_bytes": "CSVFLOW_S3_MULTIPART_BYTES",
     "incoming_prefix": "CSVFLOW_INCOMING_PREFIX",
     "work_prefix": "CSVFLOW_WORK_PREFIX",
     "reports_prefix": "CSVFLOW_REPORTS_PREFIX",
@@ -63,6 +65,11 @@ class Settings:
     max_file_bytes: int = 10 << 30  # validate stages the typed Parquet in Lambda's /tmp
     max_columns: int = 2_000
     max_line_bytes: int = 4 << 20  # the CSV reader's block: no line may be longer
+    # How often a long validation logs how far it got (rows, bytes): in CloudWatch for an
+    # operator, in the terminal for `csvflow run`. 0: after every block.
+    progress_log_seconds: int = 10
+    # Parts of the Parquet the steps put and get (S3ObjectStore): boto3's 8 MB by default.
+    s3_multipart_bytes: int = 8 << 20
 
     @classmethod
     def from_environ(

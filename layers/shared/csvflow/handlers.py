@@ -20,7 +20,7 @@ from csvflow.commands import (
 )
 from csvflow.config import Settings
 from csvflow.domain.dialect import HEAD_BYTES, check_size, detect_dialect
-from csvflow.domain.model import ObjectRef
+from csvflow.domain.model import ObjectRef, SourceObject
 from csvflow.domain.read_ahead import read_ahead
 from csvflow.domain.rejects import RejectReport
 from csvflow.domain.summarizing import summarize_batches
@@ -36,9 +36,15 @@ from csvflow.exceptions import RejectedRowsExceeded
 from csvflow.observability import phase
 from csvflow.parquet_files import write_parquet, write_parquet_table
 from csvflow.ports import IngestionRepository, ObjectStore
+from csvflow.progress import PROGRESS_LOGGER, telling_progress
 from csvflow.starting import start_ingestion
 
 logger = logging.getLogger(__name__)
+# Progress of long steps, on a logger of its own: its records carry their figures as a
+# mapping, which `csvflow run` shows as they come (local/lambda_runner.py).
+progress_logger = logging.getLogger(PROGRESS_LOGGER)
+# Progress is worth its line wherever the package's level is set (Lambda's root: WARNING).
+progress_logger.setLevel(logging.INFO)
 
 
 def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> dict[str, Any]:
@@ -78,9 +84,13 @@ def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> di
                     report=report,
                     block_size=settings.max_line_bytes,
                 )
-                write_parquet(
-                    read_ahead(validator.batches()), lambda: validator.schema, parquet_path
+                # Told on this thread (the function's), where the runtime collects its log.
+                batches = telling_progress(
+                    read_ahead(validator.batches()),
+                    lambda: log_validation_progress(source, validator.progress()),
+                    every_seconds=settings.progress_log_seconds,
                 )
+                write_parquet(batches, lambda: validator.schema, parquet_path)
         outcome = validator.outcome
         has_rejects = report.problems > 0
         with phase("upload"):
@@ -107,6 +117,15 @@ def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> di
         "encoding": dialect.encoding,
         "delimiter": dialect.delimiter,
     }
+
+
+def log_validation_progress(source: SourceObject, progress: dict[str, int]) -> None:
+    figures = progress | {"object_key": source.key, "bytes_total": source.size or 0}
+    progress_logger.info(
+        "%(object_key)s: %(rows)d rows validated, %(rejected_rows)d rejected, "
+        "%(bytes_read)d of %(bytes_total)d bytes read",
+        figures,
+    )
 
 
 def summarize_dataset(

@@ -17,10 +17,21 @@ _CHANGED = {"PreconditionFailed", "412"}
 
 
 class S3ObjectStore:
-    """Reads and writes objects through an S3 client it is given."""
+    """Reads and writes objects through an S3 client it is given.
 
-    def __init__(self, client: Any) -> None:
+    Files at least ``multipart_bytes`` long move in parts of that size (boto3's default is
+    8 MB): in parallel against S3; the local stack sets it above any file, because its
+    emulator reads a whole object for every ranged GET and copies every part again to
+    complete an upload (ADR 0016).
+    """
+
+    def __init__(self, client: Any, *, multipart_bytes: int = 8 << 20) -> None:
+        from boto3.s3.transfer import TransferConfig
+
         self._s3 = client
+        self._transfer = TransferConfig(
+            multipart_threshold=multipart_bytes, multipart_chunksize=multipart_bytes
+        )
 
     def read_head(self, ref: ObjectRef, size: int) -> bytes:
         with self._convert(ref):
@@ -77,12 +88,14 @@ class S3ObjectStore:
 
     def upload_file(self, path: Path, ref: ObjectRef) -> None:
         with self._convert(ref):
-            self._s3.upload_file(str(path), ref.bucket, ref.key)
+            self._s3.upload_file(str(path), ref.bucket, ref.key, Config=self._transfer)
 
     def download_file(self, ref: ObjectRef, path: Path) -> None:
         extra = {"VersionId": ref.version_id} if ref.version_id else None
         with self._convert(ref):
-            self._s3.download_file(ref.bucket, ref.key, str(path), ExtraArgs=extra)
+            self._s3.download_file(
+                ref.bucket, ref.key, str(path), ExtraArgs=extra, Config=self._transfer
+            )
 
     @staticmethod
     def _convert(ref: ObjectRef) -> AbstractContextManager[None]:

@@ -47,6 +47,8 @@ def _configure_logging(verbose: bool) -> None:
         # moto logs every failed execution it runs (~10 KB each, even for an expected
         # InvalidCsv); csvflow reports the outcome itself.
         handler.addFilter(lambda record: record.name.partition(".")[0] == "csvflow")
+        # Warnings only: the functions' progress lines (INFO) reach `run` as its own lines.
+        handler.setLevel(logging.WARNING)
     logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
 
 

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 dataset=dataset,
                 on_state=progress,
                 on_upload_progress=None if args.json else upload_progress,
+                on_validation_progress=None if args.json else _ValidationProgress(started),
             )
         queries = PostgresSummaryQueries(connector(url))
         records = [_run_record(result) for result in results]
@@ -92,6 +93,24 @@ class _UploadProgress:
                 f"  {now - self._started:6.1f}s  {path}: uploaded {_mb(total)}",
                 file=sys.stderr,
             )
+
+
+class _ValidationProgress:
+    """The validate step's own progress lines: rows so far, and how much of the file."""
+
+    def __init__(self, started: float) -> None:
+        self._started = started
+
+    def __call__(self, upload: Any, figures: Mapping[str, Any]) -> None:
+        elapsed = time.monotonic() - self._started
+        rows, rejected = int(figures["rows"]), int(figures["rejected_rows"])
+        read, total = int(figures["bytes_read"]), int(figures["bytes_total"])
+        share = f", {min(read / total, 1):.0%} of the file read" if total else ""
+        print(
+            f"  {elapsed:6.1f}s  {upload.file}: {rows:,} rows validated, "
+            f"{rejected:,} rejected{share}",
+            file=sys.stderr,
+        )
 
 
 def _mb(size: int) -> str:

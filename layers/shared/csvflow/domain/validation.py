@@ -118,6 +118,14 @@ class CsvValidator:
         specs = self._specs or [ColumnSpec(n, ColumnType.STRING) for n in self.dialect.header]
         return pa.schema([pa.field(s.name, arrow_type(s)) for s in specs])
 
+    def progress(self) -> dict[str, int]:
+        """How far the pass has got; safe to ask from another thread while it runs."""
+        return {
+            "rows": self.outcome.rows,
+            "rejected_rows": self.outcome.rejected_rows,
+            "bytes_read": self._stream.bytes_read,  # a block or two ahead of the rows
+        }
+
     def batches(self) -> Iterator[pa.RecordBatch]:
         """The good rows, typed, batch by batch; rejects go to the report.
 

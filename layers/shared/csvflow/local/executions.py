@@ -12,6 +12,9 @@ from csvflow.domain.model import SourceObject
 from csvflow.operations.executions import execution_history
 
 FINISHED = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+# How often a wait looks at the executions: every 50 ms at first, slowing to every 0.5 s.
+POLL_FIRST, POLL_LONGEST = 0.05, 0.5
+STATE_READ_INTERVAL = 0.5
 
 
 @dataclass
@@ -75,15 +78,29 @@ class ExecutionTracker:
         deadline = time.monotonic() + timeout
         results: dict[str, ExecutionResult] = {}
         shown: dict[str, str] = {}
+        pause = POLL_FIRST
+        states_read = 0.0
         while len(results) < len(uploads):
             self.find_executions(uploads)
             # One listing per round for every status: describing each unfinished execution
             # every 50 ms is, in a burst, hundreds of calls into moto beside the functions.
             statuses = self._statuses()
+            # Reading histories is the dearer call, and the functions run on this process's
+            # other threads: the state shown is read at most every STATE_READ_INTERVAL.
+            read_states = on_state is not None and (
+                time.monotonic() - states_read >= STATE_READ_INTERVAL
+                or any(
+                    statuses.get(u.execution_arn) in FINISHED
+                    for u in uploads
+                    if u.execution_arn and u.execution_arn not in results
+                )
+            )
+            if read_states:
+                states_read = time.monotonic()
             for upload in uploads:
                 if not upload.execution_arn or upload.execution_arn in results:
                     continue
-                if on_state is not None and upload.execution_arn in statuses:
+                if read_states and on_state is not None and upload.execution_arn in statuses:
                     state = self.current_state(upload.execution_arn)
                     if state and shown.get(upload.execution_arn) != state:
                         shown[upload.execution_arn] = state
@@ -95,7 +112,9 @@ class ExecutionTracker:
             if time.monotonic() > deadline:
                 raise TimeoutError("executions did not finish in time")
             if len(results) < len(uploads):
-                time.sleep(0.05)
+                # Small files finish in a fraction of a second; a big one needs no 50 ms look.
+                time.sleep(pause)
+                pause = min(pause * 1.5, POLL_LONGEST)
         return [results[u.execution_arn] for u in uploads]
 
     def redrive(self, execution_arn: str, *, timeout: float = 3600) -> ExecutionResult:

@@ -132,6 +132,15 @@ class InProcessLambdaRunner:
             for name in added:
                 os.environ.pop(name, None)
 
+    @contextmanager
+    def listening(self, listener: RecordListener) -> Iterator[None]:
+        """Hear each record the functions log, as it is made, for the block's duration."""
+        self.record_listeners.append(listener)
+        try:
+            yield
+        finally:
+            self.record_listeners.remove(listener)
+
     def invoke(self, function: LambdaFunction, event: Any) -> tuple[str, bool, str]:
         if isinstance(event, str | bytes):
             event = json.loads(event or "{}")

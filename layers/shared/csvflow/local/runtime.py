@@ -10,8 +10,9 @@ own modules: `stack` builds the resources, `delivery` polls SQS and keeps the DL
 from __future__ import annotations
 
 import json
+import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from functools import partial
 from pathlib import Path
@@ -35,6 +36,7 @@ from csvflow.local.stack import (
     build_stack,
     project_root,
 )
+from csvflow.progress import PROGRESS_LOGGER
 
 
 class LocalRuntime:
@@ -209,7 +211,10 @@ class LocalRuntime:
         dataset: str | None = None,
         on_state: Callable[[Upload, str], None] | None = None,
         on_upload_progress: Callable[[Path, int, int], None] | None = None,
+        on_validation_progress: Callable[[Upload, Mapping[str, Any]], None] | None = None,
     ) -> list[ExecutionResult]:
+        """Upload the files and wait for their executions, telling how far each has got:
+        bytes uploaded, the state reached, and the validate step's own progress lines."""
         uploads = [
             self.upload(
                 path,
@@ -220,8 +225,17 @@ class LocalRuntime:
             )
             for path in paths
         ]
-        self.pump()
-        return self.wait(uploads, on_state=on_state)
+        by_key = {upload.source.key: upload for upload in uploads}
+
+        def heard(function: str, record: logging.LogRecord) -> None:
+            if record.name == PROGRESS_LOGGER and isinstance(record.args, Mapping):
+                upload = by_key.get(str(record.args.get("object_key")))
+                if upload is not None and on_validation_progress is not None:
+                    on_validation_progress(upload, record.args)
+
+        with self.runner.listening(heard):
+            self.pump()
+            return self.wait(uploads, on_state=on_state)
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from __future__ import annotations
 import getpass
 import io
 import json
+import os
 import secrets
 import zipfile
 from dataclasses import dataclass, field
@@ -38,6 +39,25 @@ APPLICATION_ROLE = "csvflow_app"
 MAX_RECEIVE_COUNT = 3
 UPLOAD_PREFIX = "incoming/"
 STATE_MACHINE = "IngestStateMachine"  # the template's logical id
+# The functions move whole objects in one request here: moto reads an object whole for each
+# ranged GET and copies the parts again to complete a multipart upload (ADR 0016).
+WHOLE_OBJECTS = {"CSVFLOW_S3_MULTIPART_BYTES": str(5 << 30)}  # S3's largest single PUT
+
+
+def local_variables(function: str) -> dict[str, str]:
+    """What the local account adds to a function's environment from the template, on purpose
+    (and only this: a test holds the rest to the template)."""
+    added = {
+        # Locally someone watches the terminal: validation's progress every second (AWS: 10 s),
+        # unless the variable says otherwise where csvflow runs.
+        "validate": {
+            "CSVFLOW_PROGRESS_LOG_SECONDS": os.environ.get("CSVFLOW_PROGRESS_LOG_SECONDS", "1")
+        }
+        | WHOLE_OBJECTS,
+        "summarize": WHOLE_OBJECTS,
+        "persist": WHOLE_OBJECTS,
+    }
+    return added.get(function, {})
 
 
 @dataclass(frozen=True)
@@ -225,7 +245,10 @@ def build_stack(session: Any, names: StackNames, root: Path, database_url: str) 
     lam = session.client("lambda")
     for function in definitions.values():
         folder = root / function.code_uri
-        stack.function_arns[folder.name] = _create_function(lam, function, folder, role_arn)
+        environment = function.environment | local_variables(folder.name)
+        stack.function_arns[folder.name] = _create_function(
+            lam, function, environment, folder, role_arn
+        )
     definition = render_definition(
         (root / "statemachine" / "ingest.asl.json").read_text(encoding="utf-8"),
         {
@@ -240,7 +263,9 @@ def build_stack(session: Any, names: StackNames, root: Path, database_url: str) 
     return stack
 
 
-def _create_function(lam: Any, definition: FunctionDefinition, folder: Path, role: str) -> str:
+def _create_function(
+    lam: Any, definition: FunctionDefinition, environment: dict[str, str], folder: Path, role: str
+) -> str:
     arn: str = lam.create_function(
         FunctionName=definition.name,
         Runtime=definition.runtime,
@@ -249,7 +274,7 @@ def _create_function(lam: Any, definition: FunctionDefinition, folder: Path, rol
         Code={"ZipFile": function_zip(folder)},
         Timeout=definition.timeout,
         MemorySize=definition.memory_size,
-        Environment={"Variables": definition.environment},
+        Environment={"Variables": environment},
     )["FunctionArn"]
     if definition.reserved_concurrency is not None:
         lam.put_function_concurrency(
