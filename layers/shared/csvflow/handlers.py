@@ -125,6 +125,7 @@ def log_validation_progress(source: SourceObject, progress: dict[str, int]) -> N
         "%(object_key)s: %(rows)d rows validated, %(rejected_rows)d rejected, "
         "%(bytes_read)d of %(bytes_total)d bytes read",
         figures,
+        extra=figures,  # fields of the JSON line too, for Logs Insights
     )
 
 

@@ -103,8 +103,8 @@ class InProcessLambdaRunner:
         self.throttled: Counter[str] = Counter()  # invocations refused, by function name
         # Each finished invocation's log, as Lambda sends it to CloudWatch Logs.
         self.log_sinks: list[Callable[[InvocationLog], None]] = []
-        # Each record a function logs on its invocation's thread, with the function's name,
-        # as it is logged (`csvflow run` shows the validate step's progress from them).
+        # Each record a function logs (on its threads), with the function's name, as it is
+        # logged: `csvflow run` shows the validate step's progress from them.
         self.record_listeners: list[RecordListener] = []
 
     @contextmanager
