@@ -2,6 +2,7 @@
 loader, tests/support/iac.py's evaluation of the defaults), compared with what the emulated
 Lambda holds. A change to template.yaml changes the local stack, or this fails."""
 
+import os
 from pathlib import PurePosixPath
 
 import pytest
@@ -83,3 +84,12 @@ def test_the_local_stack_is_named_after_the_templates_name_prefix(runtime):
     assert runtime.names.prefix == f"{prefix}-"
     assert runtime.state_machine_arn.endswith(f":stateMachine:{prefix}-ingest")
     assert set(runtime.function_arns) == set(FUNCTIONS)
+
+
+def test_every_variable_a_function_declares_exists_while_the_runtime_runs(runtime):
+    """moto's threads iterate os.environ while functions run: none may appear under them, so
+    whatever the template gives a function is there, empty if need be, from the start."""
+    for name in _declared_functions():
+        configuration = runtime.lam.get_function_configuration(FunctionName=name)
+        missing = set(configuration["Environment"]["Variables"]) - set(os.environ)
+        assert not missing, (name, missing)

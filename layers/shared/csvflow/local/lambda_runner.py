@@ -32,7 +32,7 @@ import traceback
 import uuid
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,6 +106,7 @@ class InProcessLambdaRunner:
         # Each record a function logs (on its threads), with the function's name, as it is
         # logged: `csvflow run` shows the validate step's progress from them.
         self.record_listeners: list[RecordListener] = []
+        self._provided: list[str] = []  # variables added to os.environ, removed at the end
 
     @contextmanager
     def installed(self) -> Iterator[InProcessLambdaRunner]:
@@ -120,17 +121,24 @@ class InProcessLambdaRunner:
         # appears or disappears under them breaks their iteration (KeyError, or "changed size
         # during iteration"). So every variable a function may set exists, empty, for the
         # whole time the runner is installed; invocations only change values.
-        added = [name for name in _FUNCTION_VARIABLES if name not in os.environ]
-        for name in added:
-            os.environ[name] = ""
+        self.provide_variables(_FUNCTION_VARIABLES)
         LambdaFunction._invoke_lambda = invoke  # type: ignore[method-assign,assignment]
         try:
             yield self
         finally:
             LambdaFunction._invoke_lambda = original  # type: ignore[method-assign]
             self._code_root.cleanup()
-            for name in added:
+            for name in self._provided:
                 os.environ.pop(name, None)
+            self._provided.clear()
+
+    def provide_variables(self, names: Iterable[str]) -> None:
+        """Make the variables the functions declare exist (empty) until the runner is
+        uninstalled: call before they run (see installed())."""
+        for name in names:
+            if name not in os.environ:
+                os.environ[name] = ""
+                self._provided.append(name)
 
     @contextmanager
     def listening(self, listener: RecordListener) -> Iterator[None]:

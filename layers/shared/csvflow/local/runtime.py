@@ -94,6 +94,7 @@ class LocalRuntime:
 
     def _create(self, session: Any) -> None:
         stack = build_stack(session, self.names, self.root, self.database_url)
+        self.runner.provide_variables(stack.function_variables)  # before any of them runs
         self.queue_url, self.dlq_url = stack.queue_url, stack.dlq_url
         self.state_machine_arn = stack.state_machine_arn
         self.function_arns = stack.function_arns

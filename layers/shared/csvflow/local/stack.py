@@ -102,6 +102,8 @@ class Stack:
     dlq_url: str = ""
     state_machine_arn: str = ""
     function_arns: dict[str, str] = field(default_factory=dict)
+    # Every variable a function's environment declares (the runner provides them all).
+    function_variables: set[str] = field(default_factory=set)
     # The persist function's login (the application role), created with the stack.
     application_secret_arn: str | None = None
 
@@ -246,6 +248,7 @@ def build_stack(session: Any, names: StackNames, root: Path, database_url: str) 
     for function in definitions.values():
         folder = root / function.code_uri
         environment = function.environment | local_variables(folder.name)
+        stack.function_variables |= set(environment)
         stack.function_arns[folder.name] = _create_function(
             lam, function, environment, folder, role_arn
         )
