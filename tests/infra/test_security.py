@@ -76,6 +76,34 @@ def test_no_installed_dependency_has_a_known_vulnerability():
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
 
 
+def test_no_package_the_shared_layer_ships_has_a_known_vulnerability():
+    """The layer's lock, as deployed: its exact versions (pip is not needed to read them)."""
+    if not _vulnerability_service_answers():
+        pytest.skip(
+            f"pip-audit's vulnerability service ({VULNERABILITY_SERVICE}) does not answer here"
+        )
+    lock = ROOT / "layers" / "shared" / "requirements.lock"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip_audit",
+            "--disable-pip",
+            "--require-hashes",
+            "--strict",
+            "--progress-spinner",
+            "off",
+            "-r",
+            str(lock),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+
+
 def test_no_sql_text_is_built_from_formatted_strings():
     """cursor.execute / execute_values / copy_expert get literals or psycopg2.sql objects."""
     offenders = []

@@ -1,4 +1,5 @@
-"""The Step Functions starter and the Secrets Manager credentials against moto."""
+"""The Secrets Manager credentials against moto (the Step Functions starter has its contract
+suite, tests/integration/test_starter_contract.py)."""
 
 import json
 
@@ -7,26 +8,7 @@ import pytest
 from moto import mock_aws
 
 from csvflow.adapters.secrets import SecretCredentials
-from csvflow.adapters.stepfunctions import StepFunctionsStarter
 from csvflow.exceptions import ConfigurationError, DatabaseUnavailable
-
-DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
-
-
-@mock_aws
-def test_a_second_start_with_the_same_name_starts_nothing():
-    sfn = boto3.client("stepfunctions", region_name="us-east-1")
-    arn = sfn.create_state_machine(
-        name="m", definition=DEFINITION, roleArn="arn:aws:iam::123456789012:role/r"
-    )["stateMachineArn"]
-    starter = StepFunctionsStarter(sfn, arn)
-    first = starter.start("upload-1", {"a": 1})
-    assert first and first.endswith(":upload-1")
-    # Step Functions answers a repeat of a running execution with the same ARN and
-    # a repeat of a finished one with ExecutionAlreadyExists: either way, no new run.
-    assert starter.start("upload-1", {"a": 1}) in (None, first)
-    assert starter.start("upload-2", {"a": 2})
-    assert len(sfn.list_executions(stateMachineArn=arn)["executions"]) == 2
 
 
 @mock_aws

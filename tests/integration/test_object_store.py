@@ -33,35 +33,38 @@ def store_and_put(request):
         yield S3ObjectStore(client), put
 
 
-def test_reads_head_stream_and_text(store_and_put):
-    store, put = store_and_put
-    ref = put("a.csv", b"a,b\n1,2\n")
-    assert store.read_head(ref, 3) == b"a,b"
-    with store.open(ref) as stream:
-        assert stream.read() == b"a,b\n1,2\n"
-    assert store.read_text(ref) == "a,b\n1,2\n"
-    assert store.read_text(ObjectRef(BUCKET, "none.yaml")) is None
+class TestObjectStoreContract:
+    def test_reads_head_stream_and_text(self, store_and_put):
+        store, put = store_and_put
+        ref = put("a.csv", b"a,b\n1,2\n")
+        assert store.read_head(ref, 3) == b"a,b"
+        with store.open(ref) as stream:
+            assert stream.read() == b"a,b\n1,2\n"
+        assert store.read_text(ref) == "a,b\n1,2\n"
+        assert store.read_text(ObjectRef(BUCKET, "none.yaml")) is None
 
+    def test_the_head_of_an_empty_object_is_empty(self, store_and_put):
+        store, put = store_and_put
+        assert store.read_head(put("empty.csv", b""), 1024) == b""
 
-def test_the_head_of_an_empty_object_is_empty(store_and_put):
-    store, put = store_and_put
-    assert store.read_head(put("empty.csv", b""), 1024) == b""
+    def test_round_trips_files(self, store_and_put, tmp_path):
+        store, _ = store_and_put
+        source = tmp_path / "in.bin"
+        source.write_bytes(bytes(range(256)) * 100)
+        ref = ObjectRef(BUCKET, "work/x/in.bin")
+        store.upload_file(source, ref)
+        store.download_file(ref, tmp_path / "out.bin")
+        assert (tmp_path / "out.bin").read_bytes() == source.read_bytes()
 
-
-def test_round_trips_files(store_and_put, tmp_path):
-    store, _ = store_and_put
-    source = tmp_path / "in.bin"
-    source.write_bytes(bytes(range(256)) * 100)
-    ref = ObjectRef(BUCKET, "work/x/in.bin")
-    store.upload_file(source, ref)
-    store.download_file(ref, tmp_path / "out.bin")
-    assert (tmp_path / "out.bin").read_bytes() == source.read_bytes()
-
-
-def test_missing_object_is_source_object_missing(store_and_put):
-    store, _ = store_and_put
-    with pytest.raises(SourceObjectMissing):
-        store.read_head(ObjectRef(BUCKET, "nope.csv"), 10)
+    def test_missing_object_is_source_object_missing(self, store_and_put, tmp_path):
+        store, _ = store_and_put
+        missing = ObjectRef(BUCKET, "nope.csv")
+        with pytest.raises(SourceObjectMissing):
+            store.read_head(missing, 10)
+        with pytest.raises(SourceObjectMissing):
+            store.open(missing).read()
+        with pytest.raises(SourceObjectMissing):
+            store.download_file(missing, tmp_path / "nope.csv")
 
 
 @mock_aws

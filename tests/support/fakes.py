@@ -1,4 +1,7 @@
-"""In-memory fakes of the ports: one per port, kept honest by tests/unit/test_fakes.py."""
+"""In-memory fakes of the ports the handlers use, each kept honest by a contract suite that runs
+the same tests on the fake and on the real adapter: tests/integration/test_object_store.py
+(S3, through moto), test_repository_contract.py (PostgreSQL), test_starter_contract.py (Step
+Functions, through moto)."""
 
 from __future__ import annotations
 

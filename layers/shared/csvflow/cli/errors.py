@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 from csvflow.exceptions import CsvflowError, DatabaseNotReady
+from csvflow.local import EXTRA, missing_extra_module
 
 # Exit codes: 1 for a run that did its work and found failures (or an unforeseen error), 2 for
 # a command that could not do its work as asked (as argparse does for bad arguments).
@@ -33,13 +34,23 @@ def explain(error: BaseException) -> tuple[str, int]:
         return f"no such file: {error.filename}", USAGE_OR_ENVIRONMENT
     if isinstance(error, OSError) and error.filename:
         return f"{error.strerror}: {error.filename}", USAGE_OR_ENVIRONMENT
-    for explain_library_error in (_aws_error, _database_error):
+    for explain_library_error in (_local_extra_missing, _aws_error, _database_error):
         explained = explain_library_error(error)
         if explained:
             return explained, USAGE_OR_ENVIRONMENT
     return (
         f"unexpected {type(error).__name__}: {error} (--verbose shows the traceback)",
         UNEXPECTED,
+    )
+
+
+def _local_extra_missing(error: BaseException) -> str | None:
+    missing = missing_extra_module(error)
+    if missing is None:
+        return None
+    return (
+        f"this command runs csvflow's local runtime, which is not installed (no module "
+        f'{missing!r}): pip install "csvflow[{EXTRA}]" (from a clone: pip install -e ".[{EXTRA}]")'
     )
 
 

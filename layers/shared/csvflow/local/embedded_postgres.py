@@ -17,6 +17,7 @@ import socket
 
 # (bandit B404: initdb and pg_ctl are run with argument lists, never a shell)
 import subprocess  # nosec B404
+import sys
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -60,7 +61,7 @@ def embedded_database(data_dir: Path | None = None) -> Iterator[str]:
         binaries = system_binaries()
         if binaries is None:
             raise ConfigurationError(
-                "no embedded PostgreSQL here (the pgserver package has no wheel for this Python, "
+                f"no embedded PostgreSQL here ({_why_no_pgserver()}, "
                 "and no initdb/pg_ctl is installed): pass --database-url or set DATABASE_URL"
             ) from None
         with system_server(data_dir / "system", binaries) as url:
@@ -78,6 +79,12 @@ def embedded_database(data_dir: Path | None = None) -> Iterator[str]:
         yield server.get_uri()
     finally:
         server.cleanup()
+
+
+def _why_no_pgserver() -> str:
+    if sys.version_info >= (3, 13):
+        return "the pgserver package has no wheel for this Python"
+    return 'no pgserver package: pip install "csvflow[local]" brings it'
 
 
 def _os_user_exists(name: str) -> bool:
