@@ -37,6 +37,12 @@ class FolderObjectStore:
         with self._path(ref).open("rb") as f:
             return f.read(size)
 
+    def read_tail(self, ref: ObjectRef, size: int) -> tuple[bytes, int]:
+        with self._path(ref).open("rb") as f:
+            total = f.seek(0, 2)
+            f.seek(max(total - size, 0))
+            return f.read(), total
+
     def open(self, ref: ObjectRef) -> BinaryIO:
         return self._path(ref).open("rb")
 

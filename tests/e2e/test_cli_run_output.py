@@ -71,6 +71,23 @@ def test_list_commands_print_json_arrays(broken_csv, database_url, capfd):
     assert isinstance(rows, list) and "incoming/broken.csv" in {r["key"] for r in rows}
 
 
+def test_summary_shows_how_the_file_was_read_and_what_was_assumed(tmp_path, database_url, capfd):
+    export = tmp_path / "export.csv"
+    export.write_bytes(b"Sales export\n\nid;amount\n1;2,5\n2;3,5\n3;4,5\n")
+    assert main(["run", str(export), "--database-url", database_url]) == 0
+    out, _ = capfd.readouterr()
+    assert "  assumed:    lines 1-2 above the table are a preamble" in out  # run says it too
+
+    assert main(["summary", "export.csv", "--database-url", database_url]) == 0
+    out, _ = capfd.readouterr()
+    assert "  read as:    utf-8, delimiter ';', quote '\"', LF, header line 3" in out
+    assert "  assumed:    lines 1-2 above the table are a preamble" in out
+
+    assert main(["summary", "export.csv", "--database-url", database_url, "--json"]) == 0
+    dialect = json.loads(capfd.readouterr().out)["dialect"]
+    assert (dialect["delimiter"], dialect["header_line"]) == (";", 3)
+
+
 def test_run_shows_the_rows_validated_as_its_own_lines(tmp_path, database_url, capfd, monkeypatch):
     monkeypatch.setenv("CSVFLOW_PROGRESS_LOG_SECONDS", "0")  # a line after every block
     path = tmp_path / "told.csv"

@@ -23,7 +23,7 @@ THROTTLED = "Lambda.TooManyRequestsException"
 
 def _file(index: int, rng: random.Random) -> tuple[bytes, int | None]:
     if index % BAD_EVERY == 0:
-        return b"id,id\n1,2\n", None  # a duplicate column name: the file fails
+        return b'id,note\n1,"never closed\n', None  # a quoted field left open: the file fails
     rows = rng.choice([1, 10, 100, 1_000, 5_000])
     body = "".join(f"{i},{rng.randint(1, 99)},{rng.random():.4f},r{i % 7}\n" for i in range(rows))
     return ("id,quantity,price,region\n" + body).encode(), rows

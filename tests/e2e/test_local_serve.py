@@ -106,7 +106,9 @@ def test_the_operator_commands_inspect_redrive_and_replay_through_the_endpoint(
 ):
     url, runtime = endpoint
     s3, sfn = _client(url, "s3"), _client(url, "stepfunctions")
-    s3.put_object(Bucket=runtime.names.bucket, Key="incoming/served/broken.csv", Body=b"a,a\n1,2\n")
+    s3.put_object(
+        Bucket=runtime.names.bucket, Key="incoming/served/broken.csv", Body=b'a,b\n1,"open\n'
+    )
     (machine,) = sfn.list_state_machines()["stateMachines"]
     failed = _execution_of(sfn, machine["stateMachineArn"], "incoming/served/broken.csv")
     _wait(sfn, failed)

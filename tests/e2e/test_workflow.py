@@ -4,6 +4,8 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import psycopg2
+import pyarrow.parquet as pq
 import pytest
 
 from csvflow.adapters.postgres.connection import connector
@@ -119,10 +121,10 @@ def test_a_new_upload_of_the_same_key_is_a_new_ingestion_and_the_newest_wins(run
     [
         ("empty.csv", b"", "InvalidCsv", "empty.csv: the file is empty"),
         (
-            "dup.csv",
-            b"id,name,id\n1,a,2\n",
+            "lookalike.csv",
+            "id,n\u0430me\n1,a\n".encode(),  # a Cyrillic "а" in a Latin name
             "InvalidCsv",
-            "dup.csv, line 1, column 3: the column name 'id' repeats column 1",
+            "lookalike.csv, line 1, column 2: the column name 'nаme' mixes Cyrillic and Latin",
         ),
         ("zipped.csv", b"\x1f\x8b\x08\x00" + bytes(40), "InvalidCsv", "gzip"),
         ("ragged.csv", b"a,b\n1,2\n1\n1,2,3\n", "RejectedRowsExceeded", "2 of 3 rows rejected"),
@@ -240,3 +242,90 @@ def test_a_contract_mistake_is_recorded_as_invalid_contract_with_its_field_path(
     )
     assert "contracts/typo.yaml: columns[0].min: " in row["cause"]
     assert "'abc'" in row["cause"]
+
+
+IDS = (123456789012345678, 123456789012345679, 923456789012345678)  # above 2**53
+
+
+def test_18_digit_ids_stay_exact_in_parquet_summary_aggregates_and_postgresql(
+    runtime, database_url, tmp_path
+):
+    contract = tmp_path / "ids.yaml"
+    contract.write_text(
+        "aggregates:\n"
+        "  - {name: by_id, group_by: [id], metrics: [{column: id, op: max}, {column: n, op: sum}]}\n"
+    )
+    runtime.put_contract("ids", contract)
+    key = "incoming/ids/accounts.csv"
+    rows = "".join(f"{i},{n}\n" for n, i in enumerate(IDS, start=1))
+    upload = runtime.upload_bytes(("id,n\n" + rows).encode(), key)
+    runtime.pump()
+    (result,) = runtime.wait([upload], timeout=WAIT)
+    assert result.status == "SUCCEEDED", result.cause
+
+    validated = result.output["validation"]["result"]["validated"]["key"]
+    parquet = tmp_path / "validated.parquet"
+    parquet.write_bytes(
+        runtime.s3.get_object(Bucket=runtime.names.bucket, Key=validated)["Body"].read()
+    )
+    assert pq.read_table(parquet)["id"].to_pylist() == list(IDS)
+    summary = PostgresSummaryQueries(connector(database_url)).summary(key)
+    ids = summary["columns"][0]
+    assert (ids["type"], ids["min"], ids["max"]) == ("int", min(IDS), max(IDS))
+    groups = summary["aggregates"][0]["groups"]
+    assert [g["group"]["id"] for g in groups] == sorted(IDS)
+    assert [g["metrics"]["max_id"] for g in groups] == sorted(IDS)
+    # In PostgreSQL itself, as exact numbers (jsonb numerics), not rounded doubles.
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT p.max_value::text FROM csvflow.column_profiles p"
+            " JOIN csvflow.ingestions i ON i.id = p.ingestion"
+            " WHERE i.object_key = %s AND p.name = 'id'",
+            (key,),
+        )
+        assert cur.fetchone() == (str(max(IDS)),)
+        cur.execute(
+            "SELECT (a.group_key->>'id')::numeric FROM csvflow.aggregates a"
+            " JOIN csvflow.ingestions i ON i.id = a.ingestion WHERE i.object_key = %s"
+            " ORDER BY 1",
+            (key,),
+        )
+        assert [int(v) for (v,) in cur.fetchall()] == sorted(IDS)
+
+
+def test_a_file_with_a_preamble_and_a_blank_header_name_succeeds_with_its_assumptions_recorded(
+    runtime, database_url
+):
+    key = "incoming/exports/quarterly.csv"
+    data = (
+        b"Quarterly export\r\n"
+        b"Created as New Dataset on 2024-04-01\r\n"
+        b"\r\n"
+        b",region,amount\r\n"
+        b"0,north,1.5\r\n"
+        b"1,south,2.5\r\n"
+        b"2,east,3.5\r\n"
+    )
+    upload = runtime.upload_bytes(data, key)
+    runtime.pump()
+    (result,) = runtime.wait([upload], timeout=WAIT)
+    assert result.status == "SUCCEEDED", result.cause
+
+    summary = PostgresSummaryQueries(connector(database_url)).summary(key)
+    assert [c["name"] for c in summary["columns"]] == ["column_1", "region", "amount"]
+    assert summary["rows"] == 3
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT dialect FROM csvflow.ingestions WHERE object_key = %s", (key,))
+        (dialect,) = cur.fetchone()
+    assert (dialect["header_line"], dialect["data_line"], dialect["line_ending"]) == (4, 5, "CRLF")
+    assert dialect["skipped"][0]["where"] == "preamble"
+    assert dialect["skipped"][0]["text"] == [
+        "Quarterly export",
+        "Created as New Dataset on 2024-04-01",
+    ]
+    assert dialect["renamed"] == [{"position": 1, "name_in_file": "", "name": "column_1"}]
+    assert dialect["assumptions"] == [
+        "lines 1-3 above the table are a preamble (titles, notes or metadata), not rows",
+        "column 1's name is blank: named column_1",
+    ]
+    assert summary["dialect"] == dialect

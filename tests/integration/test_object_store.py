@@ -47,6 +47,12 @@ class TestObjectStoreContract:
         store, put = store_and_put
         assert store.read_head(put("empty.csv", b""), 1024) == b""
 
+    def test_reads_the_tail_and_the_size(self, store_and_put):
+        store, put = store_and_put
+        ref = put("a.csv", b"a,b\n1,2\nTotal,3\n")
+        assert store.read_tail(ref, 8) == (b"Total,3\n", 16)
+        assert store.read_tail(ref, 1000) == (b"a,b\n1,2\nTotal,3\n", 16)
+
     def test_round_trips_files(self, store_and_put, tmp_path):
         store, _ = store_and_put
         source = tmp_path / "in.bin"
@@ -197,6 +203,9 @@ class _Contracts:
     def read_head(self, ref, size):
         with self._store.open(ref) as body:
             return body.read(size)
+
+    def read_tail(self, ref, size):
+        return self._store.read_tail(ref, size)
 
     def open(self, ref):
         return self._store.open(ref)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from csvflow.domain.contract import parse_contract
-from csvflow.domain.dialect import HEAD_BYTES, detect_dialect
+from csvflow.domain.dialect import HEAD_BYTES, TAIL_BYTES, detect_dialect
 from csvflow.domain.model import Contract, no_contract
 from csvflow.domain.rejects import RejectReport
 from csvflow.domain.unique import UNIQUE_KEYS_MEMORY
@@ -34,10 +34,17 @@ def validate_bytes(
     file: str = "upload.csv",
     block_size: int = 1 << 20,
     unique_keys_memory: int = UNIQUE_KEYS_MEMORY,
+    default_rejected_share: float = 0.0,
+    default_rejected_rows: int = 0,
 ) -> Validated:
     contract = contract or no_contract("test")
     dialect = detect_dialect(
-        data[:HEAD_BYTES], file=file, encoding=contract.encoding, delimiter=contract.delimiter
+        data[:HEAD_BYTES],
+        file=file,
+        tail=data[-TAIL_BYTES:],
+        size=len(data),
+        rules=contract.reading,
+        columns=tuple(c.name for c in contract.columns),
     )
     out = io.StringIO()
     validator = CsvValidator(
@@ -48,6 +55,8 @@ def validate_bytes(
         report=RejectReport(out),
         block_size=block_size,
         unique_keys_memory=unique_keys_memory,
+        default_rejected_share=default_rejected_share,
+        default_rejected_rows=default_rejected_rows,
     )
     batches = list(validator.batches())
     table = pa.Table.from_batches(batches, schema=validator.schema)

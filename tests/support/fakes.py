@@ -33,6 +33,10 @@ class InMemoryObjectStore:
     def read_head(self, ref: ObjectRef, size: int) -> bytes:
         return self._get(ref)[:size]
 
+    def read_tail(self, ref: ObjectRef, size: int) -> tuple[bytes, int]:
+        data = self._get(ref)
+        return data[-size:], len(data)
+
     def open(self, ref: ObjectRef) -> BinaryIO:
         return io.BytesIO(self._get(ref))
 

@@ -1,5 +1,7 @@
 """`csvflow profile` on a local file: the summary, or the error that names file and line."""
 
+import json
+
 from csvflow.cli import main
 
 
@@ -28,14 +30,15 @@ def test_a_good_file_prints_its_columns(tmp_path, capsys):
     assert "amount" in out and "float" in out
 
 
-def test_rejects_writes_the_report_of_the_rejected_rows(tmp_path, capsys):
+def test_rejects_writes_the_report_of_the_rejected_rows(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("CSVFLOW_MAX_REJECTED_ROWS", "0")  # no grace for a few ragged rows
     ragged = tmp_path / "ragged.csv"
     ragged.write_bytes(b"id,amount\n1,2.5\n2\n3,4.5\n")
     report = tmp_path / "rejects.csv"
 
     code = main(["profile", str(ragged), "--rejects", str(report)])
 
-    assert code == 1  # without a contract, a rejected row fails the file
+    assert code == 1  # without a contract and with no grace, a rejected row fails the file
     assert f"rejects:    {report}" in capsys.readouterr().err
     header, *rows = report.read_text().splitlines()
     assert header == "line,column,value,reason"
@@ -50,3 +53,20 @@ def test_rejects_leaves_no_file_when_nothing_was_rejected(tmp_path, capsys):
     assert main(["profile", str(good), "--rejects", str(report)]) == 0
     assert not report.exists()
     assert "rejects:" not in capsys.readouterr().out
+
+
+def test_profile_shows_the_dialect_and_the_assumptions_in_text_and_json(tmp_path, capsys):
+    export = tmp_path / "export.csv"
+    export.write_bytes(b"Report\n,amount,amount\n0,1,2\n1,3,4\n")
+
+    assert main(["profile", str(export)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "  read as:    utf-8, delimiter ',', quote '\"', LF, header line 2, data from line 3" in out
+    )
+    assert "  assumed:    column 3's name is a repeat of column 2's: named amount_2" in out
+
+    assert main(["profile", str(export), "--json"]) == 0
+    dialect = json.loads(capsys.readouterr().out)["dialect"]
+    assert dialect["renamed"][0] == {"position": 1, "name_in_file": "", "name": "column_1"}
+    assert dialect["skipped"][0]["text"] == ["Report"]

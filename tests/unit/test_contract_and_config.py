@@ -39,7 +39,7 @@ def test_json_contracts_parse_too():
             "aggregates: [{name: x, group_by: [a], metrics: [{column: b, op: median}]}]",
             "op must be",
         ),
-        ("delimiter: ':'", "delimiter"),
+        ("delimiter: '/'", "delimiter"),
         ("- just a list", "mapping"),
         ("a: [", "not valid YAML"),
     ],
@@ -66,3 +66,24 @@ def test_settings_read_prefixes_and_keep_defaults():
     settings = Settings.from_environ({"CSVFLOW_WORK_PREFIX": "tmp/", "UNRELATED": "x"})
     assert settings.work_prefix == "tmp/"
     assert settings.contracts_prefix == "contracts/"
+
+
+def test_the_default_reject_limits_for_files_without_a_contract_are_read_from_the_environment():
+    assert (Settings().max_rejected_share, Settings().max_rejected_rows) == (0.01, 5)
+    settings = Settings.from_environ(
+        {"CSVFLOW_MAX_REJECTED_SHARE": "0.05", "CSVFLOW_MAX_REJECTED_ROWS": "0"}
+    )
+    assert (settings.max_rejected_share, settings.max_rejected_rows) == (0.05, 0)
+
+
+@pytest.mark.parametrize("value", ["2", "-0.1", "a lot"])
+def test_a_reject_share_outside_0_to_1_is_refused_at_cold_start(value):
+    with pytest.raises(ConfigurationError, match="CSVFLOW_MAX_REJECTED_SHARE must be a number"):
+        Settings.from_environ({"CSVFLOW_MAX_REJECTED_SHARE": value})
+
+
+def test_a_contract_without_max_rejected_share_allows_none_and_no_contract_defers_to_settings():
+    from csvflow.domain.model import no_contract
+
+    assert parse_contract("{}", source="c.yaml", dataset="d").max_rejected_share == 0.0
+    assert no_contract("d").max_rejected_share is None

@@ -130,7 +130,12 @@ BAD_CONTRACTS = [
         "max_rejected_share must be a number from 0 to 1",
     ),
     ("null_values: ['', 3]", "null_values[1]", 3, "null_values must be a list of strings"),
-    ("delimiter: ':'", "delimiter", ":", "delimiter must be one of , ; | tab"),
+    ("delimiter: '/'", "delimiter", "/", "delimiter must be one of , ; | tab space # :"),
+    ("quote: '`'", "quote", "`", "quote must be one of"),
+    ("escape: slash", "escape", "slash", "escape must be double"),
+    ("header: maybe", "header", "maybe", "header must be one of auto, required, absent"),
+    ("names: fix", "names", "fix", "names must be one of repair, exact"),
+    ("skip_lines: -1", "skip_lines", -1, "skip_lines must be a whole number of lines"),
     ("thousands_separator: '_'", "thousands_separator", "_", "thousands_separator must be one of"),
     (
         "decimal_separator: ','\nthousands_separator: ','",

@@ -6,6 +6,7 @@ import zipfile
 import pytest
 
 from csvflow.domain.dialect import detect_dialect
+from csvflow.domain.model import ReadingRules
 from csvflow.exceptions import InvalidCsv
 
 
@@ -42,16 +43,19 @@ def test_an_xlsx_workbook_is_named_as_such():
         detect(buffer.getvalue())
 
 
-def test_blank_column_name_names_line_and_column():
+EXACT_NAMES = ReadingRules(names="exact")
+
+
+def test_blank_column_name_names_line_and_column_when_names_must_be_exact():
     with pytest.raises(InvalidCsv) as caught:
-        detect(b"id,,amount\n1,2,3\n")
+        detect(b"id,,amount\n1,2,3\n", rules=EXACT_NAMES)
     assert (caught.value.line, caught.value.column) == (1, 2)
     assert str(caught.value) == "incoming/x/upload.csv, line 1, column 2: the column name is blank"
 
 
-def test_duplicate_column_name_names_both_columns():
+def test_duplicate_column_name_names_both_columns_when_names_must_be_exact():
     with pytest.raises(InvalidCsv) as caught:
-        detect(b"id,amount,id\n1,2,3\n")
+        detect(b"id,amount,id\n1,2,3\n", rules=EXACT_NAMES)
     assert caught.value.column == 3
     assert "'id' repeats column 1" in str(caught.value)
 
@@ -76,7 +80,7 @@ def test_declared_delimiter_wins_over_sniffing():
     [
         (codecs.BOM_UTF8 + "név,ár\nö,1\n".encode(), "utf-8"),
         ("név,ár\nö,1\n".encode(), "utf-8"),
-        ("név,ár\nö,1\n".encode("utf-16"), "utf-16"),
+        ("név,ár\nö,1\n".encode("utf-16"), "utf-16-le"),
         ("név,ár,€\nö,1,2\n".encode("cp1252"), "cp1252"),
     ],
 )

@@ -149,6 +149,7 @@ def test_record_failure_keeps_step_error_and_message(world):
 
 def test_a_file_with_too_many_rejects_is_recorded_with_its_report(world):
     handle, store, repository, _ = world
+    # One row of two rejected: far more than the 1 % a file without a contract may have.
     source = upload(store, "incoming/ragged.csv", b"a,b\n1,2\n3\n")
     with pytest.raises(RejectedRowsExceeded) as raised:
         handle(ValidateCsv(source=source, dataset="default", ingestion_id=source.ingestion_id))
@@ -198,3 +199,19 @@ def test_a_handler_without_its_dependency_fails_clearly():
 def test_validated_refs_round_trip():
     ref = ObjectRef("b", "k", "v")
     assert ObjectRef.from_dict(ref.to_dict()) == ref
+
+
+def test_the_validate_result_carries_the_dialect_and_persist_records_it(world):
+    handle, store, repository, _ = world
+    source = upload(store, "incoming/d/export.csv", b"Export of 2024\n\n,x\n0,a\n1,b\n")
+
+    validation, _, _ = run_steps(handle, source, "d")
+
+    dialect = validation["dialect"]
+    assert (dialect["header_line"], dialect["data_line"]) == (3, 4)
+    assert dialect["assumptions"] == [
+        "lines 1-2 above the table are a preamble (titles, notes or metadata), not rows",
+        "column 1's name is blank: named column_1",
+    ]
+    (saved,) = repository.ingestions.values()
+    assert saved["summary"].dialect == dialect

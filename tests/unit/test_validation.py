@@ -42,14 +42,26 @@ def test_line_numbers_stay_right_across_parser_blocks():
     ]
 
 
-def test_no_contract_means_any_rejected_row_fails_the_file_naming_it():
+def test_no_contract_means_rejects_past_the_default_share_fail_the_file_naming_it():
     with pytest.raises(RejectedRowsExceeded) as caught:
-        result = validate_bytes(b"a,b\n1,2\n3\n", file="incoming/d/f.csv")
+        result = validate_bytes(
+            b"a,b\n1,2\n3\n", file="incoming/d/f.csv", default_rejected_share=0.01
+        )
         result.validator.raise_if_too_many_rejected("s3://bucket/reports/x.csv")
     message = str(caught.value)
-    assert "incoming/d/f.csv: 1 of 2 rows rejected" in message
+    assert "incoming/d/f.csv: 1 of 2 rows rejected (50.00%), more than the 1.00% a file " in message
+    assert "without a contract may have (CSVFLOW_MAX_REJECTED_SHARE" in message
     assert "incoming/d/f.csv, line 3: expected 2 fields, found 1" in message
     assert "s3://bucket/reports/x.csv" in message
+
+
+def test_no_contract_lets_a_few_ragged_rows_pass_while_they_are_under_half():
+    data = b"a,b\n1,2\n3\n4,5\n"
+    passes = validate_bytes(data, default_rejected_share=0.01, default_rejected_rows=5)
+    passes.validator.raise_if_too_many_rejected(None)
+    fails = validate_bytes(data, default_rejected_share=0.01, default_rejected_rows=0)
+    with pytest.raises(RejectedRowsExceeded, match="up to 0 rows, CSVFLOW_MAX_REJECTED_ROWS"):
+        fails.validator.raise_if_too_many_rejected(None)
 
 
 def test_unclosed_quote_fails_the_file_at_the_line_it_opens():

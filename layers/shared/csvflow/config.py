@@ -22,6 +22,8 @@ _VARIABLES = {  # nosec B105
     "max_file_bytes": "CSVFLOW_MAX_FILE_BYTES",
     "max_columns": "CSVFLOW_MAX_COLUMNS",
     "max_line_bytes": "CSVFLOW_MAX_LINE_BYTES",
+    "max_rejected_share": "CSVFLOW_MAX_REJECTED_SHARE",
+    "max_rejected_rows": "CSVFLOW_MAX_REJECTED_ROWS",
     "progress_log_seconds": "CSVFLOW_PROGRESS_LOG_SECONDS",
     "s3_multipart_bytes": "CSVFLOW_S3_MULTIPART_BYTES",
     "incoming_prefix": "CSVFLOW_INCOMING_PREFIX",
@@ -65,6 +67,14 @@ class Settings:
     max_file_bytes: int = 10 << 30  # validate stages the typed Parquet in Lambda's /tmp
     max_columns: int = 2_000
     max_line_bytes: int = 4 << 20  # the CSV reader's block: no line may be longer
+    # The share of rows a file without a contract may have rejected (ragged lines, a value
+    # unlike its column's) and still succeed; a contract's max_rejected_share overrides it.
+    # 1 %: a few stray lines in an export pass, while a misread (a wrong delimiter or header)
+    # rejects far more than that and still fails loudly (docs/adr/0013).
+    max_rejected_share: float = 0.01
+    # ...or up to this many rows, while they are fewer than half of it: a stray ragged line
+    # or two in a small export is the usual case, not a misread.
+    max_rejected_rows: int = 5
     # How often a long validation logs how far it got (rows, bytes): in CloudWatch for an
     # operator, in the terminal for `csvflow run`. 0: after every block.
     progress_log_seconds: int = 10
@@ -94,7 +104,9 @@ class Settings:
             raise ConfigurationError("missing environment variable(s): " + ", ".join(missing))
         typed: dict[str, object] = dict(values)
         for field in fields(cls):
-            if isinstance(field.default, int) and field.name in values:
+            if isinstance(field.default, float) and field.name in values:
+                typed[field.name] = _share(_VARIABLES[field.name], values[field.name])
+            elif isinstance(field.default, int) and field.name in values:
                 try:
                     typed[field.name] = int(values[field.name])
                 except ValueError as e:
@@ -103,3 +115,13 @@ class Settings:
                         f"{variable} must be a whole number, not {value!r}"
                     ) from e
         return cls(**typed)  # type: ignore[arg-type]
+
+
+def _share(variable: str, value: str) -> float:
+    try:
+        share = float(value)
+    except ValueError:
+        share = -1.0
+    if not 0 <= share <= 1:
+        raise ConfigurationError(f"{variable} must be a number from 0 to 1, not {value!r}")
+    return share

@@ -19,7 +19,7 @@ from csvflow.commands import (
     ValidateCsv,
 )
 from csvflow.config import Settings
-from csvflow.domain.dialect import HEAD_BYTES, check_size, detect_dialect
+from csvflow.domain.dialect import HEAD_BYTES, TAIL_BYTES, check_size, detect_dialect
 from csvflow.domain.model import ObjectRef, SourceObject
 from csvflow.domain.read_ahead import read_ahead
 from csvflow.domain.rejects import RejectReport
@@ -55,12 +55,18 @@ def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> di
     with phase("read"):
         contract = load_contract(store, settings, source.bucket, cmd.dataset)
         head = store.read_head(source.ref, HEAD_BYTES)
+        # A file longer than its head has its footer (notes, totals) read from its end.
+        tail, size = (
+            store.read_tail(source.ref, TAIL_BYTES) if len(head) >= HEAD_BYTES else (None, None)
+        )
         dialect = detect_dialect(
             head,
             file=source.key,
-            encoding=contract.encoding,
-            delimiter=contract.delimiter,
+            tail=tail,
+            size=size,
+            rules=contract.reading,
             max_columns=settings.max_columns,
+            columns=tuple(c.name for c in contract.columns),
         )
     validated = ObjectRef(
         source.bucket, f"{settings.work_prefix}{cmd.ingestion_id}/validated.parquet"
@@ -83,6 +89,8 @@ def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> di
                     contract=contract,
                     report=report,
                     block_size=settings.max_line_bytes,
+                    default_rejected_share=settings.max_rejected_share,
+                    default_rejected_rows=settings.max_rejected_rows,
                 )
                 # Told on this thread (the function's), where the runtime collects its log.
                 batches = telling_progress(
@@ -116,6 +124,8 @@ def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> di
         "columns": len(outcome.columns),
         "encoding": dialect.encoding,
         "delimiter": dialect.delimiter,
+        # How the file was read and what was assumed, to persist with the ingestion.
+        "dialect": dialect.to_dict(),
     }
 
 
@@ -193,6 +203,7 @@ def persist_summary(
         aggregates=aggregates,
         group_by=group_by,
         rejects_report=ObjectRef.from_dict(report).uri if report else None,
+        dialect=cmd.validation.get("dialect"),
     )
     record = IngestionRecord(cmd.source, cmd.dataset, cmd.ingestion_id, cmd.execution_arn)
     with phase("persist"):

@@ -18,6 +18,10 @@ class ObjectStore(Protocol):
         """The first ``size`` bytes of the object."""
         ...
 
+    def read_tail(self, ref: ObjectRef, size: int) -> tuple[bytes, int]:
+        """The last ``size`` bytes of the object, and the object's whole size in bytes."""
+        ...
+
     def open(self, ref: ObjectRef) -> BinaryIO:
         """A stream of the object's bytes, read as it is consumed."""
         ...

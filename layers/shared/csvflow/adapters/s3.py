@@ -45,6 +45,19 @@ class S3ObjectStore:
             data: bytes = response["Body"].read()
             return data
 
+    def read_tail(self, ref: ObjectRef, size: int) -> tuple[bytes, int]:
+        with self._convert(ref):
+            try:
+                response = self._get(ref, Range=f"bytes=-{size}")
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") == "InvalidRange":
+                    return b"", 0
+                raise
+            data: bytes = response["Body"].read()
+            # "bytes 100-199/200": the object's size follows the slash.
+            total = str(response.get("ContentRange", "")).rpartition("/")[2]
+            return data, int(total) if total.isdigit() else len(data)
+
     def open(self, ref: ObjectRef) -> BinaryIO:
         with self._convert(ref):
             body = self._get(ref)["Body"]

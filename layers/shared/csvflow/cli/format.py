@@ -65,3 +65,25 @@ def _num(value: Any) -> str:
 def _short(value: Any) -> str:
     text = "" if value is None else str(value).replace("\r", "␍").replace("\n", "⏎")
     return text if len(text) <= 20 else text[:19] + "…"
+
+
+def format_dialect(dialect: dict[str, Any] | None) -> str:
+    """How a file was read, on one line, then each assumption made to read it so."""
+    if not dialect:
+        return ""
+    delimiter = {"\t": "tab", " ": "space"}.get(dialect["delimiter"], repr(dialect["delimiter"]))
+    quote = repr(dialect["quote"]) if dialect.get("quote") else "none"
+    header = f"header line {dialect['header_line']}" if dialect["header"] else "no header"
+    parts = [
+        dialect["encoding"],
+        f"delimiter {delimiter}",
+        f"quote {quote}",
+        f"{dialect['escape']} escapes" if dialect["escape"] != "double" else "",
+        "spaces after delimiters skipped" if dialect.get("skip_initial_space") else "",
+        dialect["line_ending"],
+        header,
+        f"data from line {dialect['data_line']}",
+    ]
+    lines = ["  read as:    " + ", ".join(p for p in parts if p)]
+    lines += [f"  assumed:    {a}" for a in dialect.get("assumptions", [])]
+    return "\n".join(lines)

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from csvflow.cli.format import format_aggregate, format_columns
+from csvflow.cli.format import format_aggregate, format_columns, format_dialect
 from csvflow.domain import exact_json
 
 
@@ -38,10 +38,14 @@ def cmd_profile(args: argparse.Namespace) -> int:
     elif result["status"] == "FAILED":
         error = result["error"]
         print(f"csvflow: {error['type']}: {error['cause']}", file=sys.stderr)
+        if result.get("dialect"):
+            print(format_dialect(result["dialect"]), file=sys.stderr)
         if result.get("rejects_report"):
             print(f"  rejects:    {result['rejects_report']}", file=sys.stderr)
     else:
         print(f"{args.path}: {result['rows']} rows, {result['rejected_rows']} rejected")
+        if result.get("dialect"):
+            print(format_dialect(result["dialect"]))
         if result.get("rejects_report"):
             print(f"  rejects:    {result['rejects_report']}")
         print(format_columns(result["columns"]))

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from csvflow.cli.database import add_database_option, open_database
-from csvflow.cli.format import format_aggregate, format_columns, table
+from csvflow.cli.format import format_aggregate, format_columns, format_dialect, table
 from csvflow.domain import exact_json
 from csvflow.domain.model import parse_s3_uri
 
@@ -56,6 +56,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
             print(f"  rejects:    {summary['rejects_report']}")
         return 0
     print(f"  rows:       {summary['rows']}   rejected: {summary['rejected_rows']}")
+    if summary.get("dialect"):
+        print(format_dialect(summary["dialect"]))
     print(format_columns(summary["columns"]))
     for aggregate in summary["aggregates"]:
         print(format_aggregate(aggregate))

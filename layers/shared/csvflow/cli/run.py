@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from csvflow.cli.database import add_database_option, open_database
-from csvflow.cli.format import format_aggregate, format_columns
+from csvflow.cli.format import format_aggregate, format_columns, format_dialect
 from csvflow.domain.model import ObjectRef
 
 
@@ -130,6 +130,7 @@ def _run_record(result: Any) -> dict[str, Any]:
         "rows": validation.get("rows"),
         "rejected_rows": validation.get("rejected_rows"),
         "rejects_report": _uri(validation.get("rejects_report")),
+        "dialect": validation.get("dialect"),
         "error": None if result.status == "SUCCEEDED" else {"type": error, "cause": cause},
     }
 
@@ -149,6 +150,8 @@ def _print_run(record: dict[str, Any], summary: dict[str, Any] | None) -> None:
     print(f"  rows:       {record['rows']}   rejected: {record['rejected_rows']}")
     if record["rejects_report"]:
         print(f"  rejects:    {record['rejects_report']}")
+    if record["dialect"]:
+        print(format_dialect(record["dialect"]))
     if summary:
         print(format_columns(summary["columns"]))
         for aggregate in summary["aggregates"]:

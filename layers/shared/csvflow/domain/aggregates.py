@@ -69,7 +69,8 @@ class AggregateState:
         for metric in self.spec.metrics:
             column, op = metric.column, metric.op
             if op == "mean":
-                total = pc.cast(base[f"{column}_sum"], pa.float64())
+                # A mean is a float; an int64 sum past 2**53 rounds into it rather than failing.
+                total = pc.cast(base[f"{column}_sum"], pa.float64(), safe=False)
                 value = pc.divide(total, pc.cast(base[f"{column}_count"], pa.float64()))
                 value = pc.if_else(pc.equal(base[f"{column}_count"], 0), None, value)
             elif op == "distinct_count" and column in self.keys:

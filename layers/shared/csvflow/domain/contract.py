@@ -24,13 +24,29 @@ from csvflow.domain.model import (
     ColumnType,
     Contract,
     Metric,
+    ReadingRules,
 )
 from csvflow.exceptions import InvalidContract
 
 DECIMAL_SEPARATORS = (".", ",")
 # Apostrophe (Swiss), space and the no-break spaces of French-style exports included.
 THOUSANDS_SEPARATORS = ("", ",", ".", " ", "'", "\u00a0", "\u202f")
-DELIMITERS = {",": ",", ";": ";", "\t": "\t", "tab": "\t", "|": "|"}
+DELIMITERS = {
+    ",": ",",
+    ";": ";",
+    "\t": "\t",
+    "tab": "\t",
+    "|": "|",
+    " ": " ",
+    "space": " ",
+    "#": "#",
+    ":": ":",
+}
+QUOTES = {'"': '"', "'": "'", "none": ""}
+ESCAPES = {"double": "", "backslash": "\\"}
+HEADER_MODES = ("auto", "required", "absent")
+NAME_MODES = ("repair", "exact")
+FOOTER_MODES = ("auto", "none")
 _AGGREGATE_NAME = r"[A-Za-z0-9_.-]{1,100}"
 
 
@@ -85,6 +101,12 @@ class _ContractSchema(_Schema):
     aggregates: list[_AggregateSchema] | None = None
     delimiter: str | None = None
     encoding: str | None = None
+    quote: str | None = None
+    escape: str | None = None
+    skip_lines: int | None = Field(None, ge=0)
+    header: str = "auto"
+    names: str = "repair"
+    footer: str = "auto"
     max_rejected_share: float = Field(0.0, ge=0, le=1)
     null_values: list[str] = Field(default_factory=lambda: list(DEFAULT_NULL_VALUES))
     decimal_separator: str | None = None
@@ -95,7 +117,13 @@ class _ContractSchema(_Schema):
 _EXPECTED = {
     "type": "must be one of " + ", ".join(t.value for t in ColumnType),
     "op": "must be one of " + ", ".join(AGGREGATE_OPS),
-    "delimiter": "must be one of , ; | tab",
+    "delimiter": "must be one of , ; | tab space # :",
+    "quote": """must be one of '"', "'" or none""",
+    "escape": "must be double (a quote inside quotes is written twice) or backslash",
+    "skip_lines": "must be a whole number of lines, 0 or more",
+    "header": "must be one of " + ", ".join(HEADER_MODES),
+    "names": "must be one of " + ", ".join(NAME_MODES),
+    "footer": "must be one of " + ", ".join(FOOTER_MODES),
     "decimal_separator": 'must be "." or ","',
     "thousands_separator": "must be one of " + ", ".join(repr(t) for t in THOUSANDS_SEPARATORS),
     "max_rejected_share": "must be a number from 0 to 1",
@@ -206,18 +234,39 @@ class _ContractReader:
             self._aggregate(aggregate, f"aggregates[{i}]")
             for i, aggregate in enumerate(schema.aggregates or [])
         )
-        if schema.delimiter is not None and schema.delimiter not in DELIMITERS:
-            self._refuse("delimiter", schema.delimiter, f"delimiter {_EXPECTED['delimiter']}")
         return Contract(
             dataset=schema.dataset if schema.dataset is not None else dataset,
             columns=columns,
             aggregates=aggregates,
-            delimiter=DELIMITERS[schema.delimiter] if schema.delimiter else None,
-            encoding=schema.encoding,
+            reading=self._reading(schema),
             max_rejected_share=schema.max_rejected_share,
             null_values=tuple(schema.null_values),
             decimal_separator=separators[0],
             thousands_separator=separators[1],
+        )
+
+    def _reading(self, schema: _ContractSchema) -> ReadingRules:
+        """The keys that pin how the file is read; each one left out is detected."""
+        for key, allowed in (
+            ("delimiter", DELIMITERS),
+            ("quote", QUOTES),
+            ("escape", ESCAPES),
+            ("header", HEADER_MODES),
+            ("names", NAME_MODES),
+            ("footer", FOOTER_MODES),
+        ):
+            value = getattr(schema, key)
+            if value is not None and value not in allowed:
+                self._refuse(key, value, f"{key} {_EXPECTED[key]}")
+        return ReadingRules(
+            encoding=schema.encoding,
+            delimiter=DELIMITERS[schema.delimiter] if schema.delimiter else None,
+            quote=QUOTES[schema.quote] if schema.quote is not None else None,
+            escape=ESCAPES[schema.escape] if schema.escape is not None else None,
+            skip_lines=schema.skip_lines,
+            header=schema.header,
+            names=schema.names,
+            footer=schema.footer,
         )
 
     def _refuse(self, path: str, value: Any, expected: str) -> None:

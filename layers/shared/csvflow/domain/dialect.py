@@ -1,18 +1,45 @@
-"""Recognise a file's encoding, delimiter and header from its first bytes."""
+"""Decide how to read a file from its first (and last) bytes, and say what was assumed.
+
+Encoding, delimiter, quoting, escapes, where the table starts (after titles and metadata
+lines), whether its first row is a header, what its columns are called, and where it ends
+(before notes and totals). Where two readings fit about equally well, the file is refused
+with both named rather than read one way by chance (docs/adr/0013).
+"""
 
 from __future__ import annotations
 
 import codecs
-import csv
-import io
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
+from csvflow.domain.encoding import detect_encoding
+from csvflow.domain.model import ReadingRules
+from csvflow.domain.sniffing import (
+    SAMPLE_CHARS,
+    SAMPLE_LINES,
+    Reading,
+    Record,
+    Table,
+    candidate_readings,
+    find_table,
+    header_evidence,
+    is_footer,
+    is_totals,
+    padded_header,
+    parse,
+    physical_lines,
+    rank,
+    rival,
+)
 from csvflow.exceptions import InvalidCsv
 
 HEAD_BYTES = 1 << 20
-CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
+TAIL_BYTES = 64 << 10
+_SHOWN_CHARS = 80  # of a skipped line, in the record of what was skipped
+_SHOWN_LINES = 5
+_LISTED = 10  # renames and assumptions listed in the dialect's JSON
 
 # Signatures of formats people upload by mistake, checked before anything is parsed.
 _MAGIC = (
@@ -27,52 +54,111 @@ _MAGIC = (
     (b"\xd0\xcf\x11\xe0", "a legacy Office document (.xls)"),
 )
 
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
+
+@dataclass(frozen=True)
+class SkippedLines:
+    """Lines outside the table: a preamble above it or a footer below it."""
+
+    where: str  # "preamble" or "footer"
+    count: int
+    first_line: int | None  # None: counted from the end of a file not read whole
+    text: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "where": self.where,
+            "count": self.count,
+            "first_line": self.first_line,
+            "last_line": self.first_line + self.count - 1 if self.first_line else None,
+            "text": list(self.text),
+        }
 
 
 @dataclass(frozen=True)
 class Dialect:
-    """How to read one file."""
+    """How to read one file, and what was assumed to read it so."""
 
     encoding: str
     delimiter: str
-    header: tuple[str, ...]
+    header: tuple[str, ...]  # the columns' names as csvflow uses them
+    quote: str = '"'  # "" for none
+    escape: str = ""  # "" when quotes are doubled, "\\" for backslash escapes
+    skip_initial_space: bool = False
+    line_ending: str = "\n"
+    has_header: bool = True
+    header_line: int | None = 1
+    data_line: int = 2  # the physical line of the first row after the header
+    data_byte: int = 0  # where that row starts in the file
+    end_byte: int | None = None  # where a footer starts; None: the table runs to the end
+    skipped: tuple[SkippedLines, ...] = ()
+    renamed: tuple[tuple[int, str, str], ...] = ()  # (position, name in the file, name used)
+    assumptions: tuple[str, ...] = ()
+    # Quote characters inside unquoted text ('5" pipe', 'said "no" twice'): their count's
+    # parity cannot tell a quoted field left open, so validation does not check it.
+    literal_quotes: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """The dialect as JSON: small, for a step's result and the ``ingestions`` row (a file
+        of 2,000 blank names lists the first of its renames, and how many there are)."""
+        assumptions = [_shown(a, 120) for a in self.assumptions[:_LISTED]]
+        if len(self.assumptions) > _LISTED:
+            assumptions.append(f"and {len(self.assumptions) - _LISTED} more assumptions")
+        return {
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+            "quote": self.quote or None,
+            "escape": "backslash" if self.escape else "double",
+            "skip_initial_space": self.skip_initial_space,
+            "line_ending": {"\n": "LF", "\r\n": "CRLF", "\r": "CR"}[self.line_ending],
+            "header": self.has_header,
+            "header_line": self.header_line,
+            "data_line": self.data_line,
+            "columns": len(self.header),
+            "skipped": [s.to_dict() for s in self.skipped],
+            "renamed": [
+                {"position": p, "name_in_file": _shown(old), "name": _shown(new)}
+                for p, old, new in self.renamed[:_LISTED]
+            ],
+            "renamed_count": len(self.renamed),
+            "assumptions": assumptions,
+        }
 
 
 def detect_dialect(
     head: bytes,
     *,
     file: str,
+    tail: bytes | None = None,
+    size: int | None = None,
+    rules: ReadingRules | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
     max_columns: int | None = None,
+    columns: tuple[str, ...] = (),
 ) -> Dialect:
-    """Check the first bytes of ``file`` and decide how to read it (or say why not)."""
+    """Decide how to read ``file`` from its ``head`` (and ``tail``, the last bytes of a file
+    larger than the head), or say why it cannot be read. ``size`` is the file's size;
+    ``columns`` the names a contract declares, which mark the header where they stand."""
+    rules = rules or ReadingRules(encoding=encoding, delimiter=delimiter)
     if not head.strip(b" \t\r\n"):
         raise InvalidCsv("the file is empty", file=file)
     for magic, what in _MAGIC:
         if head.startswith(magic):
             raise InvalidCsv(f"this is {what}, not CSV text", file=file)
-    encoding = encoding or _detect_encoding(head, file=file)
-    text = _decode_head(head, encoding, file=file)
-    if text.lstrip().startswith(("{", "[")) and delimiter is None:
-        first = text.lstrip()[:1]
-        if first == "{" or text.lstrip().startswith("[{"):
-            raise InvalidCsv("this looks like JSON, not CSV text", file=file)
-    delimiter = delimiter or _sniff_delimiter(text)
-    header = _header(text, delimiter, file=file)
-    if max_columns is not None and len(header) > max_columns:
-        raise InvalidCsv(
-            f"the header has {len(header):,} columns, more than the limit of {max_columns:,} "
-            "(CSVFLOW_MAX_COLUMNS)",
-            file=file,
-            line=1,
-        )
-    return Dialect(encoding=encoding, delimiter=delimiter, header=header)
+    found = detect_encoding(head, file=file, declared=rules.encoding)
+    whole = len(head) >= size if size is not None else len(head) < HEAD_BYTES
+    text = _decode(head[found.bom :], found.name, file=file, final=whole)
+    if not whole:
+        text = _complete_lines(text)
+    if not text.strip(" \t\r\n\ufeff"):
+        raise InvalidCsv("the file is empty", file=file)
+    start = text.lstrip()
+    if rules.delimiter is None and (start.startswith("{") or start.startswith("[{")):
+        raise InvalidCsv("this looks like JSON, not CSV text", file=file)
+    reader = _Detection(file, rules, found.name, found.bom, columns)
+    if found.assumed:
+        reader.assume(found.assumed)
+    return reader.detect(text, whole=whole, tail=tail, size=size, max_columns=max_columns)
 
 
 def check_size(size: int, *, file: str, max_bytes: int) -> None:
@@ -85,53 +171,14 @@ def check_size(size: int, *, file: str, max_bytes: int) -> None:
         )
 
 
-def _detect_encoding(head: bytes, *, file: str) -> str:
-    for bom, name in _BOMS:
-        if head.startswith(bom):
-            return name
-    nul = head.find(b"\x00")
-    if nul >= 0:
-        raise InvalidCsv(
-            f"binary data: a NUL byte at offset {nul}; UTF-16 needs a byte order mark",
-            file=file,
-        )
-    try:
-        # The head may end inside a multi-byte character: decode what is complete.
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-        return "utf-8"
-    except UnicodeDecodeError as e:
-        # UTF-8 sequences beside bytes UTF-8 rejects: two files (or two editors) joined.
-        # Read as either encoding, part of it would silently turn into mojibake.
-        utf8 = _UTF8_SEQUENCE.search(head)
-        if utf8:
-            raise InvalidCsv(
-                f"mixed encodings: UTF-8 text (at byte offset {utf8.start()}) and a byte that is "
-                f"not UTF-8 (0x{head[e.start]:02X} at byte offset {e.start}); convert the file to "
-                "one encoding",
-                file=file,
-            ) from e
-        # Legacy single-byte files are nearly always Windows-1252 (a superset of
-        # Latin-1's printable range); bytes it leaves undefined fall to Latin-1.
-        try:
-            head.decode("cp1252")
-            return "cp1252"
-        except UnicodeDecodeError:
-            return "latin-1"
-
-
-# A complete multi-byte UTF-8 character (2, 3 or 4 bytes).
-_UTF8_SEQUENCE = re.compile(
-    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
-)
-
-
-def _decode_head(head: bytes, encoding: str, *, file: str) -> str:
+def _decode(data: bytes, encoding: str, *, file: str, final: bool) -> str:
     try:
         decoder = codecs.getincrementaldecoder(encoding)()
     except LookupError as e:
         raise InvalidCsv(f"unknown encoding {encoding!r}", file=file) from e
     try:
-        text: str = decoder.decode(head, final=False)
+        # The head may end inside a multi-byte character: decode what is complete.
+        text: str = decoder.decode(data, final=final)
     except UnicodeDecodeError as e:
         raise InvalidCsv(f"not valid {encoding} text (byte offset {e.start})", file=file) from e
     return text.removeprefix("\ufeff")
@@ -142,64 +189,342 @@ def _complete_lines(text: str) -> str:
     return text if cut < 0 else text[: cut + 1]
 
 
-def _sniff_delimiter(text: str) -> str:
-    """Pick the candidate that splits the sample into the most, most consistent fields."""
-    sample = _complete_lines(text)[:65536] or text[:65536]
-    best, best_score = ",", (0, 0)
-    for candidate in CANDIDATE_DELIMITERS:
-        try:
-            rows = list(_first_rows(sample, candidate, limit=50))
-        except csv.Error:
-            continue
-        if not rows:
-            continue
-        widths = [len(row) for row in rows if row]
-        header_width = widths[0]
-        consistent = sum(1 for w in widths if w == header_width)
-        score = (consistent if header_width > 1 else 0, header_width)
-        if score > best_score:
-            best, best_score = candidate, score
-    return best
+def _shown(line: str, chars: int = _SHOWN_CHARS) -> str:
+    line = line.rstrip("\r\n")
+    return line if len(line) <= chars else line[: chars - 1] + "…"
 
 
-def _first_rows(text: str, delimiter: str, *, limit: int) -> list[list[str]]:
-    # newline="": \r, \n and \r\n all end a line (old Mac files end lines with \r alone).
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
-    rows = []
-    for row in reader:
-        rows.append(row)
-        if len(rows) >= limit:
-            break
-    return rows
+@dataclass
+class _Detection:
+    """One detection's inputs and the assumptions it records on the way."""
 
+    file: str
+    rules: ReadingRules
+    encoding: str
+    bom: int
+    declared: tuple[str, ...]
+    assumptions: list[str] = field(default_factory=list)
+    skipped: list[SkippedLines] = field(default_factory=list)
+    renamed: list[tuple[int, str, str]] = field(default_factory=list)
 
-def _header(text: str, delimiter: str, *, file: str) -> tuple[str, ...]:
-    try:
-        rows = _first_rows(text, delimiter, limit=1)
-    except csv.Error as e:
-        raise InvalidCsv(f"the header row cannot be parsed: {e}", file=file, line=1) from e
-    if not rows or not any(field.strip() for field in rows[0]):
-        raise InvalidCsv("a header row is required, but the first line is blank", file=file, line=1)
-    header = tuple(rows[0])
-    seen: dict[str, int] = {}
-    normalised: dict[str, int] = {}
-    for position, name in enumerate(header, start=1):
-        if not name.strip():
-            raise InvalidCsv("the column name is blank", file=file, line=1, column=position)
-        if name in seen:
+    def assume(self, sentence: str) -> None:
+        self.assumptions.append(sentence)
+
+    def detect(
+        self,
+        text: str,
+        *,
+        whole: bool,
+        tail: bytes | None,
+        size: int | None,
+        max_columns: int | None,
+    ) -> Dialect:
+        lines = physical_lines(text)
+        skip = self.rules.skip_lines or 0
+        if skip >= len(lines):
             raise InvalidCsv(
-                f"the column name {name!r} repeats column {seen[name]}",
-                file=file,
-                line=1,
-                column=position,
+                f"skip_lines is {skip}, but the file's first part has {len(lines)} lines",
+                file=self.file,
             )
+        sample = _sample(lines[skip:])
+        table = self._choose(sample)
+        has_header, header_record, names = self._header(table)
+        start = table.records[table.start]
+        if header_record is not None and header_record is not start:
+            start = header_record  # a header one field short, just above the rows
+        start_line = skip + start.first_line
+        if start_line > 1:
+            self._skipped_above(lines[: start_line - 1], start_line)
+        data_line = skip + (header_record.last_line + 1 if header_record else start.first_line)
+        data_byte = self.bom + len("".join(lines[: data_line - 1]).encode(self.encoding))
+        reading = table.reading
+        footer = self._footer(lines, reading, table.width, whole=whole, tail=tail, size=size)
+        end_byte = None
+        if footer is not None:
+            end_byte, skipped = footer
+            self.skipped.append(skipped)
+            where = (
+                f"lines {skipped.first_line}-{skipped.first_line + skipped.count - 1}"
+                if skipped.first_line
+                else f"the last {skipped.count} line(s)"
+            )
+            self.assume(f"{where} below the table are a footer (notes or totals), not rows")
+        header = self._names(names, has_header, start_line, max_columns)
+        return Dialect(
+            encoding=self.encoding,
+            delimiter=reading.delimiter,
+            header=header,
+            quote=reading.quote,
+            escape=reading.escape,
+            skip_initial_space=reading.skip_initial_space,
+            line_ending=_line_ending(sample),
+            literal_quotes=_literal_quotes("".join(sample), reading),
+            has_header=has_header,
+            header_line=start_line if has_header else None,
+            data_line=data_line,
+            data_byte=data_byte,
+            end_byte=end_byte,
+            skipped=tuple(self.skipped),
+            renamed=tuple(self.renamed),
+            assumptions=tuple(self.assumptions),
+        )
+
+    def _choose(self, sample: list[str]) -> Table:
+        rules = self.rules
+        joined = "".join(sample)
+        readings = candidate_readings(
+            joined, delimiter=rules.delimiter, quote=rules.quote, escape=rules.escape
+        )
+        forced = 0 if rules.skip_lines is not None else None
+        tables = [find_table(parse(sample, r), r, start=forced) for r in readings]
+        if self.declared and forced is None:
+            # The contract's column names mark the header: the table starts there, and
+            # a reading in which no line holds them all is not the one meant.
+            named = [t for t in map(self._from_declared_header, tables) if t is not None]
+            tables = named or tables
+        ranked = rank(tables)
+        best = ranked[0]
+        if best.width <= 1:
+            # No delimiter splits the lines into a table: one column of values.
+            reading = Reading(rules.delimiter or ",", rules.quote or '"', rules.escape or "")
+            best = find_table(parse(sample, reading), reading, start=forced)
+            if rules.delimiter is None:
+                self.assume("no delimiter splits the lines: the file is one column")
+            return best
+        other = rival(ranked)
+        if other is not None:
+            raise InvalidCsv(
+                "two readings fit about equally well: "
+                f"{best.reading.describe()} ({best.width} columns), or "
+                f"{other.reading.describe()} ({other.width} columns); declare the one meant "
+                "in the dataset contract (its delimiter, quote and escape keys)",
+                file=self.file,
+            )
+        if best.reading.skip_initial_space:
+            self.assume("spaces after each delimiter are padding, not part of the values")
+        return best
+
+    def _from_declared_header(self, table: Table) -> Table | None:
+        wanted = set(self.declared)
+        for i, record in enumerate(table.records):
+            if wanted <= set(record.fields):
+                return find_table(table.records, table.reading, start=i, width=len(record.fields))
+        return None
+
+    def _header(self, table: Table) -> tuple[bool, Record | None, tuple[str, ...]]:
+        """Whether the table has a header, the record it is, and the names it gives."""
+        mode = self.rules.header
+        rows = table.rows
+        if not rows:
+            raise InvalidCsv("no rows found", file=self.file)
+        if mode == "absent":
+            self.assume("the contract says the file has no header: the first row is data")
+            return False, None, ("",) * table.width
+        has_header, why = header_evidence(rows, table.width)
+        if set(self.declared) <= set(rows[0].fields) and self.declared:
+            has_header = True
+        short, missing_at = padded_header(table) if not has_header else (None, "")
+        if short is not None:
+            names = short.fields + ("",) if missing_at == "end" else ("", *short.fields)
+            line = short.first_line + (self.rules.skip_lines or 0)
+            unnamed = "last" if missing_at == "end" else "first"
+            self.assume(
+                f"line {line} is the header, one name short of the rows: "
+                f"the unnamed column is the {unnamed}"
+            )
+            return True, short, names
+        if not has_header and mode == "required":
+            raise InvalidCsv(
+                f"the contract requires a header, but {why}",
+                file=self.file,
+                line=rows[0].first_line + (self.rules.skip_lines or 0),
+            )
+        if not has_header:
+            self.assume(f"no header: {why}; the columns are named column_1 to column_{table.width}")
+            return False, None, ("",) * table.width
+        fields = rows[0].fields[: table.width]
+        return True, rows[0], fields + ("",) * (table.width - len(fields))
+
+    def _skipped_above(self, above: list[str], start_line: int) -> None:
+        shown = tuple(_shown(line) for line in above if line.strip())[:_SHOWN_LINES]
+        self.skipped.append(SkippedLines("preamble", start_line - 1, 1, shown))
+        what = "a preamble (titles, notes or metadata)" if shown else "blank"
+        self.assume(f"lines 1-{start_line - 1} above the table are {what}, not rows")
+
+    def _footer(
+        self,
+        lines: list[str],
+        reading: Reading,
+        width: int,
+        *,
+        whole: bool,
+        tail: bytes | None,
+        size: int | None,
+    ) -> tuple[int, SkippedLines] | None:
+        """Where a footer starts (a byte offset), and its lines; None without one."""
+        if self.rules.footer == "none":
+            return None
+        if whole:
+            last = lines[-200:]
+            first_line = len(lines) - len(last) + 1
+            total = self.bom + len("".join(lines).encode(self.encoding))
+        elif tail is not None and size is not None:
+            last = self._tail_lines(tail)
+            first_line = None
+            total = size
+        else:
+            return None
+        records = parse(last, reading)
+        at = _footer_start(records, width)
+        if at is None:
+            return None
+        footer_lines = last[records[at].first_line - 1 :]
+        footer_bytes = len("".join(footer_lines).encode(self.encoding))
+        shown = tuple(_shown(line) for line in footer_lines if line.strip())[:_SHOWN_LINES]
+        line = first_line + records[at].first_line - 1 if first_line else None
+        return total - footer_bytes, SkippedLines("footer", len(footer_lines), line, shown)
+
+    def _tail_lines(self, tail: bytes) -> list[str]:
+        """The complete lines of the file's last bytes (the first, likely partial, dropped)."""
+        newline = "\n".encode(self.encoding)
+        cut = tail.find(newline)
+        while cut >= 0 and cut % len(newline):
+            cut = tail.find(newline, cut + 1)  # UTF-16: a newline starts on a code unit
+        if cut < 0:
+            return []
+        try:
+            text = tail[cut + len(newline) :].decode(self.encoding)
+        except UnicodeDecodeError:
+            return []  # the validation reports the bytes the encoding refuses, with a line
+        return physical_lines(text)
+
+    def _names(
+        self, found: tuple[str, ...], has_header: bool, header_line: int, max_columns: int | None
+    ) -> tuple[str, ...]:
+        if max_columns is not None and len(found) > max_columns:
+            raise InvalidCsv(
+                f"the header has {len(found):,} columns, more than the limit of {max_columns:,} "
+                "(CSVFLOW_MAX_COLUMNS)",
+                file=self.file,
+                line=header_line,
+            )
+        if has_header:
+            _refuse_look_alikes(found, file=self.file, line=header_line)
+        if not has_header:
+            return tuple(f"column_{i}" for i in range(1, len(found) + 1))
+        exact = self.rules.names == "exact"
+        taken = set(found)
+        names: list[str] = []
+        for position, name in enumerate(found, start=1):
+            why = ""
+            if not name.strip():
+                if exact:
+                    raise InvalidCsv(
+                        "the column name is blank",
+                        file=self.file,
+                        line=header_line,
+                        column=position,
+                    )
+                new, why = _free(f"column_{position}", taken), "blank"
+            elif name in names:
+                if exact:
+                    raise InvalidCsv(
+                        f"the column name {name!r} repeats column {names.index(name) + 1}",
+                        file=self.file,
+                        line=header_line,
+                        column=position,
+                    )
+                new, why = (
+                    _free(name, taken),
+                    f"a repeat of column {names.index(name) + 1}'s",
+                )
+            else:
+                new = name
+            if why:
+                self.renamed.append((position, name, new))
+                self.assume(f"column {position}'s name is {why}: named {new}")
+                taken.add(new)
+            names.append(new)
+        return tuple(names)
+
+
+def _sample(lines: list[str]) -> list[str]:
+    sample, chars = [], 0
+    for line in lines[:SAMPLE_LINES]:
+        chars += len(line)
+        sample.append(line)
+        if chars >= SAMPLE_CHARS:
+            break
+    return sample
+
+
+def _literal_quotes(sample: str, reading: Reading) -> bool:
+    """Whether a quote character stands inside text: neither next to a delimiter, a line's
+    end or another quote (where quoted fields open, close and double their quotes)."""
+    if not reading.quote:
+        return False
+    edges = (
+        re.escape(reading.delimiter + reading.quote)
+        + r"\r\n"
+        + (" " if reading.skip_initial_space else "")
+    )
+    quote = re.escape(reading.quote)
+    return re.search(rf"(?<![{edges}]){quote}(?![{edges}])", sample) is not None
+
+
+def _line_ending(lines: list[str]) -> str:
+    endings = [
+        "\r\n" if line.endswith("\r\n") else line[-1] for line in lines if line[-1:] in "\r\n"
+    ]
+    return max(("\n", "\r\n", "\r"), key=endings.count) if endings else "\n"
+
+
+def _footer_start(records: tuple[Record, ...], width: int) -> int | None:
+    """The index of the first footer record: notes (and a totals row) below the last row."""
+    at = len(records)
+    notes = 0
+    while at > 0 and (records[at - 1].blank or is_footer(records[at - 1], width)):
+        at -= 1
+        notes += not records[at].blank
+        if notes > 20:
+            return None  # a long ragged end is rows to reject, not a footer
+    totals = 0
+    while at > 0 and totals < 5 and is_totals(records[at - 1], width):
+        at -= 1
+        notes += 1
+        totals += 1
+        while at > 0 and records[at - 1].blank:
+            at -= 1
+    if not notes or at == 0 or len(records[at - 1].fields) != width:
+        return None
+    rows_above = sum(1 for r in records[:at] if len(r.fields) == width)
+    return at if rows_above >= 2 else None  # a header alone is no table to end
+
+
+def _free(name: str, taken: set[str]) -> str:
+    """``name``, or ``name`` with the first free ``_2``, ``_3``... suffix."""
+    if name not in taken:
+        return name
+    n = 2
+    while f"{name}_{n}" in taken:
+        n += 1
+    return f"{name}_{n}"
+
+
+_CONFUSABLE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
+
+
+def _refuse_look_alikes(names: tuple[str, ...], *, file: str, line: int) -> None:
+    """Names that only look alike are no intent csvflow can read: refuse, do not rename."""
+    normalised: dict[str, int] = {}
+    for position, name in enumerate(names, start=1):
         canonical = unicodedata.normalize("NFKC", name)
-        if canonical in normalised:
+        if canonical in normalised and name != names[normalised[canonical] - 1]:
             raise InvalidCsv(
                 f"the column name {name!r} is column {normalised[canonical]}'s name in another "
                 "Unicode form (a look-alike)",
                 file=file,
-                line=1,
+                line=line,
                 column=position,
             )
         scripts = _letter_scripts(canonical)
@@ -208,15 +533,10 @@ def _header(text: str, delimiter: str, *, file: str) -> tuple[str, ...]:
                 f"the column name {name!r} mixes {' and '.join(sorted(scripts))} letters "
                 "(a look-alike of a plain name?)",
                 file=file,
-                line=1,
+                line=line,
                 column=position,
             )
-        seen[name] = position
-        normalised[canonical] = position
-    return header
-
-
-_CONFUSABLE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
+        normalised.setdefault(canonical, position)
 
 
 def _letter_scripts(name: str) -> set[str]:

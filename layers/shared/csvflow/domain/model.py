@@ -156,6 +156,20 @@ class AggregateSpec:
     metrics: tuple[Metric, ...]
 
 
+@dataclass(frozen=True)
+class ReadingRules:
+    """What a contract pins about reading its files; None (or "auto") leaves it to detection."""
+
+    encoding: str | None = None
+    delimiter: str | None = None
+    quote: str | None = None  # "" for no quoting
+    escape: str | None = None  # "" for doubled quotes, "\\" for backslash escapes
+    skip_lines: int | None = None  # lines above the table (its header, or first row)
+    header: str = "auto"  # "auto", "required" (refuse a file without one) or "absent"
+    names: str = "repair"  # "repair" blank and repeated names, or "exact" (refuse them)
+    footer: str = "auto"  # "auto", or "none": the table runs to the end, misfits rejected
+
+
 DEFAULT_NULL_VALUES = ("", "NULL", "null", "N/A", "n/a", "NaN", "#N/A")
 
 
@@ -166,13 +180,21 @@ class Contract:
     dataset: str
     columns: tuple[ColumnSpec, ...] = ()
     aggregates: tuple[AggregateSpec, ...] = ()
-    delimiter: str | None = None
-    encoding: str | None = None
-    max_rejected_share: float = 0.0
+    reading: ReadingRules = ReadingRules()
+    # None: the file has no contract, and the deployment's default share applies.
+    max_rejected_share: float | None = 0.0
     null_values: tuple[str, ...] = DEFAULT_NULL_VALUES
     # For the numbers of every column, declared or inferred, unless a column says otherwise.
     decimal_separator: str = "."
     thousands_separator: str = ""
+
+    @property
+    def delimiter(self) -> str | None:
+        return self.reading.delimiter
+
+    @property
+    def encoding(self) -> str | None:
+        return self.reading.encoding
 
     def column(self, name: str) -> ColumnSpec | None:
         for spec in self.columns:
@@ -182,5 +204,6 @@ class Contract:
 
 
 def no_contract(dataset: str) -> Contract:
-    """The implicit contract of a dataset that declares none: types inferred, no row may fail."""
-    return Contract(dataset=dataset)
+    """The implicit contract of a dataset that declares none: types inferred, and as many
+    rows may be rejected as the deployment's default share allows."""
+    return Contract(dataset=dataset, max_rejected_share=None)

@@ -84,7 +84,9 @@ class ColumnState:
             bounds = pc.min_max(values)
             self._bounds(bounds["min"].as_py(), bounds["max"].as_py())
         if kind in NUMERIC_TYPES:
-            as_float = pc.cast(values, pa.float64()).drop_null()
+            # Mean, spread and quantiles are statistics, read as floats; an int64 above 2**53
+            # (an 18-digit id) only rounds there. Its min, max and distinct count stay exact.
+            as_float = pc.cast(values, pa.float64(), safe=False).drop_null()
             self.moments.update(as_float.to_numpy())
             self.quantiles.update(as_float)
         if kind is ColumnType.STRING:

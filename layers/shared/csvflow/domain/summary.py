@@ -62,6 +62,7 @@ class Summary:
     aggregates: dict[str, pa.Table] = field(default_factory=dict)
     group_by: dict[str, list[str]] = field(default_factory=dict)
     rejects_report: str | None = None
+    dialect: dict[str, Any] | None = None  # how the file was read (Dialect.to_dict)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ bad value rejects one row with its line and column instead of failing the file.
 
 from __future__ import annotations
 
+import csv
 import io
 import logging
 from collections.abc import Iterator
@@ -30,8 +31,18 @@ from csvflow.exceptions import InvalidCsv, RejectedRowsExceeded
 logger = logging.getLogger(__name__)
 
 BLOCK_SIZE = 4 << 20
-_QUOTE = ord('"')
-_SINGLE_BYTE_QUOTE_SAFE = {"utf-8", "utf8", "cp1252", "latin-1", "latin1", "iso-8859-1", "ascii"}
+# Rows per batch where Python's csv module parses (dialects Arrow's reader lacks).
+_PYTHON_BATCH_ROWS = 65536
+_SINGLE_BYTE_QUOTE_SAFE = {
+    "utf-8",
+    "utf8",
+    "cp1252",
+    "latin-1",
+    "latin1",
+    "iso-8859-1",
+    "iso8859-1",
+    "ascii",
+}
 
 
 @dataclass
@@ -48,25 +59,61 @@ class ValidationOutcome:
         return self.rows + self.rejected_rows
 
 
-class _QuoteCounter(io.RawIOBase):
-    """Passes bytes through and counts quote characters and bytes read."""
+class _TableBytes(io.RawIOBase):
+    """The bytes of the table's rows: from ``start`` (past a preamble and the header) to
+    ``end`` (before a footer), counting quote characters on the way."""
 
-    def __init__(self, inner: BinaryIO) -> None:
+    def __init__(self, inner: BinaryIO, *, start: int, end: int | None, quote: str) -> None:
         self._inner = inner
+        self._to_skip = start
+        self._left = None if end is None else max(end - start, 0)
+        self._quote = ord(quote) if quote else -1
         self.quotes = 0
         self.bytes_read = 0
+        self._peeked = b""
 
     def readable(self) -> bool:
         return True
 
+    def at_end(self) -> bool:
+        """Whether no byte of the table is left (a file with a header and no rows)."""
+        if not self._peeked:
+            self._peeked = self.read(1) or b""
+            if self._peeked:  # counted again when read for real
+                self.bytes_read -= 1
+                self.quotes -= self._peeked[0] == self._quote
+                if self._left is not None:
+                    self._left += 1
+        return not self._peeked
+
     def readinto(self, buffer: Any) -> int:
         # Every ObjectStore's stream reads into a buffer (the S3 adapter's body does it for
         # a botocore whose StreamingBody has only read()).
-        n = self._inner.readinto(buffer)  # type: ignore[attr-defined]
+        while self._to_skip:
+            skipped = self._inner.read(min(self._to_skip, 1 << 16))
+            if not skipped:
+                return 0
+            self._to_skip -= len(skipped)
+            self.bytes_read += len(skipped)  # of the file, as progress reports it
+        view = memoryview(buffer).cast("B")
+        if self._peeked and len(view):
+            view[0] = self._peeked[0]
+            self._peeked = b""
+            return self._count(view, 1)
+        if self._left is not None:
+            view = view[: self._left]
+        n = self._inner.readinto(view) if len(view) else 0  # type: ignore[attr-defined]
+        return self._count(view, n or 0)
+
+    def _count(self, view: memoryview, n: int) -> int:
         if n:
-            self.quotes += int(np.count_nonzero(np.frombuffer(buffer, np.uint8, n) == _QUOTE))
+            if self._quote >= 0:
+                found = np.frombuffer(view, np.uint8, n) == self._quote
+                self.quotes += int(np.count_nonzero(found))
             self.bytes_read += n
-        return n or 0
+            if self._left is not None:
+                self._left -= n
+        return n
 
 
 @dataclass(order=True)
@@ -89,20 +136,27 @@ class CsvValidator:
         report: RejectReport,
         block_size: int = BLOCK_SIZE,
         unique_keys_memory: int = UNIQUE_KEYS_MEMORY,
+        default_rejected_share: float = 0.0,
+        default_rejected_rows: int = 0,
     ) -> None:
         self.file = file
         self.dialect = dialect
         self.contract = contract
         self.report = report
         self.outcome = ValidationOutcome()
-        self._stream = _QuoteCounter(stream)
+        self._stream = _TableBytes(
+            stream, start=dialect.data_byte, end=dialect.end_byte, quote=dialect.quote
+        )
+        self._default_rejected_share = default_rejected_share
+        self._default_rejected_rows = default_rejected_rows
         self._block_size = block_size
         self._null_values = pa.array(contract.null_values, pa.string())
         self._invalid: list[_InvalidRow] = []
         self._invalid_in_block: list[_InvalidRow] = []
-        self._next_record = 2  # Arrow numbers records from 1, the header
-        self._extra_lines = sum(name.count("\n") for name in dialect.header)
-        self._last_line = 1
+        # Arrow numbers records from 1: the first row after the header, on dialect.data_line.
+        self._next_record = 1
+        self._extra_lines = dialect.data_line - 1
+        self._last_line = dialect.data_line - 1
         self._specs: list[ColumnSpec] | None = None
         self._unique_keys_memory = unique_keys_memory
         self._unique_keys: dict[str, UniqueKeys] = {}
@@ -132,7 +186,8 @@ class CsvValidator:
         The next block is parsed on a read-ahead thread while this one checks the current
         block: parsing releases the GIL, so the two overlap on two cores.
         """
-        with closing(read_ahead(self._blocks(self._open()))) as blocks:
+        source = self._python_blocks() if self._needs_python() else self._arrow_blocks()
+        with closing(read_ahead(source)) as blocks:
             try:
                 while True:
                     try:
@@ -153,20 +208,40 @@ class CsvValidator:
         self._check_quotes_closed()
         self.outcome.columns = list(self._specs or [])
 
+    @property
+    def max_rejected_share(self) -> float:
+        """The contract's share, or the deployment's default for a file without a contract."""
+        declared = self.contract.max_rejected_share
+        return self._default_rejected_share if declared is None else declared
+
     def raise_if_too_many_rejected(self, report_uri: str | None) -> None:
-        """Fail the file when its rejects exceed the contract's share."""
+        """Fail the file when its rejects exceed the contract's (or the default) share."""
         outcome = self.outcome
         if not outcome.rejected_rows:
             return
         share = outcome.rejected_rows / outcome.seen_rows
-        if share <= self.contract.max_rejected_share:
+        limit = self.max_rejected_share
+        if share <= limit:
             return
+        if self.contract.max_rejected_share is None and (
+            outcome.rejected_rows <= self._default_rejected_rows
+            and 2 * outcome.rejected_rows < outcome.seen_rows
+        ):
+            return  # a few ragged lines in a small file without a contract
         first = self.report.first.describe(self.file) if self.report.first else ""
         where = f"; all rejected rows are in {report_uri}" if report_uri else ""
+        allows = (
+            "the contract allows"
+            if self.contract.max_rejected_share is not None
+            else (
+                f"a file without a contract may have (CSVFLOW_MAX_REJECTED_SHARE; or up to "
+                f"{self._default_rejected_rows} rows, CSVFLOW_MAX_REJECTED_ROWS, if fewer than "
+                "half)"
+            )
+        )
         raise RejectedRowsExceeded(
             f"{self.file}: {outcome.rejected_rows} of {outcome.seen_rows} rows rejected "
-            f"({share:.2%}), more than the {self.contract.max_rejected_share:.2%} "
-            f"the contract allows. First: {first}{where}"
+            f"({share:.2%}), more than the {limit:.2%} {allows}. First: {first}{where}"
         )
 
     def _check_header(self) -> None:
@@ -180,6 +255,7 @@ class CsvValidator:
 
     def _open(self) -> pcsv.CSVStreamingReader:
         header = list(self.dialect.header)
+        dialect = self.dialect
         try:
             return pcsv.open_csv(
                 self._stream,
@@ -187,10 +263,16 @@ class CsvValidator:
                     # Serial parsing is what makes Arrow number the rows it rejects.
                     use_threads=False,
                     block_size=self._block_size,
-                    encoding=self.dialect.encoding,
+                    encoding=dialect.encoding,
+                    # The stream starts after the header: the names are the dialect's own
+                    # (repaired or generated), never read again from the file.
+                    column_names=header,
                 ),
                 parse_options=pcsv.ParseOptions(
-                    delimiter=self.dialect.delimiter,
+                    delimiter=dialect.delimiter,
+                    quote_char=dialect.quote or False,
+                    double_quote=not dialect.escape,
+                    escape_char=dialect.escape or False,
                     newlines_in_values=True,
                     ignore_empty_lines=False,
                     invalid_row_handler=self._on_invalid_row,
@@ -203,6 +285,58 @@ class CsvValidator:
             )
         except pa.ArrowInvalid as e:
             raise self._parse_error(e) from e
+
+    def _arrow_blocks(self) -> Iterator[tuple[pa.RecordBatch | None, list[_InvalidRow]]]:
+        if self._stream.at_end():
+            return iter([(None, [])])  # a header without rows: Arrow would call it no CSV
+        return self._blocks(self._open())
+
+    def _needs_python(self) -> bool:
+        """Arrow's reader has no skip-initial-space: Python's csv module parses those."""
+        return self.dialect.skip_initial_space
+
+    def _python_blocks(self) -> Iterator[tuple[pa.RecordBatch | None, list[_InvalidRow]]]:
+        """As ``_blocks``, parsed by Python's csv module (slower; for the rarer dialects)."""
+        dialect = self.dialect
+        names = list(dialect.header)
+        text = io.TextIOWrapper(
+            io.BufferedReader(self._stream), encoding=dialect.encoding, newline=""
+        )
+        reader = csv.reader(
+            text,
+            delimiter=dialect.delimiter,
+            quotechar=dialect.quote or None,
+            quoting=csv.QUOTE_MINIMAL if dialect.quote else csv.QUOTE_NONE,
+            escapechar=dialect.escape or None,
+            doublequote=not dialect.escape,
+            skipinitialspace=dialect.skip_initial_space,
+            strict=False,
+        )
+        columns: list[list[str]] = [[] for _ in names]
+        invalid: list[_InvalidRow] = []
+        number = 0
+        try:
+            for parsed in reader:
+                number += 1
+                # A blank line is an empty row, as Arrow reads it.
+                fields = parsed or [""] * len(names)
+                if len(fields) != len(names):
+                    text_of_row = dialect.delimiter.join(fields)
+                    invalid.append(_InvalidRow(number, len(fields), text_of_row))
+                    continue
+                for column, value in zip(columns, fields, strict=True):
+                    column.append(value)
+                if len(columns[0]) >= _PYTHON_BATCH_ROWS:
+                    yield _string_batch(names, columns), invalid
+                    columns, invalid = [[] for _ in names], []
+        except UnicodeDecodeError as e:
+            raise self._parse_error(pa.ArrowInvalid(f"decode: {e}")) from e
+        except csv.Error as e:
+            raise self._parse_error(pa.ArrowInvalid(str(e))) from e
+        if columns[0]:
+            yield _string_batch(names, columns), invalid
+            invalid = []
+        yield None, invalid
 
     def _parse_error(self, error: pa.ArrowInvalid) -> InvalidCsv:
         message = str(error)
@@ -293,7 +427,9 @@ class CsvValidator:
 
     def _check_quotes_closed(self) -> None:
         encoding = self.dialect.encoding.lower()
-        if encoding in _SINGLE_BYTE_QUOTE_SAFE and self._stream.quotes % 2:
+        # A backslash-escaped quote is one quote character: the count's parity says nothing.
+        counted = self.dialect.quote and not self.dialect.escape and not self.dialect.literal_quotes
+        if counted and encoding in _SINGLE_BYTE_QUOTE_SAFE and self._stream.quotes % 2:
             raise InvalidCsv(
                 "a quoted field is opened and never closed", file=self.file, line=self._last_line
             )
@@ -412,6 +548,10 @@ class CsvValidator:
                 found.append(Reject(int(lines[i]), column, raw[int(i)].as_py(), reason))
         for reject in sorted(found, key=lambda r: r.line):
             self.report.add(reject)
+
+
+def _string_batch(names: list[str], columns: list[list[str]]) -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays([pa.array(c, pa.string()) for c in columns], names=names)
 
 
 def _mask(array: pa.Array) -> np.ndarray:

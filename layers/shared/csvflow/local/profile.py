@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 from csvflow.config import Settings
 from csvflow.domain.contract import parse_contract
-from csvflow.domain.dialect import HEAD_BYTES, check_size, detect_dialect
+from csvflow.domain.dialect import HEAD_BYTES, TAIL_BYTES, check_size, detect_dialect
 from csvflow.domain.model import no_contract
 from csvflow.domain.read_ahead import read_ahead
 from csvflow.domain.rejects import RejectReport
@@ -56,14 +56,20 @@ def _profile(path: Path, contract_path: Path | None, report_file: TextIO) -> dic
     try:
         with path.open("rb") as stream:
             limits = Settings.from_environ(os.environ)
-            check_size(path.stat().st_size, file=str(path), max_bytes=limits.max_file_bytes)
+            size = path.stat().st_size
+            check_size(size, file=str(path), max_bytes=limits.max_file_bytes)
+            head = stream.read(HEAD_BYTES)
+            stream.seek(max(size - TAIL_BYTES, 0))
             dialect = detect_dialect(
-                stream.read(HEAD_BYTES),
+                head,
                 file=str(path),
-                encoding=contract.encoding,
-                delimiter=contract.delimiter,
+                tail=stream.read(),
+                size=size,
+                rules=contract.reading,
                 max_columns=limits.max_columns,
+                columns=tuple(c.name for c in contract.columns),
             )
+            result["dialect"] = dialect.to_dict()
             stream.seek(0)
             validator = CsvValidator(
                 stream,
@@ -72,6 +78,8 @@ def _profile(path: Path, contract_path: Path | None, report_file: TextIO) -> dic
                 contract=contract,
                 report=report,
                 block_size=limits.max_line_bytes,
+                default_rejected_share=limits.max_rejected_share,
+                default_rejected_rows=limits.max_rejected_rows,
             )
             batches = read_ahead(validator.batches())
             first = next(batches, None)

@@ -24,7 +24,7 @@ class PostgresSummaryQueries:
         sql = (
             "SELECT ingestion_id, bucket, object_key, object_version, dataset, status,"
             " row_count, rejected_rows, execution_arn, failed_step, error_type, error_cause,"
-            " rejects_report, updated_at FROM csvflow.ingestions"
+            " rejects_report, updated_at, dialect FROM csvflow.ingestions"
             " WHERE (%(status)s IS NULL OR status = %(status)s)"
             " ORDER BY updated_at DESC LIMIT %(limit)s"
         )
@@ -47,7 +47,7 @@ class PostgresSummaryQueries:
         rows = self._fetch(
             "SELECT id, ingestion_id, bucket, object_key, object_version, dataset, status,"
             " row_count, rejected_rows, execution_arn, failed_step, error_type, error_cause,"
-            " rejects_report, updated_at FROM csvflow.ingestions WHERE object_key = %s"
+            " rejects_report, updated_at, dialect FROM csvflow.ingestions WHERE object_key = %s"
             " ORDER BY event_time DESC NULLS LAST, sequencer DESC NULLS LAST, updated_at DESC"
             " LIMIT 1",
             (key,),
@@ -104,6 +104,7 @@ def _ingestion(row: tuple[Any, ...]) -> dict[str, Any]:
         cause,
         report,
         updated,
+        dialect,
     ) = row
     return {
         "ingestion_id": ingestion_id,
@@ -120,6 +121,7 @@ def _ingestion(row: tuple[Any, ...]) -> dict[str, Any]:
         "cause": cause,
         "rejects_report": report,
         "updated_at": updated.isoformat(),
+        "dialect": dialect,
     }
 
 

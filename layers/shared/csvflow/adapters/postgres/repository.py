@@ -48,6 +48,7 @@ class PostgresIngestionRepository:
                 rejected_rows=summary.rejected_rows,
                 empty_rows=summary.empty_rows,
                 rejects_report=summary.rejects_report,
+                dialect=None if summary.dialect is None else psycopg2.extras.Json(summary.dialect),
             )
             psycopg2.extras.execute_values(
                 cur,
@@ -118,6 +119,7 @@ class PostgresIngestionRepository:
             "failed_step": None,
             "error_type": None,
             "error_cause": None,
+            "dialect": None,
         } | outcome
         names = list(values)
         updates = sql.SQL(", ").join(

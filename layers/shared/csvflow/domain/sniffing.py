@@ -1,0 +1,384 @@
+"""Score candidate readings of a file's first lines and find the table in them.
+
+A reading is a delimiter, a quote character, an escape style and whether spaces after a
+delimiter are padding. Each reading parses the sample into records; the table is the run
+of records of one width (the modal width) from the first line where rows become uniform
+(the table-uniformity idea: titles and metadata above a table do not share its width).
+A reading scores by how much of the sample its table covers, how uniform the table is,
+how many columns it has, and how many of its cells look like values (CleverCSV's type
+score). Docs: docs/adr/0013-reading-real-world-csv.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from csvflow.domain.cells import NUMBER, TEMPORAL, TYPED, cell_kind, is_known
+
+DELIMITERS = (",", ";", "\t", "|", " ", "#", ":")
+QUOTES = ('"', "'", "")  # "": no quoting
+SAMPLE_LINES = 300
+SAMPLE_CHARS = 128 << 10
+# Two readings of different shape this close in score are both plausible: refuse to guess.
+AMBIGUOUS_RATIO = 0.9
+# How many rows after a candidate first row must share its width for the table to start there.
+_LOOKAHEAD = 4
+_UNIFORM_SHARE = 0.7
+_MAX_FOOTER_RECORDS = 20
+# How a note below a table begins, where it is not a sentence of its own.
+_NOTE = re.compile(r"(notes?|source|sources|footnotes?|remarks?|quelle|\*)\b\W", re.I)
+_TOTALS = re.compile(
+    r"(grand\s+)?(total|totals|sum|summe|gesamt|totaal|totale?|mwst|vat|tax)\b.*", re.I
+)
+
+
+@dataclass(frozen=True, order=True)
+class Reading:
+    """How fields are separated and quoted."""
+
+    delimiter: str
+    quote: str  # "" for none
+    escape: str  # "" when a quote inside a quoted field is doubled; "\\" for backslash
+    skip_initial_space: bool = False
+
+    def describe(self) -> str:
+        quote = f"quote {self.quote}" if self.quote else "no quoting"
+        escape = ", backslash escapes" if self.escape else ""
+        space = ", spaces after the delimiter skipped" if self.skip_initial_space else ""
+        return f"delimiter {delimiter_name(self.delimiter)}, {quote}{escape}{space}"
+
+
+def delimiter_name(delimiter: str) -> str:
+    return {"\t": "tab", " ": "space"}.get(delimiter, repr(delimiter))
+
+
+@dataclass(frozen=True)
+class Record:
+    """One parsed record: the physical lines it spans (1-based) and its fields."""
+
+    first_line: int
+    last_line: int
+    fields: tuple[str, ...]
+
+    @property
+    def blank(self) -> bool:
+        return not any(field.strip() for field in self.fields)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A reading's view of the sample: where its table starts and ends, and its score."""
+
+    reading: Reading
+    records: tuple[Record, ...]
+    width: int
+    start: int  # index of the table's first record (header or first data row)
+    end: int  # index past its last record in the sample
+    score: float
+
+    @property
+    def rows(self) -> list[Record]:
+        return [r for r in self.records[self.start : self.end] if not r.blank]
+
+    @property
+    def shape(self) -> tuple[str, int]:
+        return self.reading.delimiter, self.width
+
+
+def physical_lines(text: str) -> list[str]:
+    """The text's lines with their endings (\\r\\n, \\n or \\r): only those, as CSV knows them."""
+    return re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)
+
+
+def parse(lines: Sequence[str], reading: Reading) -> tuple[Record, ...]:
+    """The records ``reading`` makes of ``lines`` (Python's csv module, one line at a time)."""
+    reader = csv.reader(
+        iter(lines),
+        delimiter=reading.delimiter,
+        quotechar=reading.quote or None,
+        quoting=csv.QUOTE_MINIMAL if reading.quote else csv.QUOTE_NONE,
+        escapechar=reading.escape or None,
+        doublequote=not reading.escape,
+        skipinitialspace=reading.skip_initial_space,
+        strict=False,
+    )
+    records = []
+    line = 0
+    try:
+        for fields in reader:
+            records.append(Record(line + 1, reader.line_num, tuple(fields)))
+            line = reader.line_num
+    except csv.Error:
+        pass  # a field past csv's size limit: this reading swallowed the rest of the sample
+    return tuple(records)
+
+
+def candidate_readings(
+    sample: str,
+    *,
+    delimiter: str | None = None,
+    quote: str | None = None,
+    escape: str | None = None,
+) -> list[Reading]:
+    """The readings worth scoring: only delimiters the sample contains (and the comma,
+    which reads a file with none of them as one column)."""
+    delimiters = [delimiter] if delimiter else [d for d in DELIMITERS if d in sample or d == ","]
+    readings = []
+    for d in delimiters:
+        q = quote if quote is not None else _quote_of(sample, d)
+        padded = sample.count(d + " ") >= 0.5 * sample.count(d) > 0
+        escapes = [escape] if escape is not None else [""]
+        # Backslash escapes: before a quote, or (MySQL's exports) before a delimiter or newline.
+        if escape is None and any("\\" + c in sample for c in (q, d, "\n", "\r")):
+            escapes.append("\\")
+        for e in escapes:
+            readings.append(Reading(d, q, e, d == " "))
+            if padded and d != " ":
+                readings.append(Reading(d, q, e, True))
+    return readings
+
+
+def _quote_of(sample: str, delimiter: str) -> str:
+    """The quote character that wraps whole fields: '"' unless "'" wraps more of them.
+
+    Not "no quoting": a quote mid-field is read as text by every reading, and one that
+    opens a field and never closes is a broken file to refuse, not to read around.
+    """
+    d = re.escape(delimiter)
+    wrapped = {
+        q: len(re.findall(rf"(?:^|{d}) ?{q}[^{q}\r\n]*{q}(?={d}|\r|\n|$)", sample, re.M))
+        for q in QUOTES
+        if q
+    }
+    return "'" if wrapped["'"] > wrapped['"'] else '"'
+
+
+def find_table(
+    records: tuple[Record, ...],
+    reading: Reading,
+    *,
+    start: int | None = None,
+    width: int | None = None,
+) -> Table:
+    """The table ``reading`` sees in the sample, and how plausible it is."""
+    content = [i for i, r in enumerate(records) if not r.blank]
+    if not content:
+        return Table(reading, records, 0, 0, 0, 0.0)
+    if width is None:
+        width = _modal_width([len(records[i].fields) for i in content])
+    first = _table_start(records, content, width) if start is None else start
+    end = len(records)
+    rows = [r for r in records[first:end] if not r.blank]
+    if not rows:
+        return Table(reading, records, width, first, end, 0.0)
+    uniform = sum(1 for r in rows if len(r.fields) == width) / len(rows)
+    coverage = len(rows) / len(content)
+    # More columns is likelier the intended reading, with diminishing weight; one column
+    # still scores, so that a file with no delimiter is not split on a stray space.
+    columns = width / (width + 1)
+    cells = [f for r in rows for f in r.fields[:width]]
+    known = sum(1 for f in cells if is_known(f)) / len(cells) if cells else 0.0
+    score = uniform * uniform * coverage * columns * known
+    return Table(reading, records, width, first, end, score)
+
+
+def _modal_width(widths: list[int]) -> int:
+    """The most common width of more than one field; on a tie, the one met first."""
+    counts = Counter(widths)
+    first_seen = {w: -i for i, w in reversed(list(enumerate(widths)))}
+    return max(counts, key=lambda w: (counts[w] * (w > 1), first_seen[w]))
+
+
+def _table_start(records: tuple[Record, ...], content: list[int], width: int) -> int:
+    """The first record from which rows are uniform: the header, or the first data row.
+
+    A line of the table's width is where it starts when the next line has that width
+    too, or most of the few after it do (a ragged row early in the table is a row to
+    reject, not a reason to look further down).
+    """
+    for position, i in enumerate(content):
+        if len(records[i].fields) != width or _padded_line(records[i], width):
+            continue
+        following = content[position + 1 : position + 1 + _LOOKAHEAD]
+        if not following:
+            return i
+        same = [len(records[j].fields) == width for j in following]
+        if not same[0] and sum(same) / len(same) < _UNIFORM_SHARE:
+            continue
+        # A line of the table's width set apart from it by a blank line is a title or a
+        # note above it ("Report,2024" then a blank line), unless the table is just that.
+        if i + 1 < len(records) and records[i + 1].blank and len(following) > 1:
+            continue
+        return i
+    return content[0]
+
+
+def _padded_line(record: Record, width: int) -> bool:
+    """A title or note padded with delimiters to the table's width ("Report,,,,,"), as
+    spreadsheets export them: one filled cell of three or more."""
+    filled = sum(1 for f in record.fields if f.strip())
+    return width >= 3 and filled <= 1
+
+
+def rank(tables: Iterable[Table]) -> list[Table]:
+    """Best first; among equal scores, the usual reading (",", '"', doubled quotes) first."""
+    return sorted(tables, key=lambda t: (-t.score, _preference(t.reading)))
+
+
+def _preference(reading: Reading) -> tuple[int, int, int, int]:
+    return (
+        DELIMITERS.index(reading.delimiter) if reading.delimiter in DELIMITERS else 0,
+        QUOTES.index(reading.quote) if reading.quote in QUOTES else 0,
+        int(bool(reading.escape)),
+        int(reading.skip_initial_space),
+    )
+
+
+def rival(ranked: list[Table]) -> Table | None:
+    """The best table of another shape (delimiter or width) as plausible as the best one."""
+    best = ranked[0]
+    for table in ranked[1:]:
+        if table.shape != best.shape and table.width > 1:
+            return table if table.score >= AMBIGUOUS_RATIO * best.score > 0 else None
+    return None
+
+
+def padded_header(table: Table) -> tuple[Record | None, str]:
+    """A header one field short of the rows above a table that starts on its data.
+
+    Written by tools that end every data row with a delimiter (an empty last field), or
+    that name no row-label column (R's ``write.csv``). Returns the record and where the
+    missing name goes ("end" or "start").
+    """
+    if table.start == 0 or table.width < 2:
+        return None, ""
+    above = table.records[table.start - 1]
+    if above.blank or len(above.fields) != table.width - 1:
+        return None, ""
+    if not all(cell_kind(f) not in TYPED and f.strip() for f in above.fields):
+        return None, ""
+    rows = table.rows[:50]
+    if all(not r.fields[-1].strip() for r in rows if len(r.fields) == table.width):
+        return above, "end"
+    return above, "start"
+
+
+def header_evidence(rows: list[Record], width: int) -> tuple[bool, str]:
+    """Whether the first row names the columns, and why it looks so."""
+    first, body = rows[0].fields, [r.fields for r in rows[1:101] if len(r.fields) == width]
+    if not body:
+        return _lone_row(first)
+    if _counts_columns(first):
+        return True, "the first row numbers the columns"
+    names, values, recurring = _votes(first, body, width)
+    if names and names >= values:
+        return True, "the first row is text above columns of values"
+    if values:
+        return False, "the first row holds values like the rows below it"
+    if recurring:
+        return False, "the first row's values recur in the rows below it"
+    return True, "the first row's text differs from the rows below it"
+
+
+def _lone_row(first: tuple[str, ...]) -> tuple[bool, str]:
+    if all(cell_kind(f) in TYPED or not f.strip() for f in first) and any(first):
+        return False, "the only row holds values"
+    return True, "the table has one row, read as its header"
+
+
+def _votes(
+    first: tuple[str, ...], body: list[tuple[str, ...]], width: int
+) -> tuple[int, int, bool]:
+    """Typed columns whose first cell is a name, those whose first cell is a value, and
+    whether most text columns' first cell recurs below it (data, not a name)."""
+    names, values, text_columns, repeated = 0, 0, 0, 0
+    labels = _whole_numbers_above_decimals(first, body, width)
+    for j in range(min(width, len(first))):
+        column = [row[j] for row in body]
+        family = _family(column)
+        name = first[j]
+        if family is None:
+            text_columns += 1
+            repeated += bool(name.strip()) and name in column
+        elif name.strip() and _family([name]) == family and not labels:
+            values += 1
+        elif name.strip():
+            names += 1
+    return names, values, bool(text_columns) and repeated * 2 > text_columns
+
+
+def _whole_numbers_above_decimals(
+    first: tuple[str, ...], body: list[tuple[str, ...]], width: int
+) -> bool:
+    """A numeric dump's labels: whole numbers ("0,0,0") above columns of decimals."""
+    cells = [f.strip() for f in first[:width]]
+    if not cells or not all(c.lstrip("-").isdigit() for c in cells if c) or not any(cells):
+        return False
+    for j, cell in enumerate(cells):
+        if not cell:
+            continue
+        column = [row[j].strip() for row in body if row[j].strip()]
+        decimal = sum(1 for v in column if cell_kind(v) == NUMBER and ("." in v or "e" in v))
+        if not column or decimal < 0.9 * len(column):
+            return False
+    return True
+
+
+def _counts_columns(first: tuple[str, ...]) -> bool:
+    """0,1,2,... or 1,2,3,... (after an unnamed first column): pandas' numbered columns."""
+    named = [f.strip() for f in first]
+    index = bool(named) and not named[0]
+    if index:
+        named = named[1:]
+    # Without the unnamed index column, 1,2,3 could as well be a row of data.
+    if not index or len(named) < 2 or not all(f.isdigit() for f in named):
+        return False
+    numbers = [int(f) for f in named]
+    return numbers in (list(range(len(named))), list(range(1, len(named) + 1)))
+
+
+def _family(column: list[str]) -> str | None:
+    """The typed kind shared by at least 90 % of a column's non-empty cells, if any."""
+    kinds = Counter(k for k in map(cell_kind, column) if k != "empty")
+    total = sum(kinds.values())
+    if not total:
+        return None
+    kind, count = kinds.most_common(1)[0]
+    if kind in TYPED and count >= 0.9 * total:
+        return kind
+    if kinds[NUMBER] + kinds[TEMPORAL] >= 0.9 * total and kind in (NUMBER, TEMPORAL):
+        return kind
+    return None
+
+
+def is_footer(record: Record, width: int) -> bool:
+    """A note below a table: fewer fields than its rows, most of them empty, and words
+    among them (a short row of values is a row to reject, not a note); or a sentence
+    padded with delimiters to the table's width, as spreadsheets export it."""
+    filled = [f for f in record.fields if f.strip()]
+    worded = any(cell_kind(f) not in TYPED and any(c.isalpha() for c in f) for f in filled)
+    if len(record.fields) < width:
+        return len(filled) <= max(1, width // 2) and worded
+    return (
+        len(record.fields) == width
+        and _padded_line(record, width)
+        and worded
+        and (len(filled[0].split()) >= 6 or bool(_NOTE.match(filled[0].strip())))
+    )
+
+
+def is_totals(record: Record, width: int) -> bool:
+    """A row of totals closing a table: a "Total" label (after empty cells, as spreadsheets
+    put it under the column it sums up to), then numbers or nothing."""
+    fields = [f.strip() for f in record.fields]
+    if len(fields) != width:
+        return False
+    filled = [i for i, f in enumerate(fields) if f]
+    if not filled or not _TOTALS.fullmatch(fields[filled[0]]):
+        return False
+    rest = [f for f in fields[filled[0] + 1 :] if f]
+    return all(cell_kind(f) == NUMBER for f in rest)

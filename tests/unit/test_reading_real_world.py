@@ -1,0 +1,357 @@
+"""Real-world shapes of CSV, one kind per test: read as a careful person would, and every
+assumption recorded (docs/adr/0013)."""
+
+import codecs
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from csvflow.domain.dialect import HEAD_BYTES, TAIL_BYTES, detect_dialect
+from csvflow.domain.model import ReadingRules
+from csvflow.exceptions import InvalidCsv
+from tests.support.csv_helpers import contract, report_rows, validate_bytes
+
+
+def detect(data: bytes, **kwargs):
+    return detect_dialect(data, file="upload.csv", **kwargs)
+
+
+def rows_of(data: bytes, declared=None) -> list[dict]:
+    result = validate_bytes(data, declared)
+    assert result.outcome.rejected_rows == 0, result.report_csv
+    return result.table.to_pylist()
+
+
+# --- where the table starts and ends -----------------------------------------------------
+
+PREAMBLE = (
+    b"Monthly sales export\n"
+    b"Created as New Dataset on 2024-03-01\n"
+    b"Source: accounting\n"
+    b"\n"
+    b"id,region,amount\n"
+    b"1,north,10.5\n"
+    b"2,south,20.25\n"
+    b"3,east,7\n"
+)
+
+
+def test_titles_and_metadata_above_the_table_are_skipped_and_recorded():
+    dialect = detect(PREAMBLE)
+
+    assert dialect.header == ("id", "region", "amount")
+    assert (dialect.header_line, dialect.data_line) == (5, 6)
+    (skipped,) = dialect.skipped
+    assert (skipped.where, skipped.first_line, skipped.count) == ("preamble", 1, 4)
+    assert skipped.text[0] == "Monthly sales export"
+    assert "lines 1-4 above the table are a preamble" in dialect.assumptions[0]
+    assert [r["amount"] for r in rows_of(PREAMBLE)] == [10.5, 20.25, 7.0]
+
+
+def test_a_rejected_row_after_a_preamble_names_its_physical_line():
+    result = validate_bytes(PREAMBLE + b"4,west\n5,north,1\n6,south,2\n")
+    assert [r["line"] for r in report_rows(result.report_csv)] == ["9"]
+
+
+FOOTER = b"id;amount\n1;2,5\n2;3,5\n3;4,0\n\nTotal;10,0\nSource: ministry of examples, 2024\n"
+
+
+def test_notes_and_totals_below_the_table_are_a_footer_not_rows():
+    dialect = detect(FOOTER)
+
+    (footer,) = dialect.skipped
+    assert (footer.where, footer.first_line, footer.count) == ("footer", 5, 3)
+    assert footer.text == ("Total;10,0", "Source: ministry of examples, 2024")
+    declared = contract("columns: [{name: id, type: int}]")
+    assert [r["id"] for r in rows_of(FOOTER, declared)] == [1, 2, 3]
+
+
+def test_the_footer_of_a_file_longer_than_its_head_is_read_from_its_tail():
+    body = b"".join(b"%d,%d.5\n" % (i, i) for i in range(HEAD_BYTES // 8))
+    data = b"id,amount\n" + body + b"\nNotes: figures are provisional\n"
+
+    dialect = detect(data[:HEAD_BYTES], tail=data[-TAIL_BYTES:], size=len(data))
+
+    assert dialect.end_byte == len(data) - len(b"\nNotes: figures are provisional\n")
+    assert dialect.skipped[0].first_line is None  # counted from the end
+    result = validate_bytes(data)
+    assert result.outcome.rejected_rows == 0
+    assert result.outcome.rows == HEAD_BYTES // 8
+
+
+def test_footer_none_makes_notes_below_the_table_rejected_rows():
+    result = validate_bytes(FOOTER, contract("footer: none\nmax_rejected_share: 1"))
+    assert [r["line"] for r in report_rows(result.report_csv)] == ["7"]
+    assert result.outcome.rows == 4  # the totals row has the table's width
+
+
+def test_a_short_row_of_values_at_the_end_is_rejected_not_taken_for_a_footer():
+    result = validate_bytes(b"a,b,c\n1,2,3\n4,5,6\n7\n")
+    assert [r["line"] for r in report_rows(result.report_csv)] == ["4"]
+
+
+# --- the header ------------------------------------------------------------------------
+
+
+def test_a_file_without_a_header_gets_generated_names_and_keeps_its_first_row():
+    data = b"1,2024-01-01,10.5\n2,2024-01-02,11.5\n3,2024-01-03,12.5\n"
+    dialect = detect(data)
+
+    assert not dialect.has_header
+    assert dialect.header == ("column_1", "column_2", "column_3")
+    assert any("no header" in a for a in dialect.assumptions)
+    assert [r["column_1"] for r in rows_of(data)] == [1, 2, 3]
+
+
+def test_a_header_above_numbers_is_a_header():
+    assert detect(b"x,y\n1,2\n3,4\n").has_header
+
+
+def test_pandas_numbered_columns_are_a_header():
+    dialect = detect(b",0,1,2\n0,0.5,1.5,2.5\n1,3.5,4.5,5.5\n")
+    assert dialect.has_header
+    assert dialect.header == ("column_1", "0", "1", "2")
+
+
+def test_a_blank_name_is_generated_and_repeated_names_get_suffixes():
+    data = b",amount,amount,amount\n0,1,2,3\n1,4,5,6\n"
+    dialect = detect(data)
+
+    assert dialect.header == ("column_1", "amount", "amount_2", "amount_3")
+    assert [(p, old, new) for p, old, new in dialect.renamed] == [
+        (1, "", "column_1"),
+        (3, "amount", "amount_2"),
+        (4, "amount", "amount_3"),
+    ]
+    assert "column 3's name is a repeat of column 2's: named amount_2" in dialect.assumptions
+    assert rows_of(data)[1] == {"column_1": 1, "amount": 4, "amount_2": 5, "amount_3": 6}
+
+
+def test_the_dialects_json_stays_small_for_long_and_many_repeated_names():
+    long = "n" * 1000
+    header = ",".join([long] * 50 + [""] * 50)
+    dialect = detect((header + "\n" + ",".join(["1"] * 100) + "\n").encode())
+    as_json = dialect.to_dict()
+    assert as_json["renamed_count"] == 99
+    assert len(as_json["renamed"]) == 10 and len(as_json["assumptions"]) == 11
+    assert as_json["assumptions"][-1] == "and 89 more assumptions"
+    assert len(json.dumps(as_json)) < 8 * 1024  # it travels in the workflow's state
+
+
+def test_a_generated_name_does_not_take_a_name_the_header_has():
+    assert detect(b"column_2,,x\n1,2,3\n").header == ("column_2", "column_2_2", "x")
+
+
+def test_a_header_one_name_short_names_the_empty_last_column():
+    dialect = detect(b"a,b\n1,2,\n3,4,\n5,6,\n")
+    assert dialect.header == ("a", "b", "column_3")
+    assert dialect.has_header
+
+
+# --- the contract makes each recovery strict again --------------------------------------
+
+
+def test_header_required_refuses_a_file_whose_first_row_is_data():
+    with pytest.raises(InvalidCsv, match="the contract requires a header"):
+        detect(b"1,2\n3,4\n5,6\n", rules=ReadingRules(header="required"))
+
+
+def test_header_absent_reads_the_first_row_as_data():
+    dialect = detect(b"id,name\n1,a\n", rules=ReadingRules(header="absent"))
+    assert dialect.header == ("column_1", "column_2")
+    assert dialect.data_line == 1
+
+
+def test_skip_lines_pins_where_the_table_starts():
+    data = b"a,b\nc,d\nid,name\n1,x\n"
+    assert detect(data, rules=ReadingRules(skip_lines=2)).header == ("id", "name")
+
+
+def test_names_exact_refuses_a_blank_name():
+    with pytest.raises(InvalidCsv, match="line 1, column 2: the column name is blank"):
+        detect(b"a,,c\n1,2,3\n", rules=ReadingRules(names="exact"))
+
+
+def test_contract_reading_keys_are_parsed():
+    declared = contract(
+        'delimiter: space\nquote: "\'"\nescape: backslash\nskip_lines: 2\n'
+        "header: absent\nnames: exact\nfooter: none\n"
+    )
+    assert declared.reading == ReadingRules(
+        delimiter=" ",
+        quote="'",
+        escape="\\",
+        skip_lines=2,
+        header="absent",
+        names="exact",
+        footer="none",
+    )
+
+
+def test_declared_columns_mark_the_header_line():
+    declared = contract("columns: [{name: id, type: int}, {name: v, type: string}]")
+    data = b"export,2024\nid,v\n1,a\n2,b\n"
+    assert [r["id"] for r in rows_of(data, declared)] == [1, 2]
+
+
+# --- rows of the wrong width ------------------------------------------------------------
+
+
+def test_without_a_contract_a_few_ragged_rows_are_rejected_and_the_file_succeeds():
+    rows = b"".join(b"%d,x,%d\n" % (i, i) for i in range(300))
+    data = b"id,name,n\n" + rows + b"300,y\n" + rows
+    result = validate_bytes(data, default_rejected_share=0.01)
+
+    result.validator.raise_if_too_many_rejected(None)  # 1 of 601: under 1 %
+    assert result.outcome.rows == 600
+    assert [r["line"] for r in report_rows(result.report_csv)] == ["302"]
+
+
+# --- quoting and escaping ---------------------------------------------------------------
+
+
+def test_quotes_inside_unquoted_text_are_text_not_an_unclosed_quoted_field():
+    data = b'id|text\n1|PUMP TRIPPED  "The licensee said so\n2|then "fixed" it\n3|done\n'
+    assert [r["text"] for r in rows_of(data)][0] == 'PUMP TRIPPED  "The licensee said so'
+
+
+def test_a_quoted_field_left_open_is_still_refused():
+    with pytest.raises(InvalidCsv, match="a quoted field is opened and never closed"):
+        validate_bytes(b'id,text\n1,"fine"\n2,"never closed\n3,x\n')
+
+
+def test_single_quotes_are_the_quote_character_where_they_wrap_fields():
+    data = b"id,name\n1,'Smith, John'\n2,'Doe, Jane'\n3,'Roe, Max'\n"
+    dialect = detect(data)
+    assert dialect.quote == "'"
+    assert [r["name"] for r in rows_of(data)] == ["Smith, John", "Doe, Jane", "Roe, Max"]
+
+
+def test_backslash_escaped_quotes_are_read():
+    data = b'id,text\n1,"say \\"hi\\", then go"\n2,"plain"\n3,"a \\"b\\""\n'
+    dialect = detect(data)
+    assert dialect.escape == "\\"
+    assert rows_of(data)[0]["text"] == 'say "hi", then go'
+
+
+def test_spaces_after_the_delimiter_are_padding():
+    data = b'id, name, city\n1, "Smith, J", Paris\n2, "Doe, A", Rome\n3, "Roe, M", Oslo\n'
+    dialect = detect(data)
+    assert dialect.skip_initial_space
+    assert rows_of(data)[0] == {"id": 1, "name": "Smith, J", "city": "Paris"}
+
+
+def test_padded_rows_name_the_physical_line_of_a_ragged_row_after_a_quoted_line_break():
+    data = (
+        b'id, name, city\n1, "Smith,\nJ", Paris\n2, "Doe, A"\n3, "Roe, M", Oslo\n'
+        b'4, "Poe, E", Rome\n'
+    )
+    result = validate_bytes(data, default_rejected_share=1.0)
+    assert result.validator.dialect.skip_initial_space
+    assert [r["line"] for r in report_rows(result.report_csv)] == ["4"]
+    assert result.table.column("name").to_pylist() == ["Smith,\nJ", "Roe, M", "Poe, E"]
+
+
+# --- delimiters -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("delimiter", [" ", "#", ":", ";", "|", "\t"])
+def test_each_delimiter_is_found(delimiter):
+    lines = [["id", "when", "amount"], ["1", "2024-01-01", "2.5"], ["2", "2024-01-02", "3.5"]]
+    lines += [["3", "2024-01-03", "4.5"]]
+    data = "".join(delimiter.join(line) + "\n" for line in lines).encode()
+    dialect = detect(data)
+    assert (dialect.delimiter, dialect.header) == (delimiter, ("id", "when", "amount"))
+
+
+def test_semicolons_with_decimal_commas_are_not_read_as_commas():
+    assert detect(b"a;b\n1,5;2,5\n3,5;4,5\n6,5;7,5\n").delimiter == ";"
+
+
+def test_times_in_a_comma_file_do_not_make_colon_the_delimiter():
+    data = b"id,at,v\n1,2024-01-01 12:30:00,a\n2,2024-01-01 13:30:00,b\n3,2024-01-02 09:15:00,c\n"
+    assert detect(data).delimiter == ","
+
+
+def test_aligned_columns_separated_by_runs_of_spaces():
+    data = b"id   name   amount\n1    ab     2.5\n22   cde    3.5\n333  f      4.5\n"
+    dialect = detect(data)
+    assert (dialect.delimiter, dialect.header) == (" ", ("id", "name", "amount"))
+    assert rows_of(data)[2] == {"id": 333, "name": "f", "amount": 4.5}
+
+
+def test_one_column_with_spaces_in_its_values_is_one_column():
+    data = b"when\n2024-01-02\n02/01/2024\nJan 2 2024\n"
+    assert detect(data).header == ("when",)
+
+
+def test_two_equally_plausible_readings_are_refused_naming_both():
+    with pytest.raises(InvalidCsv) as caught:
+        detect(b"a,b;c\nx,y;z\n")
+    message = str(caught.value)
+    assert "two readings fit about equally well" in message
+    assert "delimiter ','" in message and "delimiter ';'" in message
+    assert "declare the one meant in the dataset contract" in message
+
+
+# --- encodings --------------------------------------------------------------------------
+
+TEXT = "город,сумма,note\nМосква,1,прибыль\nКиев,2,убыток\nМинск,3,итог\n"
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding"),
+    [
+        (TEXT.encode("utf-16-le"), "utf-16-le"),
+        (TEXT.encode("utf-16-be"), "utf-16-be"),
+        (codecs.BOM_UTF16_BE + TEXT.encode("utf-16-be"), "utf-16-be"),
+        (TEXT.encode("cp1251"), "cp1251"),
+        ("名前,値段,店\n東京,1,本店\n大阪,2,支店\n".encode("shift_jis"), "shift_jis"),
+        ("名字,价格,城市\n北京,1,中国\n上海,2,中国\n".encode("gb18030"), "gb18030"),
+        ("Name,Ort\nMüller,Köln\nCafé,Zürich\n".encode("cp1252"), "cp1252"),
+    ],
+)
+def test_encodings_are_detected_and_read(data, encoding):
+    dialect = detect(data)
+    assert dialect.encoding == encoding
+    expected = data.decode(encoding).lstrip("\ufeff").split(",")[0]
+    assert dialect.header[0] == expected
+    assert len(rows_of(data)) == 2 + (encoding.startswith("utf-16") or encoding == "cp1251")
+
+
+@pytest.mark.parametrize("declared", ["utf-8", "utf-8-sig", "UTF8"])
+def test_a_declared_utf_8_skips_the_byte_order_mark(declared):
+    data = codecs.BOM_UTF8 + "Titel\nnavn,beløb\nå,1\nø,2\n".encode()
+    rows = rows_of(data, contract(f"encoding: {declared}\nmax_rejected_share: 0"))
+    assert rows == [{"navn": "å", "beløb": 1}, {"navn": "ø", "beløb": 2}]
+
+
+def test_line_endings_are_recorded():
+    assert detect(b"a,b\r\n1,2\r\n").line_ending == "\r\n"
+    assert detect(b"a,b\r1,2\r").line_ending == "\r"
+    assert detect(b"a,b\r1,2\r").to_dict()["line_ending"] == "CR"
+
+
+# --- never a traceback --------------------------------------------------------------------
+
+lines_of_cells = st.lists(
+    st.lists(st.text(alphabet="ab1 ,;\t|#:\"'\\.-", max_size=5), min_size=1, max_size=5),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines_of_cells, st.sampled_from([",", ";", "\t", "|", " "]), st.booleans())
+def test_any_text_is_read_or_refused_as_invalid_csv_never_a_traceback(lines, delimiter, crlf):
+    ending = "\r\n" if crlf else "\n"
+    data = ending.join(delimiter.join(cells) for cells in lines).encode()
+    try:
+        result = validate_bytes(data, default_rejected_share=1.0)
+    except InvalidCsv:
+        return
+    dialect = result.validator.dialect
+    assert len(result.table.column_names) == len(dialect.header)
+    assert len(set(dialect.header)) == len(dialect.header)  # names are unique
