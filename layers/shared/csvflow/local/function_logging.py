@@ -43,6 +43,8 @@ class FunctionLogging:
         self.service = service
         self._stdout = _InvocationStdout()
         self._runtime_handler = _RuntimeHandler(self._stdout, function_name)
+        self.threads = _FunctionThreads()  # of the invocation running, or the last one
+        self._on_function_threads = _OnFunctionThreads(self)
         # The service logger as a fresh process has it; the cold start configures it.
         self._service_logger_state = _configuration(logging.Logger(service))
 
@@ -50,7 +52,7 @@ class FunctionLogging:
     def invocation(self, lines: list[str], listeners: list[RecordListener]) -> Iterator[None]:
         """While the block runs (on this thread), the function's logging is the process's,
         and what it writes is appended to ``lines``."""
-        threads = _FunctionThreads()
+        self.threads = threads = _FunctionThreads()
         service_logger, root = logging.getLogger(self.service), logging.getLogger()
         callers_service_logger = _configuration(service_logger)
         callers_root_handlers, callers_stdout = root.handlers, sys.stdout
@@ -59,6 +61,7 @@ class FunctionLogging:
         _configure(service_logger, self._service_logger_state)
         root.handlers = [self._runtime_handler]
         sys.stdout = self._stdout
+        self.adopt_handlers()
         try:
             yield
         finally:
@@ -67,6 +70,24 @@ class FunctionLogging:
             self._service_logger_state = _configuration(service_logger)
             _configure(service_logger, callers_service_logger)
             self._stdout.end()
+
+    def adopt_handlers(self) -> None:
+        """Keep the service logger's handlers (its Powertools handler, once the cold start
+        made it) to the function's threads: a record another thread makes meanwhile on a
+        logger of the package (the CLI's, the local runtime's) goes on to the root, and from
+        there where the caller's logging sends it."""
+        for handler in logging.getLogger(self.service).handlers:
+            if self._on_function_threads not in handler.filters:
+                handler.addFilter(self._on_function_threads)
+
+
+class _OnFunctionThreads(logging.Filter):
+    def __init__(self, logging_: FunctionLogging) -> None:
+        super().__init__()
+        self._logging = logging_
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.thread in self._logging.threads
 
 
 class _FunctionThreads:
@@ -129,7 +150,7 @@ class _RuntimeHandler(logging.Handler):
         super().__init__()
         self._stdout = stdout
         self._function_name = function_name
-        self._threads = _FunctionThreads()
+        self.threads = _FunctionThreads()  # of the invocation running, or the last one
         self._callers: list[logging.Handler] = []
         self._listeners: list[RecordListener] = []
 

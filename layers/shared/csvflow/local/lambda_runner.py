@@ -303,6 +303,7 @@ class InProcessLambdaRunner:
             message = f"Unable to import module '{module_file}': {error}"
             raise HandlerImportFailed(message) from error
         environment.module = module
+        environment.logging.adopt_handlers()  # those its Logger() just made
         return module
 
 
