@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
@@ -32,6 +33,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     _layer_pyarrow.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Figures a test measured (``record_property("figures", text)``), printed after the run
+    even when pytest captured the test's output or ran it in another worker (xdist)."""
+    for outcome in ("passed", "failed"):
+        for report in terminalreporter.stats.get(outcome, []):
+            for name, text in getattr(report, "user_properties", []):
+                if name == "figures":
+                    terminalreporter.write_line(f"{report.nodeid}:\n{text}")
 
 
 def _with_database(url: str, name: str) -> str:

@@ -1,7 +1,6 @@
 """`sam build` without Docker, and the built artifacts against Lambda's limits."""
 
 import os
-import shutil
 import subprocess
 import sys
 from email.parser import Parser
@@ -11,8 +10,8 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests.support.iac import ROOT, TEMPLATE, load_template
-from tests.support.managed_layer import load_managed_layer
+from tests.support.iac import ROOT, load_template
+from tests.support.sam import python312, sam_build
 
 pytestmark = [pytest.mark.infra, pytest.mark.slow]  # a real `sam build`
 LAMBDA_UNZIPPED_LIMIT_MB = 250
@@ -42,48 +41,13 @@ RUNTIME = {
 }
 
 
-def _python312():
-    """A Python of the functions' runtime, which `sam build` needs on PATH (not Docker)."""
-    found = shutil.which("python3.12")
-    if found:
-        return Path(found).parent
-    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-    for candidate in sorted(pyenv.glob("3.12*/bin/python3.12"), reverse=True):
-        return candidate.parent
-    return None
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    python_bin = _python312()
+    python_bin = python312()
     if python_bin is None:
         pytest.skip("sam build needs Python 3.12 on PATH (the functions' runtime), or Docker")
     build_dir = tmp_path_factory.mktemp("sam-build")
-    env = {
-        **os.environ,
-        "SAM_CLI_TELEMETRY": "0",
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{python_bin}{os.pathsep}{os.environ['PATH']}",
-    }
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "sam"),
-            "build",
-            "--template-file",
-            str(TEMPLATE),
-            "--build-dir",
-            str(build_dir),
-            "--base-dir",
-            str(ROOT),
-            "--parameter-overrides",
-            f"PandasLayerArn={load_managed_layer().arn}",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        check=False,
-        timeout=900,
-    )
+    result = sam_build(build_dir, python_bin)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return build_dir
 

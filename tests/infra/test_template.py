@@ -461,3 +461,15 @@ def test_the_migration_can_reach_the_database_and_reply_from_create_to_delete(
     needed = _depends_on(deployed.resources, migration)
     assert {"S3Endpoint", "SecretsManagerEndpoint", "MigrationFunction"} <= needed, mode
     assert network <= needed, mode
+
+
+def test_env_json_sets_only_variables_the_template_declares(template):
+    """`sam local` passes a function only the variables its template declares (its own and
+    the Globals'): any other in env.json would be dropped without a word."""
+    globals_ = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert "AWS_ENDPOINT_URL" in globals_  # how the functions reach the local stack
+    for function, variables in json.loads((ROOT / "env.json").read_text()).items():
+        own = template["Resources"][function]["Properties"].get("Environment", {})
+        declared = set(globals_) | set(own.get("Variables", {}))
+        assert set(variables) <= declared, (function, set(variables) - declared)
+        assert variables["AWS_ENDPOINT_URL"] == "http://host.docker.internal:4566"

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 
 from csvflow.cli.database import add_database_option, open_database
+from csvflow.cli.functions import add_lambda_endpoint_option
 from csvflow.domain.model import s3_uri
 
 
@@ -22,6 +23,7 @@ def register(
     )
     serve.add_argument("--port", type=int, default=4566)
     add_database_option(serve)
+    add_lambda_endpoint_option(serve)
     serve.set_defaults(func=cmd_serve)
 
 
@@ -33,7 +35,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     data_dir = local_data_dir()
     with open_database(args) as url:
         with (
-            LocalRuntime(database_url=url, data_dir=data_dir) as runtime,
+            LocalRuntime(
+                database_url=url, data_dir=data_dir, lambda_endpoint=args.lambda_endpoint
+            ) as runtime,
             LocalServer(runtime, port=args.port) as server,
         ):
             endpoint = server.endpoint_url
@@ -45,6 +49,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 f"  queue / DLQ    {names.queue} / {names.dead_letter_queue}\n"
                 f"  functions      {', '.join(names.prefix + f for f in runtime.function_arns)}\n"
                 f"  database       {url.split('@')[-1]}\n"
+                f"{_functions_line(args.lambda_endpoint)}"
                 "Try:\n"
                 f"  aws --endpoint-url {endpoint} s3 cp examples/sales.csv "
                 f"{s3_uri(names.bucket, 'incoming/sales/sales.csv')}\n"
@@ -61,3 +66,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     return 0
+
+
+def _functions_line(lambda_endpoint: str | None) -> str:
+    if not lambda_endpoint:
+        return "  run in         this process (--lambda-endpoint: in Lambda containers)\n"
+    return f"  run at         {lambda_endpoint} (in Lambda runtime containers)\n"

@@ -12,6 +12,7 @@ from typing import Any
 
 from csvflow.cli.database import add_database_option, open_database
 from csvflow.cli.format import format_aggregate, format_columns, format_dialect
+from csvflow.cli.functions import add_lambda_endpoint_option
 from csvflow.domain.model import ObjectRef
 
 
@@ -23,6 +24,7 @@ def register(
     run.add_argument("--dataset", help="upload under incoming/DATASET/ (picks its contract)")
     run.add_argument("--contract", type=Path, help="the dataset's contract (YAML or JSON)")
     add_database_option(run)
+    add_lambda_endpoint_option(run)
     run.add_argument("--json", action="store_true", help="a JSON array, one object per file")
     run.set_defaults(func=cmd_run)
 
@@ -49,7 +51,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     with open_database(args) as url:
         # The local stack runs the migration step at creation, as a deploy does.
-        with LocalRuntime(database_url=url, data_dir=local_data_dir()) as runtime:
+        with LocalRuntime(
+            database_url=url, data_dir=local_data_dir(), lambda_endpoint=args.lambda_endpoint
+        ) as runtime:
             if args.contract and dataset:
                 runtime.put_contract(dataset, args.contract)
             results = runtime.run(

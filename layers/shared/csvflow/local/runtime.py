@@ -25,6 +25,7 @@ from csvflow.exceptions import ConfigurationError
 from csvflow.local.account_folder import AccountFolder
 from csvflow.local.delivery import StarterDelivery
 from csvflow.local.executions import ExecutionResult, ExecutionTracker, Upload
+from csvflow.local.lambda_endpoint import LambdaEndpointRunner
 from csvflow.local.lambda_runner import InProcessLambdaRunner
 from csvflow.local.logs_sink import CloudWatchLogsSink
 from csvflow.local.sam_template import read_template
@@ -49,13 +50,24 @@ class LocalRuntime:
         names: StackNames | None = None,
         root: Path | None = None,
         data_dir: Path | None = None,
+        lambda_endpoint: str | None = None,
+        container_aws_port: int | None = None,
     ) -> None:
-        """``data_dir`` keeps the account's outputs on disk across runs (account_folder.py)."""
+        """``data_dir`` keeps the account's outputs on disk across runs (account_folder.py).
+
+        ``lambda_endpoint`` (`sam local start-lambda`'s URL) runs the workflow's functions
+        there, in Lambda runtime containers, instead of in this process (containers.py);
+        ``container_aws_port`` is where they reach the emulated AWS (env.json: 4566).
+        """
         self.root = root or project_root()
         self.names = names or StackNames.from_template(read_template(self.root / TEMPLATE))
         self.folder = AccountFolder(data_dir) if data_dir else None
         self.database_url = database_url
         self.runner = InProcessLambdaRunner()
+        self.lambda_endpoint = lambda_endpoint
+        self.container_aws_port = container_aws_port
+        # Set while the functions run at lambda_endpoint: each invocation's time, by function.
+        self.endpoint_runner: LambdaEndpointRunner | None = None
         self._stack = ExitStack()
         self.s3: Any = None
         self.sqs: Any = None
@@ -71,6 +83,16 @@ class LocalRuntime:
         self._executions: ExecutionTracker | None = None
 
     def __enter__(self) -> LocalRuntime:
+        try:
+            self._start()
+        except BaseException:
+            # What was entered is left as it was (moto's mock, the runners' patches), so a
+            # next runtime in this process starts clean.
+            self._stack.close()
+            raise
+        return self
+
+    def _start(self) -> None:
         from moto import mock_aws
 
         self._stack.enter_context(
@@ -87,7 +109,24 @@ class LocalRuntime:
             self.folder.restore(self.s3, self.names.bucket)
             self._stack.callback(self.folder.keep, self.s3, self.names.bucket)
             self.runner.log_sinks.append(self.folder.append_log)
-        return self
+        if self.lambda_endpoint:
+            self._send_functions_to(self.lambda_endpoint, session)
+
+    def _send_functions_to(self, endpoint_url: str, session: Any) -> None:
+        from csvflow.local.containers import CONTAINER_AWS_PORT, functions_in_containers
+
+        assert self.application_secret_arn is not None
+        self.endpoint_runner = self._stack.enter_context(
+            functions_in_containers(
+                endpoint_url=endpoint_url,
+                names=self.names,
+                session=session,
+                database_url=self.database_url,
+                application_secret_arn=self.application_secret_arn,
+                log_sinks=self.runner.log_sinks,
+                aws_port=self.container_aws_port or CONTAINER_AWS_PORT,
+            )
+        )
 
     def __exit__(self, *exc: Any) -> None:
         self._stack.close()
