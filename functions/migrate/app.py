@@ -10,10 +10,12 @@ from csvflow.adapters.cloudformation import answer_custom_resource
 from csvflow.bootstrap import migration_function
 from csvflow.commands import MigrateDatabase
 
-logger = Logger(service="csvflow-migrate")
+# Service from the environment (template.yaml Globals): the package's logger, so every
+# csvflow module's line is Powertools JSON.
+logger = Logger()
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event, context):
     # Wired per invocation, inside the reply: CloudFormation hears of a configuration
     # error too, instead of waiting for a reply that a failed cold start never sends.

@@ -1,6 +1,6 @@
 """Starter Lambda: SQS messages of S3 events in, one Step Functions execution per upload."""
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -11,7 +11,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from csvflow.bootstrap import starter_function
 from csvflow.events import start_commands
 
-logger = Logger(service="csvflow-starter")
+# Service from the environment (template.yaml Globals): the package's logger, so every
+# csvflow module's line is Powertools JSON.
+logger, tracer = Logger(), Tracer()
 processor = BatchProcessor(event_type=EventType.SQS)
 handle, settings = starter_function()
 
@@ -23,7 +25,8 @@ def start_record(record: SQSRecord) -> None:
         handle(command)
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 def lambda_handler(event, context):
     return process_partial_response(
         event=event, record_handler=start_record, processor=processor, context=context

@@ -1,16 +1,21 @@
 """Validate Lambda: stream the uploaded CSV, keep typed good rows as Parquet, report rejects."""
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics, Tracer
 
 from csvflow.bootstrap import storage_function
 from csvflow.commands import ValidateCsv
+from csvflow.observability import correlation_keys, run_step
 
-logger = Logger(service="csvflow-validate")
+# Service and namespace from the environment (template.yaml Globals); the service is the
+# package's logger, so every csvflow module's line is Powertools JSON with these keys.
+logger, tracer, metrics = Logger(), Tracer(), Metrics()
 handle = storage_function()
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
 def lambda_handler(event, context):
     command = ValidateCsv.from_event(event)
-    logger.append_keys(object_key=command.source.key, ingestion_id=command.ingestion_id)
-    return handle(command)
+    logger.append_keys(**correlation_keys(command))
+    return run_step("validate", handle, command, metrics)

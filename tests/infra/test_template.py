@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+import csvflow
 from csvflow.commands import SummarizeDataset, ValidateCsv, persist_command
 from csvflow.events import start_commands
 from tests.support.iac import ROOT, TEMPLATE, TERRAFORM, deployment, load_template
@@ -113,6 +114,20 @@ def test_each_function_has_its_code_and_the_layer_its_requirements(template):
         if resource["Type"] == "AWS::Serverless::LayerVersion":
             assert (ROOT / properties["ContentUri"] / "requirements.txt").is_file()
             assert (ROOT / properties["ContentUri"] / "csvflow" / "__init__.py").is_file()
+
+
+def test_every_function_logs_as_the_package_and_publishes_metrics_under_one_namespace(template):
+    """The Powertools service is the package's root logger, so each module's records reach
+    the function's JSON formatter and keys (docs/adr/0015); X-Ray is on for every function."""
+    function_globals = template["Globals"]["Function"]
+    variables = function_globals["Environment"]["Variables"]
+    assert variables["POWERTOOLS_SERVICE_NAME"] == csvflow.__name__
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == csvflow.__name__
+    assert function_globals["Tracing"] == "Active"
+    for name, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            own = resource["Properties"].get("Environment", {}).get("Variables", {})
+            assert not {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"} & set(own), name
 
 
 def test_the_state_machine_is_standard_traced_and_logged(template):

@@ -240,3 +240,118 @@ def test_a_handler_module_that_cannot_be_imported_is_reported_as_lambda_reports_
             "No module named 'csvflow_no_such_module'",
         }
         assert runner.invocations == [("f", "Runtime.ImportModuleError")]
+
+
+POWERTOOLS_HANDLER = """
+import logging
+import os
+import time
+from aws_lambda_powertools import Logger
+
+logger = Logger()  # the service from POWERTOOLS_SERVICE_NAME
+module_logger = logging.getLogger("shop.orders")  # a module of the package the service names
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event, context):
+    if event.get("order"):
+        logger.append_keys(order=event["order"])
+    if event.get("hold"):  # tell the test it runs, then wait for its word
+        open(event["hold"] + ".running", "w").close()
+        while not os.path.exists(event["hold"]):
+            time.sleep(0.01)
+    module_logger.info("took %s", event.get("order") or "nothing")
+    print('{"printed": true}')
+"""
+
+
+def _powertools_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", POWERTOOLS_HANDLER)
+    return buffer.getvalue()
+
+
+@mock_aws
+def test_each_function_logs_with_its_own_powertools_configuration_and_the_caller_keeps_its():
+    iam = boto3.client("iam", region_name="us-east-1")
+    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = boto3.client("lambda", region_name="us-east-1")
+    for name in ("a", "b"):
+        lam.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role,
+            Handler="app.lambda_handler",
+            Code={"ZipFile": _powertools_zip()},
+            Environment={"Variables": {"POWERTOOLS_SERVICE_NAME": "shop"}},
+        )
+    shop, root = logging.getLogger("shop"), logging.getLogger()
+    callers = (list(shop.handlers), shop.level, [list(h.filters) for h in root.handlers])
+    with InProcessLambdaRunner().installed() as runner:
+        kept, heard = [], []
+        runner.log_sinks.append(kept.append)
+        runner.record_listeners.append(lambda name, record: heard.append((name, record.name)))
+        lam.invoke(FunctionName="a", Payload=json.dumps({"order": "o-1"}))
+        lam.invoke(FunctionName="b", Payload=json.dumps({}))
+        lam.invoke(FunctionName="a", Payload=json.dumps({}))  # warm, its keys cleared
+
+    emitted = {}
+    for log in kept:
+        emitted.setdefault(log.function_name, []).append(
+            [json.loads(line) for line in log.lines[1:-2]]
+        )
+    (first_a, second_a), (only_b,) = emitted["a"], emitted["b"]
+    took, printed = first_a
+    assert (took["message"], took["service"], took["order"]) == ("took o-1", "shop", "o-1")
+    assert took["function_name"] == "a" and printed == {"printed": True}
+    assert [line.get("order") for line in only_b + second_a] == [None] * 4  # nothing leaked
+    assert heard == [("a", "shop.orders"), ("b", "shop.orders"), ("a", "shop.orders")]
+    assert (list(shop.handlers), shop.level, [list(h.filters) for h in root.handlers]) == callers
+
+
+@mock_aws
+def test_what_other_threads_log_or_print_while_a_function_runs_stays_the_callers(tmp_path, capsys):
+    iam = boto3.client("iam", region_name="us-east-1")
+    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = boto3.client("lambda", region_name="us-east-1")
+    lam.create_function(
+        FunctionName="a",
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.lambda_handler",
+        Code={"ZipFile": _powertools_zip()},
+        Environment={"Variables": {"POWERTOOLS_SERVICE_NAME": "shop"}},
+    )
+    callers = []
+
+    class Kept(logging.Handler):
+        def emit(self, record):
+            callers.append(record.getMessage())
+
+    root, kept = logging.getLogger(), Kept(level=logging.WARNING)
+    root.addHandler(kept)
+    hold = tmp_path / "hold"
+    try:
+        with InProcessLambdaRunner().installed() as runner:
+            logs = []
+            runner.log_sinks.append(logs.append)
+            lam.invoke(FunctionName="a", Payload=json.dumps({}))  # cold start: its Logger
+            invocation = threading.Thread(
+                target=lam.invoke,
+                kwargs={"FunctionName": "a", "Payload": json.dumps({"hold": str(hold)})},
+            )
+            invocation.start()
+            while not (tmp_path / "hold.running").exists():
+                time.sleep(0.01)
+            # The caller's thread, while the function runs: its record and its print.
+            logging.getLogger("shop.cli").warning("the caller's warning")
+            print("the caller's print")
+            hold.touch()
+            invocation.join(timeout=30)
+    finally:
+        root.removeHandler(kept)
+
+    held = [json.loads(line) for line in logs[-1].lines[1:-2]]
+    assert [line.get("message") for line in held] == ["took nothing", None]  # and the print
+    assert callers == ["the caller's warning"]
+    assert capsys.readouterr().out == "the caller's print\n"

@@ -25,6 +25,7 @@ class ValidateCsv:
     source: SourceObject
     dataset: str
     ingestion_id: str
+    execution_arn: str | None = None  # for the log lines; the step does not need it
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> ValidateCsv:
@@ -32,6 +33,7 @@ class ValidateCsv:
             source=SourceObject.from_dict(event["source"]),
             dataset=event["dataset"],
             ingestion_id=event["ingestion_id"],
+            execution_arn=event.get("execution_arn"),
         )
 
 
@@ -43,6 +45,9 @@ class SummarizeDataset:
     dataset: str
     ingestion_id: str
     bucket: str
+    # Which upload and execution it is about, for the log lines; the step does not need them.
+    source: SourceObject | None = None
+    execution_arn: str | None = None
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> SummarizeDataset:
@@ -51,6 +56,8 @@ class SummarizeDataset:
             dataset=event["dataset"],
             ingestion_id=event["ingestion_id"],
             bucket=event["source"]["bucket"],
+            source=SourceObject.from_dict(event["source"]),
+            execution_arn=event.get("execution_arn"),
         )
 
 

@@ -33,6 +33,7 @@ from csvflow.domain.summary import (
 )
 from csvflow.domain.validation import CsvValidator
 from csvflow.exceptions import RejectedRowsExceeded
+from csvflow.observability import phase
 from csvflow.parquet_files import write_parquet, write_parquet_table
 from csvflow.ports import IngestionRepository, ObjectStore
 from csvflow.progress import PROGRESS_LOGGER, telling_progress
@@ -51,28 +52,34 @@ def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> di
     source = cmd.source
     if source.size is not None:
         check_size(source.size, file=source.key, max_bytes=settings.max_file_bytes)
-    contract = load_contract(store, settings, source.bucket, cmd.dataset)
-    head = store.read_head(source.ref, HEAD_BYTES)
-    # A file longer than its head has its footer (notes, totals) read from its end.
-    tail, size = (
-        store.read_tail(source.ref, TAIL_BYTES) if len(head) >= HEAD_BYTES else (None, None)
-    )
-    dialect = detect_dialect(
-        head,
-        file=source.key,
-        tail=tail,
-        size=size,
-        rules=contract.reading,
-        max_columns=settings.max_columns,
-        columns=tuple(c.name for c in contract.columns),
-    )
+    with phase("read"):
+        contract = load_contract(store, settings, source.bucket, cmd.dataset)
+        head = store.read_head(source.ref, HEAD_BYTES)
+        # A file longer than its head has its footer (notes, totals) read from its end.
+        tail, size = (
+            store.read_tail(source.ref, TAIL_BYTES) if len(head) >= HEAD_BYTES else (None, None)
+        )
+        dialect = detect_dialect(
+            head,
+            file=source.key,
+            tail=tail,
+            size=size,
+            rules=contract.reading,
+            max_columns=settings.max_columns,
+            columns=tuple(c.name for c in contract.columns),
+        )
     validated = ObjectRef(
         source.bucket, f"{settings.work_prefix}{cmd.ingestion_id}/validated.parquet"
     )
     report_ref = rejects_report_ref(settings, source.bucket, cmd.ingestion_id)
     with tempfile.TemporaryDirectory(prefix="csvflow-") as tmp:
         parquet_path, report_path = Path(tmp, "validated.parquet"), Path(tmp, "rejects.csv")
-        with report_path.open("w", newline="", encoding="utf-8") as report_file:
+        # One streaming pass reads and checks the CSV (on a read-ahead thread) while this
+        # thread writes the typed Parquet: one phase, as the three overlap (docs/adr/0005).
+        with (
+            phase("validate"),
+            report_path.open("w", newline="", encoding="utf-8") as report_file,
+        ):
             report = RejectReport(report_file)
             with store.open(source.ref) as stream:
                 validator = CsvValidator(
@@ -94,10 +101,11 @@ def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> di
                 write_parquet(batches, lambda: validator.schema, parquet_path)
         outcome = validator.outcome
         has_rejects = report.problems > 0
-        if has_rejects:
-            store.upload_file(report_path, report_ref)
-        validator.raise_if_too_many_rejected(report_ref.uri if has_rejects else None)
-        store.upload_file(parquet_path, validated)
+        with phase("upload"):
+            if has_rejects:
+                store.upload_file(report_path, report_ref)
+            validator.raise_if_too_many_rejected(report_ref.uri if has_rejects else None)
+            store.upload_file(parquet_path, validated)
     logger.info(
         "validated",
         extra={
@@ -112,6 +120,7 @@ def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> di
         "rows": outcome.rows,
         "rejected_rows": outcome.rejected_rows,
         "empty_rows": outcome.empty_rows,
+        "bytes_read": validator.bytes_read,
         "columns": len(outcome.columns),
         "encoding": dialect.encoding,
         "delimiter": dialect.delimiter,
@@ -126,6 +135,7 @@ def log_validation_progress(source: SourceObject, progress: dict[str, int]) -> N
         "%(object_key)s: %(rows)d rows validated, %(rejected_rows)d rejected, "
         "%(bytes_read)d of %(bytes_total)d bytes read",
         figures,
+        extra=figures,  # fields of the JSON line too, for Logs Insights
     )
 
 
@@ -133,34 +143,48 @@ def summarize_dataset(
     cmd: SummarizeDataset, store: ObjectStore, settings: Settings
 ) -> dict[str, Any]:
     """Profile every column and compute the declared aggregates, batch by batch."""
-    contract = load_contract(store, settings, cmd.bucket, cmd.dataset)
     base = f"{settings.work_prefix}{cmd.ingestion_id}/summary"
     with tempfile.TemporaryDirectory(prefix="csvflow-") as tmp:
         local = Path(tmp, "validated.parquet")
-        store.download_file(cmd.validated, local)
-        parquet = pq.ParquetFile(local)
-        profiler, aggregates = summarize_batches(
-            read_ahead(parquet.iter_batches(batch_size=65536)), parquet.schema_arrow, contract
-        )
-        columns_ref = ObjectRef(cmd.bucket, f"{base}/columns.parquet")
-        columns_path = Path(tmp, "columns.parquet")
-        write_parquet_table(profiles_to_table(profiler.profiles()), columns_path)
-        store.upload_file(columns_path, columns_ref)
-        written = []
-        for state in aggregates:
-            ref = ObjectRef(cmd.bucket, f"{base}/aggregates/{state.spec.name}.parquet")
-            path = Path(tmp, f"{state.spec.name}.parquet")
-            write_parquet_table(state.result(), path)
-            store.upload_file(path, ref)
-            written.append({"name": state.spec.name, "group_by": list(state.keys)} | ref.to_dict())
-    return {"columns": columns_ref.to_dict(), "aggregates": written, "rows": profiler.rows}
+        with phase("read"):
+            contract = load_contract(store, settings, cmd.bucket, cmd.dataset)
+            store.download_file(cmd.validated, local)
+        with phase("summarize"):
+            parquet = pq.ParquetFile(local)
+            profiler, aggregates = summarize_batches(
+                read_ahead(parquet.iter_batches(batch_size=65536)), parquet.schema_arrow, contract
+            )
+        # Each table written, then all uploaded: (local path, where it goes, its listing).
+        outputs: list[tuple[Path, ObjectRef, dict[str, Any] | None]] = []
+        with phase("write"):
+            columns_ref = ObjectRef(cmd.bucket, f"{base}/columns.parquet")
+            columns_path = Path(tmp, "columns.parquet")
+            write_parquet_table(profiles_to_table(profiler.profiles()), columns_path)
+            outputs.append((columns_path, columns_ref, None))
+            for state in aggregates:
+                ref = ObjectRef(cmd.bucket, f"{base}/aggregates/{state.spec.name}.parquet")
+                path = Path(tmp, f"{state.spec.name}.parquet")
+                write_parquet_table(state.result(), path)
+                listing = {"name": state.spec.name, "group_by": list(state.keys)} | ref.to_dict()
+                outputs.append((path, ref, listing))
+        with phase("upload"):
+            for path, ref, _ in outputs:
+                store.upload_file(path, ref)
+        bytes_read = local.stat().st_size
+    written = [listing for _, _, listing in outputs if listing is not None]
+    return {
+        "columns": columns_ref.to_dict(),
+        "aggregates": written,
+        "rows": profiler.rows,
+        "bytes_read": bytes_read,
+    }
 
 
 def persist_summary(
     cmd: PersistSummary, store: ObjectStore, repository: IngestionRepository
 ) -> dict[str, Any]:
     """Record the ingestion and its summary in one transaction; a replay replaces, not adds."""
-    with tempfile.TemporaryDirectory(prefix="csvflow-") as tmp:
+    with phase("read"), tempfile.TemporaryDirectory(prefix="csvflow-") as tmp:
         columns_path = Path(tmp, "columns.parquet")
         store.download_file(ObjectRef.from_dict(cmd.summary["columns"]), columns_path)
         profiles = profiles_from_table(pq.read_table(columns_path))
@@ -182,8 +206,14 @@ def persist_summary(
         dialect=cmd.validation.get("dialect"),
     )
     record = IngestionRecord(cmd.source, cmd.dataset, cmd.ingestion_id, cmd.execution_arn)
-    repository.save_summary(record, summary)
-    return {"ingestion_id": cmd.ingestion_id, "status": "SUCCEEDED", "rows": summary.rows}
+    with phase("persist"):
+        repository.save_summary(record, summary)
+    return {
+        "ingestion_id": cmd.ingestion_id,
+        "status": "SUCCEEDED",
+        "rows": summary.rows,
+        "rejected_rows": summary.rejected_rows,
+    }
 
 
 def record_failure(
@@ -197,10 +227,11 @@ def record_failure(
         if cmd.error == RejectedRowsExceeded.__name__
         else None
     )
-    repository.record_failure(
-        record,
-        Failure(step=cmd.step, error=cmd.error, cause=cmd.cause, rejects_report=rejects_report),
-    )
+    with phase("persist"):
+        repository.record_failure(
+            record,
+            Failure(step=cmd.step, error=cmd.error, cause=cmd.cause, rejects_report=rejects_report),
+        )
     return {
         "ingestion_id": cmd.ingestion_id,
         "status": "FAILED",

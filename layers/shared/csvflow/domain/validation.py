@@ -163,6 +163,11 @@ class CsvValidator:
         self._check_header()
 
     @property
+    def bytes_read(self) -> int:
+        """How much of the file the pass has read so far (all of it, once it is over)."""
+        return self._stream.bytes_read
+
+    @property
     def schema(self) -> pa.Schema:
         specs = self._specs or [ColumnSpec(n, ColumnType.STRING) for n in self.dialect.header]
         return pa.schema([pa.field(s.name, arrow_type(s)) for s in specs])

@@ -6,6 +6,10 @@ invocation in moto (direct, or a Step Functions task) goes through
 moto is pinned in pyproject.toml; ``tests/integration/test_lambda_runner.py``
 fails loudly if an upgrade moves this seam.
 
+Each function logs as it would in its own process in AWS (function_logging.py): its
+Powertools JSON lines, the runtime's JSON for other libraries' records, the EMF documents
+its Metrics print, framed by START, END and REPORT.
+
 Like Lambda, the runner refuses an invocation beyond the function's reserved concurrency
 with ``TooManyRequestsException`` (HTTP 429), which Step Functions reports as
 ``Lambda.TooManyRequestsException``.
@@ -14,7 +18,6 @@ with ``TooManyRequestsException`` (HTTP 429), which Step Functions reports as
 from __future__ import annotations
 
 import ctypes
-import datetime as dt
 import importlib.util
 import io
 import itertools
@@ -29,7 +32,7 @@ import traceback
 import uuid
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,8 +43,18 @@ from moto.awslambda.models import LambdaFunction
 from moto.core.exceptions import JsonRESTError
 
 from csvflow.config import CONFIGURATION_VARIABLES
+from csvflow.local.function_logging import FunctionLogging, RecordListener
 
 logger = logging.getLogger(__name__)
+
+# What a function that does not declare them sees: Powertools' own defaults, and no X-Ray
+# (no daemon listens here; `sam local` disables tracing too).
+_POWERTOOLS_DEFAULTS = {
+    "POWERTOOLS_SERVICE_NAME": "service_undefined",
+    "POWERTOOLS_METRICS_NAMESPACE": "",
+    "POWERTOOLS_LOG_LEVEL": "",
+}
+_LOCAL_ONLY = {"POWERTOOLS_TRACE_DISABLED": "true"}
 
 # Set by the runner around each invocation (with each function's own, declared variables).
 _FUNCTION_VARIABLES = (
@@ -49,6 +62,8 @@ _FUNCTION_VARIABLES = (
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
     *CONFIGURATION_VARIABLES,
+    *_POWERTOOLS_DEFAULTS,
+    *_LOCAL_ONLY,
 )
 
 
@@ -73,8 +88,8 @@ class InProcessLambdaRunner:
     """Imports each function's code from its deployment zip and calls its handler."""
 
     def __init__(self) -> None:
-        # Each function's warm execution environment: what it was started from, its module.
-        self._environments: dict[str, tuple[str, ModuleType]] = {}
+        # Each function's warm execution environment, by function name.
+        self._environments: dict[str, _ExecutionEnvironment] = {}
         self._cold_starts = itertools.count()
         # Handlers read configuration from os.environ, which is process-wide: one
         # invocation at a time keeps each function's environment its own.
@@ -88,10 +103,10 @@ class InProcessLambdaRunner:
         self.throttled: Counter[str] = Counter()  # invocations refused, by function name
         # Each finished invocation's log, as Lambda sends it to CloudWatch Logs.
         self.log_sinks: list[Callable[[InvocationLog], None]] = []
-        # Each record as it is logged, with the function's name: progress of a long step.
-        self.record_listeners: list[Callable[[str, logging.LogRecord], None]] = []
-        # thread id -> (function name, lines) of the invocation it runs
-        self._logs: dict[int, tuple[str, list[str]]] = {}
+        # Each record a function logs (on its threads), with the function's name, as it is
+        # logged: `csvflow run` shows the validate step's progress from them.
+        self.record_listeners: list[RecordListener] = []
+        self._provided: list[str] = []  # variables added to os.environ, removed at the end
 
     @contextmanager
     def installed(self) -> Iterator[InProcessLambdaRunner]:
@@ -106,23 +121,27 @@ class InProcessLambdaRunner:
         # appears or disappears under them breaks their iteration (KeyError, or "changed size
         # during iteration"). So every variable a function may set exists, empty, for the
         # whole time the runner is installed; invocations only change values.
-        added = [name for name in _FUNCTION_VARIABLES if name not in os.environ]
-        for name in added:
-            os.environ[name] = ""
+        self.provide_variables(_FUNCTION_VARIABLES)
         LambdaFunction._invoke_lambda = invoke  # type: ignore[method-assign,assignment]
-        make_record = logging.getLogRecordFactory()
-        logging.setLogRecordFactory(self._recording(make_record))
         try:
             yield self
         finally:
-            logging.setLogRecordFactory(make_record)
             LambdaFunction._invoke_lambda = original  # type: ignore[method-assign]
             self._code_root.cleanup()
-            for name in added:
+            for name in self._provided:
                 os.environ.pop(name, None)
+            self._provided.clear()
+
+    def provide_variables(self, names: Iterable[str]) -> None:
+        """Make the variables the functions declare exist (empty) until the runner is
+        uninstalled: call before they run (see installed())."""
+        for name in names:
+            if name not in os.environ:
+                os.environ[name] = ""
+                self._provided.append(name)
 
     @contextmanager
-    def listening(self, listener: Callable[[str, logging.LogRecord], None]) -> Iterator[None]:
+    def listening(self, listener: RecordListener) -> Iterator[None]:
         """Hear each record the functions log, as it is made, for the block's duration."""
         self.record_listeners.append(listener)
         try:
@@ -136,18 +155,28 @@ class InProcessLambdaRunner:
         name = function.function_name
         with self._admitted(function), self._lock, self._environment(function):
             request_id = str(uuid.uuid4())
-            with self._logged(name, request_id) as log:
-                payload, errored, _ = self._run(function, event, request_id)
+            environment = self._execution_environment(function)
+            with (
+                self._logged(name, request_id) as log,
+                environment.logging.invocation(log, self.record_listeners),
+            ):
+                payload, errored, _ = self._run(function, environment, event, request_id)
                 if errored:  # Lambda logs what the handler raised
                     log.append(payload)
             # moto answers `Invoke --log-type Tail` with these lines, as Lambda does.
             return payload, errored, "\n".join(log)
 
-    def _run(self, function: LambdaFunction, event: Any, request_id: str) -> tuple[str, bool, str]:
+    def _run(
+        self,
+        function: LambdaFunction,
+        environment: _ExecutionEnvironment,
+        event: Any,
+        request_id: str,
+    ) -> tuple[str, bool, str]:
         name = function.function_name
         self.invocations.append((name, "start"))
         try:
-            module = self._module(function)
+            module = environment.module or self._cold_start(function, environment)
             handler_name = _handler(function).rsplit(".", 1)[1]
             context = LambdaContext(
                 function_name=name,
@@ -175,38 +204,17 @@ class InProcessLambdaRunner:
     @contextmanager
     def _logged(self, name: str, request_id: str) -> Iterator[list[str]]:
         """Collect what the invocation logs, framed as Lambda frames it, for the sinks."""
-        thread = threading.get_ident()
         lines = [f"START RequestId: {request_id} Version: $LATEST"]
         started = time.monotonic()
-        self._logs[thread] = (name, lines)
         try:
             yield lines
         finally:
-            del self._logs[thread]
             milliseconds = (time.monotonic() - started) * 1000
             lines.append(f"END RequestId: {request_id}")
             lines.append(f"REPORT RequestId: {request_id}\tDuration: {milliseconds:.2f} ms")
             log = InvocationLog(function_name=name, request_id=request_id, lines=lines)
             for sink in self.log_sinks:
                 sink(log)
-
-    def _recording(self, make_record: Callable[..., logging.LogRecord]) -> Any:
-        """A log record factory that also keeps, as JSON, each record made on a thread that
-        runs an invocation: whichever logger made it (Powertools' own, the package's, a
-        library's) and wherever its handlers send it, as Lambda's JSON log format does."""
-
-        def record(*args: Any, **kwargs: Any) -> logging.LogRecord:
-            made = make_record(*args, **kwargs)
-            running = self._logs.get(made.thread or 0)
-            if running is not None:
-                name, lines = running
-                line = _json_line(made)
-                lines.append(line)
-                for listener in self.record_listeners:
-                    listener(name, made)
-            return made
-
-        return record
 
     def _failed(
         self, name: str, error_type: str, message: str, trace: list[str] | None = None
@@ -240,7 +248,9 @@ class InProcessLambdaRunner:
             "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
             "AWS_REGION": function.region,
             "AWS_DEFAULT_REGION": function.region,
+            **_POWERTOOLS_DEFAULTS,
             **{k: str(v) for k, v in function.environment_vars.items()},
+            **_LOCAL_ONLY,
         }
         # The function sees only its own configuration: csvflow's variables that it does not
         # declare (a DATABASE_URL of the calling shell, say) are empty while it runs (empty
@@ -254,17 +264,28 @@ class InProcessLambdaRunner:
         finally:
             os.environ.update(saved)
 
-    def _module(self, function: LambdaFunction) -> ModuleType:
-        """The function's handler module, imported afresh (a cold start) when its code,
-        handler, environment or timeout changed since the last one, as AWS starts new
-        execution environments then."""
+    def _execution_environment(self, function: LambdaFunction) -> _ExecutionEnvironment:
+        """The function's warm execution environment, or a new one (its module imported at
+        the invocation's cold start) when its code, handler, environment or timeout changed
+        since the last one, as AWS starts new execution environments then."""
         code, configuration = function.code_sha_256, function.environment_vars
         started_from = json.dumps(
             [code, _handler(function), configuration, function.timeout], sort_keys=True
         )
         warm = self._environments.get(function.function_name)
-        if warm is not None and warm[0] == started_from:
-            return warm[1]
+        if warm is not None and warm.started_from == started_from:
+            return warm
+        service = os.environ["POWERTOOLS_SERVICE_NAME"]  # as _environment() set it
+        environment = _ExecutionEnvironment(
+            started_from, FunctionLogging(function.function_name, service)
+        )
+        self._environments[function.function_name] = environment
+        return environment
+
+    def _cold_start(
+        self, function: LambdaFunction, environment: _ExecutionEnvironment
+    ) -> ModuleType:
+        """Import the function's handler module from its deployment package."""
         cold_start = next(self._cold_starts)
         target = Path(self._code_root.name, str(cold_start))
         with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as archive:
@@ -281,8 +302,18 @@ class InProcessLambdaRunner:
         except ImportError as error:
             message = f"Unable to import module '{module_file}': {error}"
             raise HandlerImportFailed(message) from error
-        self._environments[function.function_name] = (started_from, module)
+        environment.module = module
+        environment.logging.adopt_handlers()  # those its Logger() just made
         return module
+
+
+@dataclass
+class _ExecutionEnvironment:
+    """What a warm function keeps between invocations: its logging, its imported module."""
+
+    started_from: str
+    logging: FunctionLogging
+    module: ModuleType | None = None
 
 
 @dataclass(frozen=True)
@@ -292,26 +323,6 @@ class InvocationLog:
     function_name: str
     request_id: str
     lines: list[str]
-
-
-def _json_line(record: logging.LogRecord) -> str:
-    try:
-        message = record.getMessage()
-    except (TypeError, ValueError):  # arguments that do not fit the format: log it as given
-        message = str(record.msg)
-    entry: dict[str, Any] = {
-        "timestamp": dt.datetime.fromtimestamp(record.created, tz=dt.UTC).isoformat(),
-        "level": record.levelname,
-        "logger": record.name,
-        "message": message,
-    }
-    # Figures logged as a mapping ("%(rows)d rows", {...}) are fields of the line too.
-    # (``extra`` cannot be read here: logging adds it after the record factory has run.)
-    if isinstance(record.args, Mapping):
-        entry |= record.args
-    if record.exc_info and record.exc_info[1] is not None:
-        entry["errorType"] = type(record.exc_info[1]).__name__
-    return json.dumps(entry, default=str)
 
 
 class TooManyRequestsException(JsonRESTError):  # noqa: N818 - Lambda's name for it

@@ -28,7 +28,15 @@ from csvflow.local.executions import ExecutionResult, ExecutionTracker, Upload
 from csvflow.local.lambda_endpoint import LambdaEndpointRunner
 from csvflow.local.lambda_runner import InProcessLambdaRunner
 from csvflow.local.logs_sink import CloudWatchLogsSink
-from csvflow.local.stack import REGION, UPLOAD_PREFIX, StackNames, build_stack, project_root
+from csvflow.local.sam_template import read_template
+from csvflow.local.stack import (
+    REGION,
+    TEMPLATE,
+    UPLOAD_PREFIX,
+    StackNames,
+    build_stack,
+    project_root,
+)
 from csvflow.progress import PROGRESS_LOGGER
 
 
@@ -51,10 +59,10 @@ class LocalRuntime:
         there, in Lambda runtime containers, instead of in this process (containers.py);
         ``container_aws_port`` is where they reach the emulated AWS (env.json: 4566).
         """
-        self.names = names or StackNames()
+        self.root = root or project_root()
+        self.names = names or StackNames.from_template(read_template(self.root / TEMPLATE))
         self.folder = AccountFolder(data_dir) if data_dir else None
         self.database_url = database_url
-        self.root = root or project_root()
         self.runner = InProcessLambdaRunner()
         self.lambda_endpoint = lambda_endpoint
         self.container_aws_port = container_aws_port
@@ -125,6 +133,7 @@ class LocalRuntime:
 
     def _create(self, session: Any) -> None:
         stack = build_stack(session, self.names, self.root, self.database_url)
+        self.runner.provide_variables(stack.function_variables)  # before any of them runs
         self.queue_url, self.dlq_url = stack.queue_url, stack.dlq_url
         self.state_machine_arn = stack.state_machine_arn
         self.function_arns = stack.function_arns
