@@ -6,7 +6,8 @@ DataSketches) keep memory flat on a large one. Each result says which it is.
 
 from __future__ import annotations
 
-from collections import Counter, deque
+import math
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any, cast
 
@@ -16,10 +17,10 @@ import pyarrow.compute as pc
 from datasketches import (
     frequent_items_error_type,
     frequent_strings_sketch,
-    hll_sketch,
-    hll_union,
     kll_doubles_sketch,
 )
+
+from csvflow.domain.unique import key_array, key_hashes, mix64
 
 EXACT_LIMIT = 100_000
 COUNTED_LIMIT = 10_000  # distinct numbers a column's quantiles are counted exactly for
@@ -33,14 +34,16 @@ class DistinctCount:
 
     The exact set is kept as Arrow arrays, deduplicated in C++ (a batch's distinct keys
     wait in a list until they outnumber the set, then one ``unique`` merges them), so a
-    column costs no Python object per value until it is past the limit.
+    column costs no Python object per value. Past the limit each batch is hashed to 64 bits
+    with numpy and goes into the registers of a HyperLogLog (``HyperLogLog``), a few
+    vectorised passes per batch instead of a Python call per value.
     """
 
     def __init__(self) -> None:
         self._unique: pa.Array | None = None
         self._pending: list[pa.Array] | None = []
         self._pending_size = 0
-        self._sketch: hll_sketch | None = None
+        self._sketch: HyperLogLog | None = None
 
     @property
     def exact(self) -> bool:
@@ -49,7 +52,8 @@ class DistinctCount:
     def update(self, keys: pa.Array) -> None:
         """Count ``keys`` (non-null; repeats allowed) in."""
         if self._pending is None:
-            _hll_update(self._sketch, keys.to_pylist())
+            assert self._sketch is not None
+            self._sketch.update(value_hashes(keys))
             return
         self._pending.append(keys)
         self._pending_size += len(keys)
@@ -66,17 +70,15 @@ class DistinctCount:
             self._compact()
         if self._pending is not None:  # still exact after merging what was pending
             self._to_sketch()
-        union = hll_union(HLL_LG_K)
-        union.update(self._sketch)
-        union.update(other._sketch)
-        self._sketch = union.get_result()
+        assert self._sketch is not None and other._sketch is not None
+        self._sketch.merge(other._sketch)
 
     def result(self) -> tuple[int, bool]:
         if self._pending is not None:
             self._compact()
             return len(self._unique or ()), True
         assert self._sketch is not None
-        return round(self._sketch.get_estimate()), False
+        return round(self._sketch.estimate()), False
 
     def _compact(self) -> None:
         assert self._pending is not None
@@ -89,26 +91,90 @@ class DistinctCount:
 
     def _to_sketch(self) -> None:
         # Called with nothing pending: _compact has merged it into _unique.
-        self._sketch = hll_sketch(HLL_LG_K)
+        self._sketch = HyperLogLog(HLL_LG_K)
         if self._unique is not None:
-            _hll_update(self._sketch, self._unique.to_pylist())
+            self._sketch.update(value_hashes(self._unique))
         self._unique, self._pending = None, None
 
 
-def _hll_update(sketch: Any, values: list[Any]) -> None:
-    # The hot loop of a large file: one C++ call per key, driven from C (map into a
-    # zero-length deque), no Python checks. Keys are ints, floats or strings; on anything
-    # else the batch goes again, value by value, the odd ones as text: a sketch of
-    # distinct values does not count a repeat.
-    try:
-        deque(map(sketch.update, values), maxlen=0)
-    except TypeError:
-        for value in values:
-            try:
-                sketch.update(value)
-            except TypeError:
-                if value is not None:
-                    sketch.update(str(value))
+def value_hashes(values: pa.Array) -> np.ndarray:
+    """A 64-bit hash of each value of a null-free array, computed for the whole array at once.
+
+    Equal values hash equal: numbers by their value's bits (-0.0 as 0.0), dates and times by
+    their integer, text by its bytes, anything else by its text.
+    """
+    kind = values.type
+    if pa.types.is_floating(kind):
+        numbers = values.cast(pa.float64()).to_numpy(zero_copy_only=False) + 0.0
+        return mix64(numbers.view(np.uint64))
+    if pa.types.is_integer(kind) or pa.types.is_temporal(kind) or pa.types.is_boolean(kind):
+        return key_hashes(key_array(values))
+    if not pa.types.is_string(kind):
+        values = values.cast(pa.string())
+    return key_hashes(values)
+
+
+class HyperLogLog:
+    """HyperLogLog over 64-bit hashes, its registers a numpy array.
+
+    2**lg_k registers; a hash's top lg_k bits pick its register, which keeps the most
+    leading zeros (plus one) seen in the other bits. Estimated with Ertl's improved raw
+    estimator ("New cardinality estimation algorithms for HyperLogLog sketches", 2017),
+    unbiased from one value to far past 2**64 / 2**lg_k: relative standard error about
+    1.04 / sqrt(2**lg_k) (0.8 % at lg_k 14). Merging is the registers' maximum.
+    """
+
+    def __init__(self, lg_k: int) -> None:
+        self.lg_k = lg_k
+        self.registers = np.zeros(1 << lg_k, np.uint8)
+
+    def update(self, hashes: np.ndarray) -> None:
+        if not len(hashes):
+            return
+        bits = 64 - self.lg_k
+        index = (hashes >> np.uint64(bits)).astype(np.intp)
+        rest = hashes & np.uint64((1 << bits) - 1)
+        # bits - bit_length(rest) + 1: frexp's exponent is the bit length, exact below 2**53.
+        rank = (bits + 1 - np.frexp(rest.astype(np.float64))[1]).astype(np.uint8)
+        np.maximum.at(self.registers, index, rank)
+
+    def merge(self, other: HyperLogLog) -> None:
+        assert other.lg_k == self.lg_k
+        np.maximum(self.registers, other.registers, out=self.registers)
+
+    def estimate(self) -> float:
+        m, q = len(self.registers), 64 - self.lg_k
+        histogram = np.bincount(self.registers, minlength=q + 2).astype(np.float64)
+        z = m * _tau(1 - histogram[q + 1] / m)
+        for k in range(q, 0, -1):
+            z = 0.5 * (z + histogram[k])
+        z += m * _sigma(histogram[0] / m)
+        return float(m * m / (2 * np.log(2)) / z) if z else 0.0
+
+
+def _sigma(x: float) -> float:
+    if x == 1:
+        return float("inf")
+    y, z = 1.0, x
+    while True:
+        x *= x
+        previous, z = z, z + x * y
+        y += y
+        if z == previous:
+            return z
+
+
+def _tau(x: float) -> float:
+    if x in (0, 1):
+        return 0.0
+    y, z = 1.0, 1 - x
+    while True:
+        x = math.sqrt(x)
+        previous = z
+        y *= 0.5
+        z -= (1 - x) ** 2 * y
+        if z == previous:
+            return z / 3
 
 
 def without_nan(values: np.ndarray) -> np.ndarray:
