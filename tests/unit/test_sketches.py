@@ -2,6 +2,7 @@
 answer whether a column arrives in one piece, in batches, or as merged partial states."""
 
 import math
+from collections import Counter
 
 import numpy as np
 import pyarrow as pa
@@ -183,3 +184,54 @@ def test_equal_values_hash_equal_whatever_their_spelling():
     days = pa.array([19000, 19000], pa.date32())
     assert len(set(sketches.value_hashes(days).tolist())) == 1
     assert len(set(sketches.value_hashes(pa.array(["ab", "ba", "a", "b", ""])).tolist())) == 5
+
+
+def _top_of(batches):
+    top = sketches.TopValues()
+    for batch in batches:
+        counted = pa.array(batch, pa.string()).value_counts()
+        top.update(counted.field("values"), counted.field("counts"))
+    return top
+
+
+_words = st.lists(st.lists(st.sampled_from("abcdefghijklmnopqrst"), max_size=60), max_size=8)
+
+
+@settings(max_examples=150, deadline=None)
+@given(batches=_words, cut=st.integers(0, 8))
+def test_top_values_below_the_limit_are_counters_exactly(batches, cut):
+    whole = Counter(v for batch in batches for v in batch)
+    expected = sorted(whole.items(), key=lambda item: (-item[1], item[0]))[:10]
+    left, right = _top_of(batches[:cut]), _top_of(batches[cut:])
+    left.merge(right)
+
+    for top in (_top_of(batches), left):
+        values, exact = top.result()
+        assert exact
+        assert [(v["value"], v["count"]) for v in values] == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    batches=st.lists(st.lists(st.integers(0, 60).map(str), max_size=80), max_size=10),
+    cut=st.integers(0, 10),
+)
+def test_top_values_past_the_limit_are_within_their_error(batches, cut):
+    whole = Counter(v for batch in batches for v in batch)
+    rows = sum(whole.values())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sketches, "EXACT_LIMIT", 12)
+        patch.setattr(sketches, "TOP_CAPACITY", 6)
+        left, right = _top_of(batches[:cut]), _top_of(batches[cut:])
+        left.merge(right)
+        tops = [_top_of(batches), left]
+        results = [top.result(k=61) for top in tops]
+
+    for top, (values, exact) in zip(tops, results, strict=True):
+        assert exact == (len(whole) <= 12)
+        assert top.error <= rows / 7  # rows / (capacity + 1)
+        for item in values:
+            assert whole[item["value"]] - top.error <= item["count"] <= whole[item["value"]]
+        kept = {item["value"] for item in values}
+        # No false negatives: a value more frequent than the error is kept.
+        assert all(v in kept for v, c in whole.items() if c > top.error)

@@ -92,7 +92,7 @@ class ColumnState:
         if kind is ColumnType.STRING:
             counts = pc.value_counts(values.drop_null())
             distinct = counts.field("values")
-            self.top.update(distinct.to_pylist(), counts.field("counts").to_pylist())
+            self.top.update(distinct, counts.field("counts"))
             self.distinct.update(distinct)
             lengths = pc.min_max(pc.utf8_length(values))
             self._lengths(lengths["min"].as_py(), lengths["max"].as_py())

@@ -14,11 +14,7 @@ from typing import Any, cast
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from datasketches import (
-    frequent_items_error_type,
-    frequent_strings_sketch,
-    kll_doubles_sketch,
-)
+from datasketches import kll_doubles_sketch
 
 from csvflow.domain.unique import key_array, key_hashes, mix64
 
@@ -26,7 +22,7 @@ EXACT_LIMIT = 100_000
 COUNTED_LIMIT = 10_000  # distinct numbers a column's quantiles are counted exactly for
 HLL_LG_K = 14  # about 0.8 % relative standard error
 KLL_K = 400  # about 0.4 % normalised rank error
-FREQUENT_LG_MAX_K = 12
+TOP_CAPACITY = 4096  # values a column's top values keep past EXACT_LIMIT
 
 
 class DistinctCount:
@@ -336,42 +332,71 @@ def _quantiles_of_counts(
 
 
 class TopValues:
-    """The most frequent values: exact counts up to EXACT_LIMIT values, then Frequent Items."""
+    """The most frequent values: exact counts up to EXACT_LIMIT distinct values, then a
+    Misra-Gries summary of TOP_CAPACITY values.
+
+    Counts arrive per batch as Arrow arrays (a ``value_counts``) and wait in a list until
+    they outnumber what is held; then one C++ ``group_by`` sums them. Past the limit, each
+    such merge keeps the TOP_CAPACITY most counted values and takes the next one's count off
+    all of them (Misra and Gries' decrement, a batch at a time): a kept count is then at most
+    ``error`` below the value's true count, and ``error`` is at most rows / (TOP_CAPACITY + 1).
+    Summaries merge by adding counts and errors (Agarwal et al., "Mergeable summaries").
+    """
 
     def __init__(self) -> None:
-        self._counts: Counter[str] | None = Counter()
-        self._sketch: frequent_strings_sketch | None = None
+        self._values: pa.Array = pa.array([], pa.string())
+        self._counts: pa.Array = pa.array([], pa.int64())
+        self._pending: list[tuple[pa.Array, pa.Array]] = []
+        self._pending_size = 0
+        self.exact = True
+        self.error = 0
 
-    def update(self, values: list[str], counts: list[int]) -> None:
-        if self._counts is not None:
-            self._counts.update(dict(zip(values, counts, strict=True)))
-            if len(self._counts) > EXACT_LIMIT:
-                self._to_sketch()
-        else:
-            assert self._sketch is not None
-            for value, count in zip(values, counts, strict=True):
-                self._sketch.update(value, count)
+    def update(self, values: pa.Array, counts: pa.Array) -> None:
+        """Add ``counts[i]`` occurrences of ``values[i]`` (distinct, non-null strings)."""
+        self._pending.append((values, counts))
+        self._pending_size += len(values)
+        if self._pending_size > max(EXACT_LIMIT, len(self._values)):
+            self._compact()
 
     def merge(self, other: TopValues) -> None:
-        if other._counts is not None:
-            self.update(list(other._counts), list(other._counts.values()))
-            return
-        if self._counts is not None:
-            self._to_sketch()
-        assert self._sketch is not None
-        self._sketch.merge(other._sketch)
+        other._compact()
+        self._pending.append((other._values, other._counts))
+        self.exact = self.exact and other.exact
+        self.error += other.error
+        self._compact()
 
     def result(self, k: int = 10) -> tuple[list[dict[str, Any]], bool]:
-        if self._counts is not None:
-            top = sorted(self._counts.items(), key=lambda item: (-item[1], item[0]))[:k]
-            return [{"value": v, "count": c} for v, c in top], True
-        assert self._sketch is not None
-        items = self._sketch.get_frequent_items(frequent_items_error_type.NO_FALSE_NEGATIVES)
-        ranked = sorted(items, key=lambda item: (-item[1], item[0]))[:k]
-        return [{"value": item[0], "count": int(item[1])} for item in ranked], False
+        self._compact()
+        if not len(self._values):
+            return [], self.exact
+        table = pa.table({"value": self._values, "count": self._counts})
+        top = pc.select_k_unstable(  # the ties broken by the value: one answer
+            table, k, sort_keys=[("count", "descending"), ("value", "ascending")]
+        )
+        ranked = table.take(top).to_pylist()
+        return [{"value": row["value"], "count": row["count"]} for row in ranked], self.exact
 
-    def _to_sketch(self) -> None:
-        self._sketch = frequent_strings_sketch(FREQUENT_LG_MAX_K)
-        for value, count in (self._counts or Counter()).items():
-            self._sketch.update(value, count)
-        self._counts = None
+    def _compact(self) -> None:
+        if not self._pending:
+            return
+        table = pa.table(
+            {
+                "value": pa.concat_arrays([self._values, *(v for v, _ in self._pending)]),
+                "count": pa.concat_arrays([self._counts, *(c for _, c in self._pending)]),
+            }
+        )
+        self._pending, self._pending_size = [], 0
+        summed = table.group_by("value", use_threads=False).aggregate([("count", "sum")])
+        values, counts = summed["value"].combine_chunks(), summed["count_sum"].combine_chunks()
+        if len(values) > EXACT_LIMIT:
+            self.exact = False
+        if not self.exact and len(values) > TOP_CAPACITY:
+            values, counts = self._decrement(values, counts)
+        self._values, self._counts = values, counts
+
+    def _decrement(self, values: pa.Array, counts: pa.Array) -> tuple[pa.Array, pa.Array]:
+        numbers = counts.to_numpy()
+        cut = int(np.partition(numbers, len(numbers) - TOP_CAPACITY - 1)[-TOP_CAPACITY - 1])
+        kept = numbers > cut
+        self.error += cut
+        return values.filter(pa.array(kept)), pa.array(numbers[kept] - cut, pa.int64())
