@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from csvflow.domain import sketches
 from csvflow.domain.sketches import DistinctCount, Quantiles
+from csvflow.domain.unique import key_hashes
 
 
 @pytest.fixture
@@ -172,6 +173,8 @@ def test_hyperloglog_stays_within_its_stated_error_on_large_sets(size):
     rng = np.random.default_rng(size)
     emails = pa.array([f"user{i}@example{i % 97}.com" for i in rng.permutation(size)])
     numbers = pa.array(rng.integers(0, 2**62, size))
+    # Hashed in slices of a bounded size, with the same hashes as all at once.
+    assert np.array_equal(sketches.value_hashes(emails), key_hashes(emails))
     for values, distinct in ((emails, size), (numbers, len(np.unique(numbers.to_numpy())))):
         sketch = sketches.HyperLogLog(14)
         sketch.update(sketches.value_hashes(values))
