@@ -238,3 +238,25 @@ def test_top_values_past_the_limit_are_within_their_error(batches, cut):
         kept = {item["value"] for item in values}
         # No false negatives: a value more frequent than the error is kept.
         assert all(v in kept for v, c in whole.items() if c > top.error)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    batches=st.lists(
+        st.lists(st.integers(-6, 6).map(lambda v: v / 4), max_size=50), min_size=1, max_size=8
+    ),
+    cut=st.integers(0, 8),
+)
+def test_counted_quantiles_are_numpys_however_batches_pend_and_merge(batches, cut):
+    # A limit of 5 distinct values: the counts are merged late, some columns leave counting.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sketches, "COUNTED_LIMIT", 5)
+        whole, left, right = Quantiles(), Quantiles(), Quantiles()
+        for i, batch in enumerate(batches):
+            whole.update(pa.array(batch, pa.float64()))
+            (left if i < cut else right).update(pa.array(batch, pa.float64()))
+        left.merge(right)
+        results = [whole.result((0.1, 0.5, 0.9)), left.result((0.1, 0.5, 0.9))]
+    values = [v for batch in batches for v in batch]
+    expected = [float(v) for v in np.quantile(values, (0.1, 0.5, 0.9))] if values else [None] * 3
+    assert results == [(expected, True), (expected, True)]

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections import Counter
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -206,7 +205,7 @@ class Quantiles:
     """
 
     def __init__(self) -> None:
-        self._counts: Counter[float] | None = Counter()
+        self._counts: _ValueCounts | None = _ValueCounts()
         self._chunks: list[np.ndarray] | None = None
         self._size = 0
         self._sketch: kll_doubles_sketch | None = None
@@ -220,7 +219,7 @@ class Quantiles:
 
     def merge(self, other: Quantiles) -> None:
         if other._counts is not None:
-            self._add_counts(*_as_arrays(other._counts))
+            self._add_counts(*other._counts.arrays())
         elif other._chunks is not None:
             for chunk in other._chunks:
                 self._add_values(chunk)
@@ -231,8 +230,10 @@ class Quantiles:
             self._sketch.merge(other._sketch)
 
     def result(self, fractions: tuple[float, ...]) -> tuple[list[float | None], bool]:
+        if self._counts is not None and len(self._counts) > COUNTED_LIMIT:
+            self._from_counts()
         if self._counts is not None:
-            return _quantiles_of_counts(self._counts, fractions), True
+            return _quantiles_of_counts(*self._counts.arrays(), fractions), True
         if self._chunks is not None:
             if not self._size:
                 return [None] * len(fractions), True
@@ -249,10 +250,7 @@ class Quantiles:
             for repeated in _repeated(values, counts):
                 self._add_values(repeated)
             return
-        # numpy 2.2's stubs (the managed layer's) do not know tolist() of a 1-d array is a list.
-        listed_values = cast("list[float]", values.tolist())
-        listed_counts = cast("list[int]", counts.tolist())
-        self._counts.update(dict(zip(listed_values, listed_counts, strict=True)))
+        self._counts.add(values, counts)
         if len(self._counts) > COUNTED_LIMIT:
             self._from_counts()
 
@@ -272,11 +270,12 @@ class Quantiles:
 
     def _from_counts(self) -> None:
         """Too many distinct values to count: the values themselves, or a sketch."""
-        counts, self._counts = self._counts or Counter(), None
+        counts, self._counts = self._counts or _ValueCounts(), None
         self._chunks = []
-        if counts.total() > EXACT_LIMIT:
+        values, occurrences = counts.arrays()
+        if occurrences.sum() > EXACT_LIMIT:
             self._to_sketch()
-        for repeated in _repeated(*_as_arrays(counts)):
+        for repeated in _repeated(values, occurrences):
             self._add_values(repeated)
 
     def _to_sketch(self) -> None:
@@ -296,11 +295,42 @@ def _value_counts(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return counted.field("values").to_numpy(), counted.field("counts").to_numpy()
 
 
-def _as_arrays(counts: Counter[float]) -> tuple[np.ndarray, np.ndarray]:
-    return (
-        np.fromiter(counts.keys(), np.float64, len(counts)),
-        np.fromiter(counts.values(), np.int64, len(counts)),
-    )
+class _ValueCounts:
+    """Distinct numbers (sorted) and how often each occurs, as numpy arrays.
+
+    A batch's counts wait in a list until they outnumber what is held; then one sort merges
+    them, so a column costs no Python object per distinct value.
+    """
+
+    def __init__(self) -> None:
+        self._values = np.zeros(0, np.float64)
+        self._counts = np.zeros(0, np.int64)
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self._pending_size = 0
+
+    def __len__(self) -> int:
+        """The distinct values held, counted when those pending are merged."""
+        return len(self._values)
+
+    def add(self, values: np.ndarray, counts: np.ndarray) -> None:
+        self._pending.append((values, counts))
+        self._pending_size += len(values)
+        if self._pending_size > max(COUNTED_LIMIT, len(self._values)):
+            self.compact()
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        self.compact()
+        return self._values, self._counts
+
+    def compact(self) -> None:
+        if not self._pending:
+            return
+        values = np.concatenate([self._values, *(v for v, _ in self._pending)])
+        counts = np.concatenate([self._counts, *(c for _, c in self._pending)])
+        self._pending, self._pending_size = [], 0
+        self._values, where = np.unique(values, return_inverse=True)
+        self._counts = np.zeros(len(self._values), np.int64)
+        np.add.at(self._counts, where, counts)
 
 
 _REPEAT_BLOCK = 1 << 20
@@ -326,13 +356,13 @@ def _repeated(values: np.ndarray, counts: np.ndarray) -> Iterator[np.ndarray]:
 
 
 def _quantiles_of_counts(
-    counts: Counter[float], fractions: tuple[float, ...]
+    values: np.ndarray, counts: np.ndarray, fractions: tuple[float, ...]
 ) -> list[float | None]:
-    """Exact quantiles of the multiset ``counts`` describes, interpolated as numpy does."""
-    if not counts:
+    """Exact quantiles of ``values`` (sorted, distinct), each ``counts`` times, interpolated
+    as numpy does."""
+    if not len(values):
         return [None] * len(fractions)
-    values = np.array(sorted(counts))
-    ends = np.cumsum([counts[v] for v in values])  # the last position (exclusive) of each value
+    ends = np.cumsum(counts)  # the last position (exclusive) of each value
     results: list[float | None] = []
     for fraction in fractions:
         position = (ends[-1] - 1) * fraction
