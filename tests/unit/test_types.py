@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from csvflow.domain import types
 from csvflow.domain.model import ColumnSpec, ColumnType
 from csvflow.domain.types import _cast_clean, _convert_checked, arrow_type, contains_byte, convert
 
@@ -150,3 +151,27 @@ def test_null_tokens_are_nulls_even_where_they_read_as_values(column_type, nulls
     assert values == expected
     assert converted.is_null.to_pylist() == [v is None for v in expected]
     assert not any(converted.invalid.to_pylist())
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(
+        st.sampled_from(["", "NA", "null", "NULL", "n/a", "east", "west", "x" * 9, "1.5"])
+        | st.text(max_size=6),
+        max_size=40,
+    ),
+    start=st.integers(0, 5),
+)
+def test_null_tokens_and_nulled_text_are_what_is_in_and_if_else_give(values, start):
+    tokens = pa.array(["", "NULL", "null", "N/A", "#N/A"], pa.string())
+    raw = pa.array(values, pa.string()).slice(min(start, len(values)))
+
+    is_null = types._is_null_token(raw, tokens)
+    nulled = types.with_nulls(raw, is_null)
+
+    nulls = [v in tokens.to_pylist() for v in raw.to_pylist()]
+    assert is_null.to_pylist() == nulls
+    nulled.validate(full=True)
+    assert nulled.to_pylist() == [
+        None if n else v for v, n in zip(raw.to_pylist(), nulls, strict=True)
+    ]

@@ -74,9 +74,9 @@ def convert(raw: pa.Array, spec: ColumnSpec, null_values: pa.Array) -> Converted
         values = _cast_clean(raw, is_empty, spec, target)
         if values is not None:
             return Converted(values, is_empty, pc.and_(is_empty, False))
-    is_null = pc.is_in(raw, value_set=null_values)
+    is_null = _is_null_token(raw, null_values)
     if spec.type is ColumnType.STRING:
-        values = pc.if_else(is_null, pa.scalar(None, pa.string()), raw)
+        values = with_nulls(raw, is_null)
         return Converted(values, is_null, pc.and_(is_null, False))
     # The same cast again only if other null tokens ("NA") now take values out of it.
     if is_empty is None or not is_null.equals(is_empty):
@@ -84,6 +84,35 @@ def convert(raw: pa.Array, spec: ColumnSpec, null_values: pa.Array) -> Converted
         if values is not None:
             return Converted(values, is_null, pc.and_(is_null, False))
     return _convert_checked(raw, is_null, spec, target)
+
+
+def with_nulls(raw: pa.Array, is_null: pa.Array) -> pa.Array:
+    """``raw`` with the values ``is_null`` marks as nulls.
+
+    The text stays where it is: a new validity bitmap over the same buffers, where
+    ``if_else`` would copy every value of the column.
+    """
+    if not pc.any(is_null).as_py():
+        return raw
+    if raw.offset:  # a slice: its own copy, so the new bitmap lines up with the text
+        raw = pa.concat_arrays([raw])
+    valid = pc.and_(pc.invert(pc.fill_null(is_null, True)), pc.is_valid(raw))
+    return pa.Array.from_buffers(raw.type, len(raw), [valid.buffers()[1], *raw.buffers()[1:]])
+
+
+def _is_null_token(raw: pa.Array, null_values: pa.Array) -> pa.Array:
+    """Whether each value is one of the null tokens, hashing only the values whose length
+    is a token's: a column of e-mail addresses or free text has next to none."""
+    token_lengths = pc.binary_length(null_values)
+    lengths = pc.binary_length(raw)
+    could_be = pc.is_in(lengths, value_set=pc.unique(token_lengths))
+    candidates = pc.sum(could_be).as_py() or 0
+    if candidates == 0:
+        return pc.and_(could_be, False)
+    if candidates * 2 > len(raw):  # most could be: hashing them all is cheaper
+        return pc.is_in(raw, value_set=null_values)
+    found = pc.is_in(raw.filter(could_be), value_set=null_values)
+    return pc.replace_with_mask(pc.and_(could_be, False), could_be, found)
 
 
 def _convert_local_numbers(raw: pa.Array, spec: ColumnSpec, null_values: pa.Array) -> Converted:
@@ -160,7 +189,7 @@ def _cast_clean(
     if spec.type is ColumnType.INT and contains_byte(raw, b"xX"):
         return None  # Arrow's cast reads "0x10" as 16; a CSV's integers are decimal
     try:
-        values = pc.cast(pc.if_else(is_null, pa.scalar(None, pa.string()), raw), target)
+        values = pc.cast(with_nulls(raw, is_null), target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
     if pa.types.is_date32(target) and pc.any(pc.less(values, _FIRST_DAY)).as_py():
