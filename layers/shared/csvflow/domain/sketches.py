@@ -395,6 +395,10 @@ class TopValues:
 
     def update(self, values: pa.Array, counts: pa.Array) -> None:
         """Add ``counts[i]`` occurrences of ``values[i]`` (distinct, non-null strings)."""
+        if not self.exact and len(values) > TOP_CAPACITY:
+            # A batch's own summary first (mergeable, so the error bound holds for the
+            # whole): a column of mostly single values leaves little to merge.
+            values, counts = self._decrement(values, counts)
         self._pending.append((values, counts))
         self._pending_size += len(values)
         if self._pending_size > max(EXACT_LIMIT, len(self._values)):
