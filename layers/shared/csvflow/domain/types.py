@@ -172,7 +172,7 @@ def _only_empty_can_be_null(spec: ColumnSpec, target: pa.DataType, null_values: 
 
 # Types whose whole-column cast accepts no text the checked path would refuse (a
 # hypothesis test holds the two paths equal), apart from the guard in _cast_clean.
-_CAST_FIRST = frozenset({ColumnType.INT, ColumnType.FLOAT, ColumnType.DATE})
+_CAST_FIRST = frozenset({ColumnType.INT, ColumnType.FLOAT, ColumnType.DATE, ColumnType.TIMESTAMP})
 
 
 def _cast_clean(
@@ -188,13 +188,78 @@ def _cast_clean(
         return None
     if spec.type is ColumnType.INT and contains_byte(raw, b"xX"):
         return None  # Arrow's cast reads "0x10" as 16; a CSV's integers are decimal
+    text = with_nulls(raw, is_null)
+    if spec.type is ColumnType.TIMESTAMP:
+        return _cast_timestamps(text, target)
     try:
-        values = pc.cast(with_nulls(raw, is_null), target)
+        values = pc.cast(text, target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
     if pa.types.is_date32(target) and pc.any(pc.less(values, _FIRST_DAY)).as_py():
         return None
     return values
+
+
+# The lengths of "YYYY-MM-DD hh:mm", "...:ss" and "...:ss.f" to "...:ss.ffffff", the shapes
+# the checked path reads (its pattern in _PATTERNS).
+_TIMESTAMP_LENGTHS = np.array([16, 19, 21, 22, 23, 24, 25, 26])
+_SIGNS = np.array([ord("+"), ord("-")], np.uint8)
+
+
+def _cast_timestamps(text: pa.Array, target: pa.DataType) -> pa.Array | None:
+    """A column of timestamps all without an offset (read as UTC, as the checked path does)
+    or all with one, cast whole; None when any value needs the checked path.
+
+    Arrow's cast reads shapes the checked path refuses ("2024-01-01", "2024-01-01T10",
+    "...+01"): a value's length and the bytes where its offset starts must match a shape
+    the checked path reads.
+    """
+    first = pc.drop_null(text)[:1].to_pylist()
+    # One of the two casts, as the first value has an offset or not: a cast that fails
+    # costs ten times one that succeeds, and a column with both takes the checked path.
+    zoned = bool(first) and _has_offset(first[0])
+    try:
+        if zoned:
+            values = pc.cast(text, target)
+        else:
+            values = pc.cast(text, pa.timestamp("us")).view(target)  # naive: taken as UTC
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if not _timestamp_shaped(text, zoned):
+        return None
+    if pc.any(pc.less(values, _FIRST_INSTANT)).as_py():
+        return None
+    return values
+
+
+def _has_offset(value: str) -> bool:
+    return value.endswith("Z") or value[-6:-5] in ("+", "-") or value[-5:-4] in ("+", "-")
+
+
+def _timestamp_shaped(text: pa.Array, zoned: bool) -> bool:
+    offsets, data = text.buffers()[1:3]
+    if data is None:
+        return True
+    bounds = np.frombuffer(offsets, np.int32)[text.offset : text.offset + len(text) + 1]
+    valid = np.asarray(pc.is_valid(text).to_numpy(zero_copy_only=False), dtype=bool)
+    lengths = np.diff(bounds)[valid]
+    if not zoned:
+        return bool(np.isin(lengths, _TIMESTAMP_LENGTHS).all())
+    ends = bounds[1:][valid].astype(np.int64)
+    if not len(ends):
+        return True
+    if lengths.min() < 17:  # the shortest with an offset: "YYYY-MM-DD hh:mmZ"
+        return False
+    body = np.frombuffer(data, np.uint8)
+    # The offset's length: "Z", "+hh:mm" or "+hhmm"; 0 for anything else ("+hh").
+    zone = np.where(
+        body[ends - 1] == ord("Z"),
+        1,
+        np.where(
+            np.isin(body[ends - 6], _SIGNS), 6, np.where(np.isin(body[ends - 5], _SIGNS), 5, 0)
+        ),
+    )
+    return bool((zone > 0).all() and np.isin(lengths - zone, _TIMESTAMP_LENGTHS).all())
 
 
 def _convert_checked(
