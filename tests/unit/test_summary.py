@@ -216,3 +216,24 @@ def test_coalescing_stops_at_a_size_in_bytes_too():
     joined = list(coalesced(_numbered([50, 50, 50]), rows=1_000, max_bytes=1))
 
     assert [b.num_rows for b in joined] == [50, 50, 50]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    values=st.lists(st.none() | st.text(alphabet="ab é日\U0001f600", max_size=5), max_size=60),
+    size=st.integers(1, 20),
+)
+def test_a_text_columns_profile_is_what_plain_python_counts(values, size):
+    table = pa.table({"s": pa.array(values, pa.string())})
+    profiler = Profiler([spec_of_field(f) for f in table.schema])
+    for batch in table.to_batches(max_chunksize=size):
+        profiler.update(batch)
+    (profile,) = profiler.profiles()
+    present = [v for v in values if v is not None]
+
+    assert (profile["count"], profile["nulls"]) == (len(present), len(values) - len(present))
+    assert profile["distinct"] == len(set(present))
+    assert profile["min"] == min(present, default=None)
+    assert profile["max"] == max(present, default=None)
+    assert profile["min_length"] == min(map(len, present), default=None)
+    assert profile["max_length"] == max(map(len, present), default=None)
