@@ -6,8 +6,9 @@ Each engine runs in its own Python process, after its imports; the engines take 
 shape (round after round, interleaved) and each keeps its best time, so load from elsewhere on
 the machine weighs on all of them alike. Reported per engine: wall seconds, CPU seconds (user
 and system, all threads, of the work alone), MB/s, peak RSS, and the time as a multiple of the
-parse floor (DuckDB count(*)) and of DuckDB SUMMARIZE. csvflow profiles without a contract:
-it infers the types, as `csvflow profile FILE` does.
+parse floor (DuckDB count(*)) and of DuckDB SUMMARIZE. csvflow's contract
+(bench/shapes_contract.yaml) declares only the dialect the shapes are written in: it infers the
+types, as `csvflow profile FILE` does.
 """
 
 from __future__ import annotations
@@ -85,8 +86,8 @@ ENGINES: dict[str, tuple[str, str]] = {
     ),
     "csvflow_profile": (
         "from pathlib import Path\nfrom csvflow.local.profile import profile_file",
-        "result = profile_file(Path(path))\nassert result['status'] == 'SUCCEEDED', result\n"
-        "check = result['rows']",
+        "result = profile_file(Path(path), contract_path=Path('bench/shapes_contract.yaml'))\n"
+        "assert result['status'] == 'SUCCEEDED', result\ncheck = result['rows']",
     ),
 }
 
