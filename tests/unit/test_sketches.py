@@ -2,6 +2,7 @@
 answer whether a column arrives in one piece, in batches, or as merged partial states."""
 
 import math
+from collections import Counter
 
 import numpy as np
 import pyarrow as pa
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from csvflow.domain import sketches
 from csvflow.domain.sketches import DistinctCount, Quantiles
+from csvflow.domain.unique import key_hashes
 
 
 @pytest.fixture
@@ -143,3 +145,118 @@ def test_a_listed_part_merged_into_a_counted_one_is_counted_exactly(monkeypatch)
         [float(v) for v in np.quantile(np.concatenate([counted_part, many]), (0.25, 0.5, 0.9))],
         True,
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.integers(-(2**63), 2**63 - 1) | st.text(max_size=12), max_size=300),
+    cut=st.integers(0, 300),
+)
+def test_hyperloglog_of_few_values_is_near_exact_and_merges_as_the_union(values, cut):
+    # Two halves merged are the sketch of the whole, register for register; on a few
+    # hundred values the estimate is within a value or two (linear counting's range).
+    ints = pa.array([v for v in values if isinstance(v, int)], pa.int64())
+    texts = pa.array([v for v in values if isinstance(v, str)], pa.string())
+    whole, left, right = (sketches.HyperLogLog(14) for _ in range(3))
+    for part in (ints, texts):
+        whole.update(sketches.value_hashes(part))
+        left.update(sketches.value_hashes(part[:cut]))
+        right.update(sketches.value_hashes(part[cut:]))
+    left.merge(right)
+
+    assert np.array_equal(left.registers, whole.registers)
+    assert whole.estimate() == pytest.approx(len(set(values)), abs=2)
+
+
+@pytest.mark.parametrize("size", [20_000, 300_000])
+def test_hyperloglog_stays_within_its_stated_error_on_large_sets(size):
+    rng = np.random.default_rng(size)
+    emails = pa.array([f"user{i}@example{i % 97}.com" for i in rng.permutation(size)])
+    numbers = pa.array(rng.integers(0, 2**62, size))
+    # Hashed in slices of a bounded size, with the same hashes as all at once.
+    assert np.array_equal(sketches.value_hashes(emails), key_hashes(emails))
+    for values, distinct in ((emails, size), (numbers, len(np.unique(numbers.to_numpy())))):
+        sketch = sketches.HyperLogLog(14)
+        sketch.update(sketches.value_hashes(values))
+        sketch.update(sketches.value_hashes(values[: size // 2]))  # repeats count once
+        assert abs(sketch.estimate() - distinct) / distinct < 0.03  # 0.8 % standard error
+
+
+def test_equal_values_hash_equal_whatever_their_spelling():
+    assert sketches.value_hashes(pa.array([0.0]))[0] == sketches.value_hashes(pa.array([-0.0]))[0]
+    days = pa.array([19000, 19000], pa.date32())
+    assert len(set(sketches.value_hashes(days).tolist())) == 1
+    assert len(set(sketches.value_hashes(pa.array(["ab", "ba", "a", "b", ""])).tolist())) == 5
+
+
+def _top_of(batches):
+    top = sketches.TopValues()
+    for batch in batches:
+        counted = pa.array(batch, pa.string()).value_counts()
+        top.update(counted.field("values"), counted.field("counts"))
+    return top
+
+
+_words = st.lists(st.lists(st.sampled_from("abcdefghijklmnopqrst"), max_size=60), max_size=8)
+
+
+@settings(max_examples=150, deadline=None)
+@given(batches=_words, cut=st.integers(0, 8))
+def test_top_values_below_the_limit_are_counters_exactly(batches, cut):
+    whole = Counter(v for batch in batches for v in batch)
+    expected = sorted(whole.items(), key=lambda item: (-item[1], item[0]))[:10]
+    left, right = _top_of(batches[:cut]), _top_of(batches[cut:])
+    left.merge(right)
+
+    for top in (_top_of(batches), left):
+        values, exact = top.result()
+        assert exact
+        assert [(v["value"], v["count"]) for v in values] == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    batches=st.lists(st.lists(st.integers(0, 60).map(str), max_size=80), max_size=10),
+    cut=st.integers(0, 10),
+)
+def test_top_values_past_the_limit_are_within_their_error(batches, cut):
+    whole = Counter(v for batch in batches for v in batch)
+    rows = sum(whole.values())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sketches, "EXACT_LIMIT", 12)
+        patch.setattr(sketches, "TOP_CAPACITY", 6)
+        left, right = _top_of(batches[:cut]), _top_of(batches[cut:])
+        left.merge(right)
+        tops = [_top_of(batches), left]
+        results = [top.result(k=61) for top in tops]
+
+    for top, (values, exact) in zip(tops, results, strict=True):
+        assert exact == (len(whole) <= 12)
+        assert top.error <= rows / 7  # rows / (capacity + 1)
+        for item in values:
+            assert whole[item["value"]] - top.error <= item["count"] <= whole[item["value"]]
+        kept = {item["value"] for item in values}
+        # No false negatives: a value more frequent than the error is kept.
+        assert all(v in kept for v, c in whole.items() if c > top.error)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    batches=st.lists(
+        st.lists(st.integers(-6, 6).map(lambda v: v / 4), max_size=50), min_size=1, max_size=8
+    ),
+    cut=st.integers(0, 8),
+)
+def test_counted_quantiles_are_numpys_however_batches_pend_and_merge(batches, cut):
+    # A limit of 5 distinct values: the counts are merged late, some columns leave counting.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sketches, "COUNTED_LIMIT", 5)
+        whole, left, right = Quantiles(), Quantiles(), Quantiles()
+        for i, batch in enumerate(batches):
+            whole.update(pa.array(batch, pa.float64()))
+            (left if i < cut else right).update(pa.array(batch, pa.float64()))
+        left.merge(right)
+        results = [whole.result((0.1, 0.5, 0.9)), left.result((0.1, 0.5, 0.9))]
+    values = [v for batch in batches for v in batch]
+    expected = [float(v) for v in np.quantile(values, (0.1, 0.5, 0.9))] if values else [None] * 3
+    assert results == [(expected, True), (expected, True)]

@@ -15,7 +15,7 @@ from csvflow.domain import sketches
 from csvflow.domain.aggregates import AggregateState
 from csvflow.domain.model import AggregateSpec, Metric, no_contract
 from csvflow.domain.profile import Profiler
-from csvflow.domain.summarizing import spec_of_field, summarize_batches
+from csvflow.domain.summarizing import coalesced, spec_of_field, summarize_batches
 from tests.support.csv_helpers import contract, report_rows, validate_bytes
 
 
@@ -187,3 +187,53 @@ def test_every_row_is_counted_once_summarized_or_rejected(rows):
     assert outcome.empty_rows == fates.count("empty")
     reported = {int(r["line"]) for r in report_rows(result.report_csv)}
     assert len(reported) == outcome.rejected_rows
+
+
+def _numbered(sizes):
+    starts = np.cumsum([0, *sizes])
+    return [
+        pa.record_batch(
+            {
+                "n": pa.array(np.arange(a, b)),
+                "s": pa.array([str(i) for i in range(a, b)], pa.string()),
+            }
+        )
+        for a, b in zip(starts[:-1], starts[1:], strict=True)
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(sizes=st.lists(st.integers(0, 40), max_size=12), rows=st.integers(1, 60))
+def test_coalesced_batches_hold_the_same_rows_in_order_and_are_long_enough(sizes, rows):
+    joined = list(coalesced(_numbered(sizes), rows=rows, max_bytes=1 << 30))
+
+    assert [v for b in joined for v in b.column("n").to_pylist()] == list(range(sum(sizes)))
+    assert all(batch.num_rows >= rows for batch in joined[:-1])
+    assert len(joined) <= max(1, sum(sizes) // rows + 1)
+
+
+def test_coalescing_stops_at_a_size_in_bytes_too():
+    joined = list(coalesced(_numbered([50, 50, 50]), rows=1_000, max_bytes=1))
+
+    assert [b.num_rows for b in joined] == [50, 50, 50]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    values=st.lists(st.none() | st.text(alphabet="ab é日\U0001f600", max_size=5), max_size=60),
+    size=st.integers(1, 20),
+)
+def test_a_text_columns_profile_is_what_plain_python_counts(values, size):
+    table = pa.table({"s": pa.array(values, pa.string())})
+    profiler = Profiler([spec_of_field(f) for f in table.schema])
+    for batch in table.to_batches(max_chunksize=size):
+        profiler.update(batch)
+    (profile,) = profiler.profiles()
+    present = [v for v in values if v is not None]
+
+    assert (profile["count"], profile["nulls"]) == (len(present), len(values) - len(present))
+    assert profile["distinct"] == len(set(present))
+    assert profile["min"] == min(present, default=None)
+    assert profile["max"] == max(present, default=None)
+    assert profile["min_length"] == min(map(len, present), default=None)
+    assert profile["max_length"] == max(map(len, present), default=None)

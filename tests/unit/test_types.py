@@ -9,11 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from csvflow.domain import types
 from csvflow.domain.model import ColumnSpec, ColumnType
 from csvflow.domain.types import _cast_clean, _convert_checked, arrow_type, contains_byte, convert
 
 NULLS = pa.array(["", "NA", "null"], pa.string())
-FAST_TYPES = [ColumnType.INT, ColumnType.FLOAT, ColumnType.DATE]
+FAST_TYPES = [ColumnType.INT, ColumnType.FLOAT, ColumnType.DATE, ColumnType.TIMESTAMP]
 
 # Text made of the pieces numbers and dates are written with, and of their look-alikes.
 _PIECES = st.sampled_from(
@@ -45,6 +46,17 @@ _PIECES = st.sampled_from(
         "NA",
         "T00:00",
         "0x1f",
+        " 10:30",
+        ":59",
+        ".123456",
+        ".1234567",
+        "Z",
+        "z",
+        "+01:00",
+        "-0530",
+        "+01",
+        "2024-02-29T10",
+        "2024-02-29 23:59:59",
     ]
 )
 _TEXT = st.lists(_PIECES, max_size=5).map("".join)
@@ -150,3 +162,56 @@ def test_null_tokens_are_nulls_even_where_they_read_as_values(column_type, nulls
     assert values == expected
     assert converted.is_null.to_pylist() == [v is None for v in expected]
     assert not any(converted.invalid.to_pylist())
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(
+        st.sampled_from(["", "NA", "null", "NULL", "n/a", "east", "west", "x" * 9, "1.5"])
+        | st.text(max_size=6),
+        max_size=40,
+    ),
+    start=st.integers(0, 5),
+)
+def test_null_tokens_and_nulled_text_are_what_is_in_and_if_else_give(values, start):
+    tokens = pa.array(["", "NULL", "null", "N/A", "#N/A"], pa.string())
+    raw = pa.array(values, pa.string()).slice(min(start, len(values)))
+
+    is_null = types._is_null_token(raw, tokens)
+    nulled = types.with_nulls(raw, is_null)
+
+    nulls = [v in tokens.to_pylist() for v in raw.to_pylist()]
+    assert is_null.to_pylist() == nulls
+    nulled.validate(full=True)
+    assert nulled.to_pylist() == [
+        None if n else v for v, n in zip(raw.to_pylist(), nulls, strict=True)
+    ]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["2024-02-29 10:30:59", "2024-02-29T10:30", "2024-02-29 10:30:59.123456"],
+        ["2024-02-29 10:30:59Z", "2024-02-29T10:30+01:00", "2024-02-29 10:30:59.5-0530"],
+        ["2024-02-29 10:30:59", "2024-02-29"],  # a date alone: Arrow's cast reads it
+        ["2024-02-29T10"],  # an hour alone
+        ["2024-02-29 10:30:59+01"],  # an offset of hours alone
+        ["2024-02-29 10:30:59Z", "2024-02-29 10:30:59"],  # with and without an offset
+        ["2024-02-29 10:30:59.1234567"],
+        ["0000-01-01 00:00:00"],
+        ["NA", "", "2024-02-29 10:30Z"],
+    ],
+)
+def test_timestamps_cast_whole_read_as_the_checked_path_reads_them(values):
+    fast, checked = _both_paths(values, ColumnType.TIMESTAMP)
+
+    assert fast.values.to_pylist() == checked.values.to_pylist()
+    assert fast.invalid.equals(checked.invalid)
+
+
+def test_a_clean_timestamp_column_takes_the_whole_column_cast():
+    raw = pa.array(["2024-02-29 10:30:59", "2024-03-01T00:00"], pa.string())
+    spec = ColumnSpec("c", ColumnType.TIMESTAMP)
+    is_null = pc.is_in(raw, value_set=NULLS)
+
+    assert _cast_clean(raw, is_null, spec, arrow_type(spec)) is not None

@@ -80,7 +80,7 @@ class ColumnState:
             trues = pc.sum(values).as_py() or 0
             self.true_count += trues
             self.false_count += len(values) - nulls - trues
-        else:
+        elif kind is not ColumnType.STRING:  # a string column's, from its distinct values below
             bounds = pc.min_max(values)
             self._bounds(bounds["min"].as_py(), bounds["max"].as_py())
         if kind in NUMERIC_TYPES:
@@ -92,9 +92,13 @@ class ColumnState:
         if kind is ColumnType.STRING:
             counts = pc.value_counts(values.drop_null())
             distinct = counts.field("values")
-            self.top.update(distinct.to_pylist(), counts.field("counts").to_pylist())
+            self.top.update(distinct, counts.field("counts"))
             self.distinct.update(distinct)
-            lengths = pc.min_max(pc.utf8_length(values))
+            # The least and greatest value and length are those of the distinct values: a
+            # column of 50 labels is read 50 times, not once a row.
+            bounds = pc.min_max(distinct)
+            self._bounds(bounds["min"].as_py(), bounds["max"].as_py())
+            lengths = pc.min_max(pc.utf8_length(distinct))
             self._lengths(lengths["min"].as_py(), lengths["max"].as_py())
         elif self.distinct.exact:
             self.distinct.update(_keys(pc.unique(values.drop_null())))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import pyarrow as pa
 
@@ -19,11 +19,42 @@ def summarize_batches(
     specs = [contract.column(f.name) or spec_of_field(f) for f in schema]
     profiler = Profiler(specs)
     aggregates = [AggregateState(spec, schema) for spec in contract.aggregates]
-    for batch in batches:
+    for batch in coalesced(batches):
         profiler.update(batch)
         for state in aggregates:
             state.update(batch)
     return profiler, aggregates
+
+
+# A profile costs a few dozen C++ calls per column per batch, whatever the batch's length: on a
+# wide file (a 4 MB block of 300 columns is about 2,000 rows) that overhead is most of it.
+COALESCED_ROWS = 65_536
+COALESCED_BYTES = 16 << 20
+
+
+def coalesced(
+    batches: Iterable[pa.RecordBatch],
+    rows: int = COALESCED_ROWS,
+    max_bytes: int = COALESCED_BYTES,
+) -> Iterator[pa.RecordBatch]:
+    """The same rows in the same order, in batches of at least ``rows`` rows (or
+    ``max_bytes`` bytes) where the stream has them: short batches are joined."""
+    waiting: list[pa.RecordBatch] = []
+    waiting_rows = waiting_bytes = 0
+    for batch in batches:
+        waiting.append(batch)
+        waiting_rows += batch.num_rows
+        waiting_bytes += batch.nbytes
+        if waiting_rows >= rows or waiting_bytes >= max_bytes:
+            yield _joined(waiting)
+            waiting, waiting_rows, waiting_bytes = [], 0, 0
+    if waiting:
+        yield _joined(waiting)
+
+
+def _joined(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
+    combined = pa.Table.from_batches(batches).combine_chunks().to_batches()
+    return combined[0] if combined else batches[0]  # no rows: no batch from the table
 
 
 def spec_of_field(schema_field: pa.Field) -> ColumnSpec:

@@ -74,9 +74,9 @@ def convert(raw: pa.Array, spec: ColumnSpec, null_values: pa.Array) -> Converted
         values = _cast_clean(raw, is_empty, spec, target)
         if values is not None:
             return Converted(values, is_empty, pc.and_(is_empty, False))
-    is_null = pc.is_in(raw, value_set=null_values)
+    is_null = _is_null_token(raw, null_values)
     if spec.type is ColumnType.STRING:
-        values = pc.if_else(is_null, pa.scalar(None, pa.string()), raw)
+        values = with_nulls(raw, is_null)
         return Converted(values, is_null, pc.and_(is_null, False))
     # The same cast again only if other null tokens ("NA") now take values out of it.
     if is_empty is None or not is_null.equals(is_empty):
@@ -84,6 +84,35 @@ def convert(raw: pa.Array, spec: ColumnSpec, null_values: pa.Array) -> Converted
         if values is not None:
             return Converted(values, is_null, pc.and_(is_null, False))
     return _convert_checked(raw, is_null, spec, target)
+
+
+def with_nulls(raw: pa.Array, is_null: pa.Array) -> pa.Array:
+    """``raw`` with the values ``is_null`` marks as nulls.
+
+    The text stays where it is: a new validity bitmap over the same buffers, where
+    ``if_else`` would copy every value of the column.
+    """
+    if not pc.any(is_null).as_py():
+        return raw
+    if raw.offset:  # a slice: its own copy, so the new bitmap lines up with the text
+        raw = pa.concat_arrays([raw])
+    valid = pc.and_(pc.invert(pc.fill_null(is_null, True)), pc.is_valid(raw))
+    return pa.Array.from_buffers(raw.type, len(raw), [valid.buffers()[1], *raw.buffers()[1:]])
+
+
+def _is_null_token(raw: pa.Array, null_values: pa.Array) -> pa.Array:
+    """Whether each value is one of the null tokens, hashing only the values whose length
+    is a token's: a column of e-mail addresses or free text has next to none."""
+    token_lengths = pc.binary_length(null_values)
+    lengths = pc.binary_length(raw)
+    could_be = pc.is_in(lengths, value_set=pc.unique(token_lengths))
+    candidates = pc.sum(could_be).as_py() or 0
+    if candidates == 0:
+        return pc.and_(could_be, False)
+    if candidates * 2 > len(raw):  # most could be: hashing them all is cheaper
+        return pc.is_in(raw, value_set=null_values)
+    found = pc.is_in(raw.filter(could_be), value_set=null_values)
+    return pc.replace_with_mask(pc.and_(could_be, False), could_be, found)
 
 
 def _convert_local_numbers(raw: pa.Array, spec: ColumnSpec, null_values: pa.Array) -> Converted:
@@ -143,7 +172,7 @@ def _only_empty_can_be_null(spec: ColumnSpec, target: pa.DataType, null_values: 
 
 # Types whose whole-column cast accepts no text the checked path would refuse (a
 # hypothesis test holds the two paths equal), apart from the guard in _cast_clean.
-_CAST_FIRST = frozenset({ColumnType.INT, ColumnType.FLOAT, ColumnType.DATE})
+_CAST_FIRST = frozenset({ColumnType.INT, ColumnType.FLOAT, ColumnType.DATE, ColumnType.TIMESTAMP})
 
 
 def _cast_clean(
@@ -159,13 +188,78 @@ def _cast_clean(
         return None
     if spec.type is ColumnType.INT and contains_byte(raw, b"xX"):
         return None  # Arrow's cast reads "0x10" as 16; a CSV's integers are decimal
+    text = with_nulls(raw, is_null)
+    if spec.type is ColumnType.TIMESTAMP:
+        return _cast_timestamps(text, target)
     try:
-        values = pc.cast(pc.if_else(is_null, pa.scalar(None, pa.string()), raw), target)
+        values = pc.cast(text, target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
     if pa.types.is_date32(target) and pc.any(pc.less(values, _FIRST_DAY)).as_py():
         return None
     return values
+
+
+# The lengths of "YYYY-MM-DD hh:mm", "...:ss" and "...:ss.f" to "...:ss.ffffff", the shapes
+# the checked path reads (its pattern in _PATTERNS).
+_TIMESTAMP_LENGTHS = np.array([16, 19, 21, 22, 23, 24, 25, 26])
+_SIGNS = np.array([ord("+"), ord("-")], np.uint8)
+
+
+def _cast_timestamps(text: pa.Array, target: pa.DataType) -> pa.Array | None:
+    """A column of timestamps all without an offset (read as UTC, as the checked path does)
+    or all with one, cast whole; None when any value needs the checked path.
+
+    Arrow's cast reads shapes the checked path refuses ("2024-01-01", "2024-01-01T10",
+    "...+01"): a value's length and the bytes where its offset starts must match a shape
+    the checked path reads.
+    """
+    first = pc.drop_null(text)[:1].to_pylist()
+    # One of the two casts, as the first value has an offset or not: a cast that fails
+    # costs ten times one that succeeds, and a column with both takes the checked path.
+    zoned = bool(first) and _has_offset(first[0])
+    try:
+        if zoned:
+            values = pc.cast(text, target)
+        else:
+            values = pc.cast(text, pa.timestamp("us")).view(target)  # naive: taken as UTC
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if not _timestamp_shaped(text, zoned):
+        return None
+    if pc.any(pc.less(values, _FIRST_INSTANT)).as_py():
+        return None
+    return values
+
+
+def _has_offset(value: str) -> bool:
+    return value.endswith("Z") or value[-6:-5] in ("+", "-") or value[-5:-4] in ("+", "-")
+
+
+def _timestamp_shaped(text: pa.Array, zoned: bool) -> bool:
+    offsets, data = text.buffers()[1:3]
+    if data is None:
+        return True
+    bounds = np.frombuffer(offsets, np.int32)[text.offset : text.offset + len(text) + 1]
+    valid = np.asarray(pc.is_valid(text).to_numpy(zero_copy_only=False), dtype=bool)
+    lengths = np.diff(bounds)[valid]
+    if not zoned:
+        return bool(np.isin(lengths, _TIMESTAMP_LENGTHS).all())
+    ends = bounds[1:][valid].astype(np.int64)
+    if not len(ends):
+        return True
+    if lengths.min() < 17:  # the shortest with an offset: "YYYY-MM-DD hh:mmZ"
+        return False
+    body = np.frombuffer(data, np.uint8)
+    # The offset's length: "Z", "+hh:mm" or "+hhmm"; 0 for anything else ("+hh").
+    zone = np.where(
+        body[ends - 1] == ord("Z"),
+        1,
+        np.where(
+            np.isin(body[ends - 6], _SIGNS), 6, np.where(np.isin(body[ends - 5], _SIGNS), 5, 0)
+        ),
+    )
+    return bool((zone > 0).all() and np.isin(lengths - zone, _TIMESTAMP_LENGTHS).all())
 
 
 def _convert_checked(

@@ -49,7 +49,7 @@ def key_hashes(keys: pa.Array) -> np.ndarray:
     if not len(keys):
         return np.zeros(0, _U64)
     if keys.type == pa.int64():
-        return _mix(keys.to_numpy().view(_U64))
+        return mix64(keys.to_numpy().view(_U64))
     offsets = np.frombuffer(keys.buffers()[1], np.int32)[keys.offset : keys.offset + len(keys) + 1]
     data = keys.buffers()[2]
     text = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
@@ -62,10 +62,10 @@ def key_hashes(keys: pa.Array) -> np.ndarray:
     powers = np.concatenate([np.ones(1, _U64), powers[:longest]])
     sums = np.concatenate([np.zeros(1, _U64), np.cumsum(text * powers[position], dtype=_U64)])
     polynomial = sums[starts + lengths] - sums[starts]
-    return _mix(polynomial ^ _mix(lengths.astype(_U64)))
+    return mix64(polynomial ^ mix64(lengths.astype(_U64)))
 
 
-def _mix(x: np.ndarray) -> np.ndarray:
+def mix64(x: np.ndarray) -> np.ndarray:
     """splitmix64's finaliser: spreads every input bit over the whole hash."""
     with np.errstate(over="ignore"):
         z = x + _U64(0x9E3779B97F4A7C15)

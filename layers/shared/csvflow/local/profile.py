@@ -18,6 +18,7 @@ from csvflow.domain.summarizing import summarize_batches
 from csvflow.domain.summary import aggregate_groups
 from csvflow.domain.validation import CsvValidator
 from csvflow.exceptions import PermanentError
+from csvflow.process_memory import return_large_blocks
 
 
 def profile_file(
@@ -30,6 +31,7 @@ def profile_file(
     ``rejects_path``, the reject report the validate step would upload is written there
     (and removed again when no row was rejected, as the step uploads none).
     """
+    return_large_blocks()
     if rejects_path is None:
         return _profile(path, contract_path, io.StringIO())
     with rejects_path.open("w", newline="", encoding="utf-8") as report_file:
