@@ -104,3 +104,21 @@ def test_csvflow_misreads_no_more_held_out_files_than_measured(csvflow_verdicts)
         f"{shares.misread} of {shares.files} misread, {MISREAD_MEASURED} were:\n"
         + _listing(csvflow_verdicts, {corpus.Outcome.MISREAD})
     )
+
+
+def test_the_bench_runs_on_the_held_out_folder(csvflow_verdicts):
+    """`bench/dialects.py --corpus` judges the folder it is given, with the same verdicts."""
+    import json
+    import subprocess
+
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "dialects.py"), "--json", "--tools", "csvflow"]
+        + ["--corpus", str(HELDOUT)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    verdicts = json.loads(run.stdout)["csvflow"]["verdicts"]
+    assert {name: v["outcome"] for name, v in verdicts.items()} == {
+        name: v.outcome.value for name, v in csvflow_verdicts.items()
+    }
