@@ -228,6 +228,39 @@ def read_as_annotated(expected: Expected) -> AnnotatedTable:
     return AnnotatedTable(header, records[: expected.rows], records[expected.rows :])
 
 
+def annotation_mismatch(expected: Expected) -> str:
+    """How the annotation differs from its file read with the annotated dialect ("" if it does not).
+
+    Rows, first row, ragged and empty counts, header and width must be what the bytes give; records
+    below the table are allowed only in a file whose kinds say it has a footer.
+    """
+    table = read_as_annotated(expected)
+    records = table.records
+    checks = [
+        ("rows", len(records), expected.rows),
+        (
+            "first row",
+            [v.strip() for v in records[0]] if records else None,
+            list(expected.first_row),
+        ),
+        ("ragged", sum(len(r) != expected.width for r in records), expected.ragged),
+        ("empty rows", sum(not any(v.strip() for v in r) for r in records), expected.empty_rows),
+        (
+            "header",
+            [n.strip() for n in table.header] if table.header is not None else None,
+            list(expected.header) if expected.header is not None else None,
+        ),
+    ]
+    if table.header is not None:
+        checks.append(("header width", len(table.header), expected.width))
+    for what, got, wanted in checks:
+        if got != wanted:
+            return f"{expected.name}: {what} {got!r} in the file, {wanted!r} annotated"
+    if table.after and "footer" not in expected.kinds:
+        return f"{expected.name}: records below the table but no footer kind: {table.after[:2]}"
+    return ""
+
+
 # ---------------------------------------------------------------- csvflow, through `csvflow profile`
 
 

@@ -1,8 +1,10 @@
 """csvflow and its peers reading the dialect corpus (issue 13): share read right, misread, refused.
 
     pip install -e ".[bench]" && python bench/dialects.py [--json] [--tools csvflow,duckdb]
+        [--corpus tests/data/dialects-heldout]
 
-Every file of tests/data/dialects is read by each tool as a user would call it, with no hint
+Every file of the corpus (tests/data/dialects, or the annotated folder given by --corpus, such as
+the held-out set tests/data/dialects-heldout) is read by each tool as a user would call it, with no hint
 about the file: csvflow through `csvflow profile FILE --json`, DuckDB's `read_csv` auto-detection,
 pandas' `read_csv(sep=None, engine="python")` and clevercsv's `read_dataframe`. Each reading is
 judged against the file's annotation by bench/dialect_corpus.py (the module the CI test uses):
@@ -23,6 +25,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dialect_corpus import (  # noqa: E402
+    CORPUS,
     Expected,
     Outcome,
     Reading,
@@ -109,8 +112,10 @@ def run(tools: list[str], files: list[Expected]) -> dict[str, dict[str, Verdict]
     return verdicts
 
 
-def report(verdicts: dict[str, dict[str, Verdict]], files: list[Expected]) -> str:
-    lines = [f"dialect corpus: {len(files)} files", ""]
+def report(
+    verdicts: dict[str, dict[str, Verdict]], files: list[Expected], corpus: Path = CORPUS
+) -> str:
+    lines = [f"dialect corpus {corpus.name}: {len(files)} files", ""]
     lines.append(f"{'tool':<10} {'right':>8} {'misread':>8} {'refused':>8} {'crashed':>8}")
     for tool, by_file in verdicts.items():
         s = shares(by_file.values())
@@ -162,14 +167,26 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="the figures and every verdict")
     parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=CORPUS,
+        help="a folder of files annotated in its expected.toml (default: tests/data/dialects)",
+    )
     args = parser.parse_args()
     tools = [t for t in args.tools.split(",") if t]
     unknown = set(tools) - set(TOOLS)
     if unknown:
         parser.error(f"unknown tools: {', '.join(sorted(unknown))} (known: {', '.join(TOOLS)})")
-    files = load_expected()
+    if not (args.corpus / "expected.toml").is_file():
+        parser.error(f"{args.corpus}: no expected.toml (the annotations of its files)")
+    files = load_expected(args.corpus)
     verdicts = run(tools, files)
-    print(json.dumps(as_json(verdicts), indent=1) if args.json else report(verdicts, files))
+    print(
+        json.dumps(as_json(verdicts), indent=1)
+        if args.json
+        else report(verdicts, files, args.corpus)
+    )
     return 0
 
 

@@ -1,0 +1,121 @@
+"""csvflow on the held-out dialect set: files its detection was not developed against (issue 13).
+
+tests/data/dialects-heldout holds 80 annotated files from sources the main corpus did not use
+(scikit-learn, vega_datasets, pyexcel-io, R datasets through pydataset, the data R's data.table,
+readr, vroom and sf ship, Debian's base-passwd and tzdata; hand-made exports of named real tools
+only for the kinds no permissive source had). They were
+annotated before any tool read them. Each file goes through `csvflow profile FILE --json` and is
+judged by bench/dialect_corpus.py, as the main corpus is; `python bench/dialects.py --corpus
+tests/data/dialects-heldout` prints the same figures beside DuckDB, pandas and clevercsv.
+
+Issue 13's goal (at least 95 % right, at most 1 % misread) is NOT met held-out: csvflow read 74 of
+the 80 files right (92.5 %), misread 3 (3.8 %) and refused 3 when this set was first measured. So the tests
+hold csvflow to what it measured (no fewer right, no more misread), which fails a regression; raise
+the figures when detection improves, up to the goal.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HELDOUT = ROOT / "tests" / "data" / "dialects-heldout"
+RIGHT_MEASURED = 74  # of 80: the held-out figure when the set was first measured
+MISREAD_MEASURED = 3
+
+
+def _load_corpus_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "dialect_corpus", ROOT / "bench" / "dialect_corpus.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being defined
+    spec.loader.exec_module(module)
+    return module
+
+
+corpus = _load_corpus_module()
+FILES = corpus.load_expected(HELDOUT)
+
+
+@pytest.fixture(scope="module")
+def csvflow_verdicts():
+    verdicts = {e.name: corpus.classify(e, corpus.read_with_csvflow(e.path)) for e in FILES}
+    shares = corpus.shares(verdicts.values())
+    print(
+        f"\nheld-out dialect set: {shares.files} files, {shares.right_share:.1%} right, "
+        f"{shares.misread_share:.1%} misread, {shares.refused_share:.1%} refused, "
+        f"{shares.crashed} crashed"
+    )
+    for name, verdict in verdicts.items():
+        if verdict.outcome is not corpus.Outcome.RIGHT:
+            print(f"  {verdict.outcome.value} {name}: {verdict.reason}")
+    return verdicts
+
+
+def _listing(verdicts, outcomes) -> str:
+    return "\n".join(
+        f"  {v.outcome.value} {name}: {v.reason}"
+        for name, v in verdicts.items()
+        if v.outcome in outcomes
+    )
+
+
+def test_the_held_out_set_is_large_enough_to_measure():
+    assert len(FILES) >= 80
+
+
+@pytest.mark.parametrize("expected", FILES, ids=lambda e: e.name)
+def test_the_held_out_annotation_is_what_the_file_holds(expected):
+    """The reading each annotation states is what its dialect gives from the file's bytes."""
+    assert corpus.annotation_mismatch(expected) == ""
+
+
+@pytest.mark.parametrize("expected", FILES, ids=lambda e: e.name)
+def test_a_held_out_file_is_small(expected):
+    assert expected.path.stat().st_size < 20_000
+
+
+def test_no_held_out_file_crashes_csvflow(csvflow_verdicts):
+    crashed = {name: v for name, v in csvflow_verdicts.items() if v.crashed}
+    assert not crashed, "csvflow crashed on:\n" + _listing(crashed, set(corpus.Outcome))
+
+
+def test_csvflow_reads_no_fewer_held_out_files_right_than_measured(csvflow_verdicts):
+    shares = corpus.shares(csvflow_verdicts.values())
+    assert shares.right >= RIGHT_MEASURED, (
+        f"{shares.right} of {shares.files} read right, {RIGHT_MEASURED} were; not right:\n"
+        + _listing(csvflow_verdicts, {corpus.Outcome.MISREAD, corpus.Outcome.REFUSED})
+    )
+
+
+def test_csvflow_misreads_no_more_held_out_files_than_measured(csvflow_verdicts):
+    shares = corpus.shares(csvflow_verdicts.values())
+    assert shares.misread <= MISREAD_MEASURED, (
+        f"{shares.misread} of {shares.files} misread, {MISREAD_MEASURED} were:\n"
+        + _listing(csvflow_verdicts, {corpus.Outcome.MISREAD})
+    )
+
+
+def test_the_bench_runs_on_the_held_out_folder(csvflow_verdicts):
+    """`bench/dialects.py --corpus` judges the folder it is given, with the same verdicts."""
+    import json
+    import subprocess
+
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "dialects.py"), "--json", "--tools", "csvflow"]
+        + ["--corpus", str(HELDOUT)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    verdicts = json.loads(run.stdout)["csvflow"]["verdicts"]
+    assert {name: v["outcome"] for name, v in verdicts.items()} == {
+        name: v.outcome.value for name, v in csvflow_verdicts.items()
+    }
