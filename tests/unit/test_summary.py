@@ -237,3 +237,19 @@ def test_a_text_columns_profile_is_what_plain_python_counts(values, size):
     assert profile["max"] == max(present, default=None)
     assert profile["min_length"] == min(map(len, present), default=None)
     assert profile["max_length"] == max(map(len, present), default=None)
+
+
+def test_a_column_holding_inf_and_minus_inf_has_no_mean_and_warns_nothing():
+    # numpy's "invalid value encountered" reached the terminal of `csvflow profile` (a held-out
+    # file with inf and -inf in one column); the mean of the two is NaN, quietly.
+    import warnings
+
+    from csvflow.domain.profile import Moments
+
+    moments = Moments()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        moments.update(np.array([np.inf, -np.inf, 0.0, 1.0]))
+
+    assert moments.n == 4
+    assert np.isnan(moments.mean)

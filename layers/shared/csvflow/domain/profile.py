@@ -32,9 +32,13 @@ class Moments:
     def update(self, values: np.ndarray) -> None:
         values = without_nan(values)
         if len(values):
-            mean = values.mean()
-            # Not a dot product: BLAS would start threads of its own beside the pipeline's.
-            self.merge(Moments(len(values), float(mean), float(np.square(values - mean).sum())))
+            # inf and -inf together have no mean: NaN, as IEEE says, without numpy's warning
+            # on the user's terminal (or in the function's log).
+            with np.errstate(invalid="ignore", over="ignore"):
+                mean = values.mean()
+                # Not a dot product: BLAS would start threads of its own beside the pipeline's.
+                m2 = np.square(values - mean).sum()
+            self.merge(Moments(len(values), float(mean), float(m2)))
 
     def merge(self, other: Moments) -> None:
         if not other.n:
