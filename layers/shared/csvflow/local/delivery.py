@@ -18,6 +18,9 @@ class StarterDelivery:
     ) -> None:
         self._sqs, self._lam = sqs, lam
         self._queue_url, self._dlq_url, self._starter_arn = queue_url, dlq_url, starter_arn
+        # Bodies of messages the starter failed and has not taken since, by message id: once
+        # the queue is empty, SQS has moved them to the dead-letter queue.
+        self.undelivered: dict[str, str] = {}
 
     def pump(self, *, max_rounds: int = 100) -> int:
         """Deliver queued messages to the starter in batches, as Lambda's SQS poller does.
@@ -37,6 +40,11 @@ class StarterDelivery:
                 return delivered
             failed = self._invoke_starter(messages)
             done = [m for m in messages if m["MessageId"] not in failed]
+            for message in messages:
+                if message["MessageId"] in failed:
+                    self.undelivered[message["MessageId"]] = message["Body"]
+                else:
+                    self.undelivered.pop(message["MessageId"], None)
             if done:
                 self._sqs.delete_message_batch(
                     QueueUrl=self._queue_url,

@@ -12,6 +12,8 @@ from csvflow.domain.model import SourceObject
 from csvflow.operations.executions import execution_history
 
 FINISHED = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+# An upload whose event the starter never took: no execution exists.
+NOT_STARTED = "NOT_STARTED"
 # How often a wait looks at the executions: every 50 ms at first, slowing to every 0.5 s.
 POLL_FIRST, POLL_LONGEST = 0.05, 0.5
 STATE_READ_INTERVAL = 0.5

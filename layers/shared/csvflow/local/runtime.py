@@ -21,10 +21,11 @@ from typing import Any, BinaryIO
 import boto3
 
 from csvflow.domain.model import SourceObject, s3_uri
+from csvflow.events import MalformedMessage, start_commands
 from csvflow.exceptions import ConfigurationError
 from csvflow.local.account_folder import AccountFolder
 from csvflow.local.delivery import StarterDelivery
-from csvflow.local.executions import ExecutionResult, ExecutionTracker, Upload
+from csvflow.local.executions import NOT_STARTED, ExecutionResult, ExecutionTracker, Upload
 from csvflow.local.lambda_endpoint import LambdaEndpointRunner
 from csvflow.local.lambda_runner import InProcessLambdaRunner
 from csvflow.local.logs_sink import CloudWatchLogsSink
@@ -275,7 +276,42 @@ class LocalRuntime:
 
         with self.runner.listening(heard):
             self.pump()
-            return self.wait(uploads, on_state=on_state)
+            # An upload whose event the starter never took has no execution to wait for.
+            self.executions.find_executions(uploads)
+            stranded = {
+                id(upload): upload
+                for upload in uploads
+                if not upload.execution_arn and self._dead_lettered(upload)
+            }
+            started = self.wait([u for u in uploads if id(u) not in stranded], on_state=on_state)
+        by_upload = {id(result.upload): result for result in started}
+        return [by_upload[id(u)] if id(u) not in stranded else _not_started(u) for u in uploads]
+
+    def _dead_lettered(self, upload: Upload) -> bool:
+        """Whether the upload's S3 event is among those the starter failed until SQS gave up."""
+        for body in self.delivery.undelivered.values():
+            try:
+                commands = start_commands(body, incoming_prefix=UPLOAD_PREFIX)
+            except MalformedMessage:
+                continue
+            if any(
+                (c.source.key, c.source.etag) == (upload.source.key, upload.source.etag)
+                for c in commands
+            ):
+                return True
+        return False
+
+
+def _not_started(upload: Upload) -> ExecutionResult:
+    return ExecutionResult(
+        upload=upload,
+        status=NOT_STARTED,
+        error="DeadLettered",
+        cause=(
+            f"the starter did not start a workflow for {upload.source.key}: its event is in the "
+            "dead-letter queue (`csvflow logs starter` says why)"
+        ),
+    )
 
 
 @contextmanager
