@@ -13,28 +13,15 @@ The annotations and the judge are tested here too: a wrong annotation is worse t
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
+from tests.support.dialect_corpus import corpus, listing
+
 RIGHT_AT_LEAST = 0.95
 MISREAD_AT_MOST = 0.01
 
-
-def _load_corpus_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("dialect_corpus", BENCH / "dialect_corpus.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being defined
-    spec.loader.exec_module(module)
-    return module
-
-
-corpus = _load_corpus_module()
 FILES = corpus.load_expected()
 
 
@@ -43,20 +30,12 @@ def csvflow_verdicts():
     return {e.name: corpus.classify(e, corpus.read_with_csvflow(e.path)) for e in FILES}
 
 
-def _listing(verdicts, outcomes) -> str:
-    return "\n".join(
-        f"  {v.outcome.value} {name}: {v.reason}"
-        for name, v in verdicts.items()
-        if v.outcome in outcomes
-    )
-
-
 # ---------------------------------------------------------------- the goal
 
 
 def test_no_file_of_the_corpus_crashes_csvflow(csvflow_verdicts):
     crashed = {name: v for name, v in csvflow_verdicts.items() if v.crashed}
-    assert not crashed, "csvflow crashed (an unexpected error) on:\n" + _listing(
+    assert not crashed, "csvflow crashed (an unexpected error) on:\n" + listing(
         crashed, set(corpus.Outcome)
     )
 
@@ -66,7 +45,7 @@ def test_csvflow_reads_at_least_95_percent_of_the_corpus_right(csvflow_verdicts)
     assert shares.right_share >= RIGHT_AT_LEAST, (
         f"{shares.right_share:.1%} read right ({shares.right} of {shares.files}), the goal is "
         f"{RIGHT_AT_LEAST:.0%}; not right:\n"
-        + _listing(csvflow_verdicts, {corpus.Outcome.MISREAD, corpus.Outcome.REFUSED})
+        + listing(csvflow_verdicts, {corpus.Outcome.MISREAD, corpus.Outcome.REFUSED})
     )
 
 
@@ -74,7 +53,7 @@ def test_csvflow_misreads_at_most_1_percent_of_the_corpus(csvflow_verdicts):
     shares = corpus.shares(csvflow_verdicts.values())
     assert shares.misread_share <= MISREAD_AT_MOST, (
         f"{shares.misread_share:.1%} misread ({shares.misread} of {shares.files}), the limit is "
-        f"{MISREAD_AT_MOST:.0%}:\n" + _listing(csvflow_verdicts, {corpus.Outcome.MISREAD})
+        f"{MISREAD_AT_MOST:.0%}:\n" + listing(csvflow_verdicts, {corpus.Outcome.MISREAD})
     )
 
 

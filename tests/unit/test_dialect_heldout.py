@@ -16,31 +16,16 @@ the figures when detection improves, up to the goal.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.dialect_corpus import ROOT, corpus, listing
+
 HELDOUT = ROOT / "tests" / "data" / "dialects-heldout"
 RIGHT_MEASURED = 74  # of 80: the held-out figure when the set was first measured
 MISREAD_MEASURED = 3
 
-
-def _load_corpus_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "dialect_corpus", ROOT / "bench" / "dialect_corpus.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being defined
-    spec.loader.exec_module(module)
-    return module
-
-
-corpus = _load_corpus_module()
 FILES = corpus.load_expected(HELDOUT)
 
 
@@ -57,14 +42,6 @@ def csvflow_verdicts():
         if verdict.outcome is not corpus.Outcome.RIGHT:
             print(f"  {verdict.outcome.value} {name}: {verdict.reason}")
     return verdicts
-
-
-def _listing(verdicts, outcomes) -> str:
-    return "\n".join(
-        f"  {v.outcome.value} {name}: {v.reason}"
-        for name, v in verdicts.items()
-        if v.outcome in outcomes
-    )
 
 
 def test_the_held_out_set_is_large_enough_to_measure():
@@ -84,14 +61,14 @@ def test_a_held_out_file_is_small(expected):
 
 def test_no_held_out_file_crashes_csvflow(csvflow_verdicts):
     crashed = {name: v for name, v in csvflow_verdicts.items() if v.crashed}
-    assert not crashed, "csvflow crashed on:\n" + _listing(crashed, set(corpus.Outcome))
+    assert not crashed, "csvflow crashed on:\n" + listing(crashed, set(corpus.Outcome))
 
 
 def test_csvflow_reads_no_fewer_held_out_files_right_than_measured(csvflow_verdicts):
     shares = corpus.shares(csvflow_verdicts.values())
     assert shares.right >= RIGHT_MEASURED, (
         f"{shares.right} of {shares.files} read right, {RIGHT_MEASURED} were; not right:\n"
-        + _listing(csvflow_verdicts, {corpus.Outcome.MISREAD, corpus.Outcome.REFUSED})
+        + listing(csvflow_verdicts, {corpus.Outcome.MISREAD, corpus.Outcome.REFUSED})
     )
 
 
@@ -99,7 +76,7 @@ def test_csvflow_misreads_no_more_held_out_files_than_measured(csvflow_verdicts)
     shares = corpus.shares(csvflow_verdicts.values())
     assert shares.misread <= MISREAD_MEASURED, (
         f"{shares.misread} of {shares.files} misread, {MISREAD_MEASURED} were:\n"
-        + _listing(csvflow_verdicts, {corpus.Outcome.MISREAD})
+        + listing(csvflow_verdicts, {corpus.Outcome.MISREAD})
     )
 
 
