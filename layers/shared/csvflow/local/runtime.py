@@ -278,28 +278,32 @@ class LocalRuntime:
             self.pump()
             # An upload whose event the starter never took has no execution to wait for.
             self.executions.find_executions(uploads)
-            stranded = {
-                id(upload): upload
-                for upload in uploads
-                if not upload.execution_arn and self._dead_lettered(upload)
-            }
-            started = self.wait([u for u in uploads if id(u) not in stranded], on_state=on_state)
-        by_upload = {id(result.upload): result for result in started}
-        return [by_upload[id(u)] if id(u) not in stranded else _not_started(u) for u in uploads]
+            dead = self._dead_lettered_sources()
+            stranded = [
+                not u.execution_arn and (u.source.key, u.source.etag) in dead for u in uploads
+            ]
+            waited = iter(
+                self.wait(
+                    [u for u, lost in zip(uploads, stranded, strict=True) if not lost],
+                    on_state=on_state,
+                )
+            )
+        # wait() answers in the order it was asked.
+        return [
+            _not_started(u) if lost else next(waited)
+            for u, lost in zip(uploads, stranded, strict=True)
+        ]
 
-    def _dead_lettered(self, upload: Upload) -> bool:
-        """Whether the upload's S3 event is among those the starter failed until SQS gave up."""
+    def _dead_lettered_sources(self) -> set[tuple[str, str | None]]:
+        """(key, ETag) of the S3 events the starter failed until SQS gave up on them."""
+        sources = set()
         for body in self.delivery.undelivered.values():
             try:
                 commands = start_commands(body, incoming_prefix=UPLOAD_PREFIX)
             except MalformedMessage:
                 continue
-            if any(
-                (c.source.key, c.source.etag) == (upload.source.key, upload.source.etag)
-                for c in commands
-            ):
-                return True
-        return False
+            sources |= {(c.source.key, c.source.etag) for c in commands}
+        return sources
 
 
 def _not_started(upload: Upload) -> ExecutionResult:
