@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from csvflow.domain.cells import NUMBER, TEMPORAL, TYPED, cell_kind, is_known
 
@@ -97,17 +98,31 @@ def physical_lines(text: str) -> list[str]:
     return re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)
 
 
+def csv_module_options(
+    *, delimiter: str, quote: str, escape: str, skip_initial_space: bool
+) -> dict[str, Any]:
+    """Python's csv module's options for a reading ("" quote: none; "" escape: doubled)."""
+    return {
+        "delimiter": delimiter,
+        "quotechar": quote or None,
+        "quoting": csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE,
+        "escapechar": escape or None,
+        "doublequote": not escape,
+        "skipinitialspace": skip_initial_space,
+        "strict": False,
+    }
+
+
 def parse(lines: Sequence[str], reading: Reading) -> tuple[Record, ...]:
     """The records ``reading`` makes of ``lines`` (Python's csv module, one line at a time)."""
     reader = csv.reader(
         iter(lines),
-        delimiter=reading.delimiter,
-        quotechar=reading.quote or None,
-        quoting=csv.QUOTE_MINIMAL if reading.quote else csv.QUOTE_NONE,
-        escapechar=reading.escape or None,
-        doublequote=not reading.escape,
-        skipinitialspace=reading.skip_initial_space,
-        strict=False,
+        **csv_module_options(
+            delimiter=reading.delimiter,
+            quote=reading.quote,
+            escape=reading.escape,
+            skip_initial_space=reading.skip_initial_space,
+        ),
     )
     records = []
     line = 0

@@ -24,6 +24,7 @@ from csvflow.domain.dialect import Dialect
 from csvflow.domain.model import ColumnSpec, ColumnType, Contract
 from csvflow.domain.read_ahead import read_ahead
 from csvflow.domain.rejects import Reject, RejectReport
+from csvflow.domain.sniffing import csv_module_options
 from csvflow.domain.types import arrow_type, contains_byte, convert, infer_spec, parse_bound
 from csvflow.domain.unique import UNIQUE_KEYS_MEMORY, UniqueKeys, duplicates, key_array
 from csvflow.exceptions import InvalidCsv, RejectedRowsExceeded
@@ -304,13 +305,12 @@ class CsvValidator:
         )
         reader = csv.reader(
             text,
-            delimiter=dialect.delimiter,
-            quotechar=dialect.quote or None,
-            quoting=csv.QUOTE_MINIMAL if dialect.quote else csv.QUOTE_NONE,
-            escapechar=dialect.escape or None,
-            doublequote=not dialect.escape,
-            skipinitialspace=dialect.skip_initial_space,
-            strict=False,
+            **csv_module_options(
+                delimiter=dialect.delimiter,
+                quote=dialect.quote,
+                escape=dialect.escape,
+                skip_initial_space=dialect.skip_initial_space,
+            ),
         )
         columns: list[list[str]] = [[] for _ in names]
         invalid: list[_InvalidRow] = []
