@@ -88,17 +88,26 @@ ENGINES: dict[str, tuple[str, str, str]] = {
 def measure(name: str, path: Path, contract: Path) -> dict[str, Any]:
     _, imports, work = ENGINES[name]
     code = MEASURE.format(imports=imports, work=work)
+    figures = measured_in_child(code, [str(path), str(contract)], what=name)
+    figures["mb_per_s"] = path.stat().st_size / 1e6 / figures["seconds"]
+    return figures
+
+
+def measured_in_child(
+    code: str, args: list[str], *, what: str, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Run a MEASURE program in a Python process of its own; the figures it printed last."""
     result = subprocess.run(
-        [sys.executable, "-c", code, str(path), str(contract)],
+        [sys.executable, "-c", code, *args],
         capture_output=True,
         text=True,
         check=False,
         cwd=ROOT,
+        env=env,
     )
     if result.returncode:
-        raise RuntimeError(f"{name} failed:\n{result.stderr[-2000:]}")
+        raise RuntimeError(f"{what} failed:\n{result.stderr[-2000:]}")
     figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    figures["mb_per_s"] = path.stat().st_size / 1e6 / figures["seconds"]
     return figures
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -27,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
+from run import measured_in_child  # noqa: E402
 from shapes import SHAPE_NAMES, generate_shape  # noqa: E402
 
 MEASURE = textwrap.dedent(
@@ -102,18 +102,7 @@ def measure(engine: str, path: Path, baseline: Path | None = None) -> dict[str, 
     env = dict(os.environ)
     if engine == BASELINE and baseline is not None:
         env["PYTHONPATH"] = str(baseline / "layers" / "shared")
-    result = subprocess.run(
-        [sys.executable, "-c", code, str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-        env=env,
-    )
-    if result.returncode:
-        raise RuntimeError(f"{engine} on {path.name} failed:\n{result.stderr[-2000:]}")
-    figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    return figures
+    return measured_in_child(code, [str(path)], what=f"{engine} on {path.name}", env=env)
 
 
 def run_shape(
