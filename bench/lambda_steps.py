@@ -14,8 +14,9 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
+from csvflow.bucket_layout import SummaryStateRefs
 from csvflow.commands import SummarizeDataset, ValidateCsv
 from csvflow.config import Settings
 from csvflow.domain.model import ObjectRef, SourceObject
@@ -69,26 +70,26 @@ def validate_then_summarize(csv_path: str, contract_path: str) -> str:
         (root / BUCKET / "contracts").mkdir()
         shutil.copyfile(contract_path, root / BUCKET / "contracts" / "bench.yaml")
         size = Path(csv_path).stat().st_size
-        validated, seconds_v, peak_v = pool.apply(_validate, (root, key, size))
-        parquet_mb = (root / BUCKET / validated["key"]).stat().st_size / 1e6
-        rows, seconds_s, peak_s = pool.apply(_summarize, (root, validated))
+        state, seconds_v, peak_v = pool.apply(_validate, (root, key, size))
+        parquet_mb = (root / BUCKET / "work" / "bench-1" / "validated.parquet").stat().st_size / 1e6
+        rows, seconds_s, peak_s = pool.apply(_summarize, (root, state))
     return (
         f"{rows} rows; validate {seconds_v:.2f} s {peak_v:.0f} MB;"
         f" summarize {seconds_s:.2f} s {peak_s:.0f} MB; Parquet {parquet_mb:.1f} MB"
     )
 
 
-def _validate(root: Path, key: str, size: int) -> tuple[dict[str, str], float, float]:
+def _validate(root: Path, key: str, size: int) -> tuple[dict[str, Any], float, float]:
     source = SourceObject(BUCKET, key, None, None, size=size)
     started = time.perf_counter()
     result = validate_csv(
         ValidateCsv(source, "bench", "bench-1"), FolderObjectStore(root), Settings()
     )
-    return result["validated"], time.perf_counter() - started, _peak_rss_mb()
+    return result["summary_state"], time.perf_counter() - started, _peak_rss_mb()
 
 
-def _summarize(root: Path, validated: dict[str, str]) -> tuple[int, float, float]:
-    command = SummarizeDataset(ObjectRef.from_dict(validated), "bench", "bench-1", BUCKET)
+def _summarize(root: Path, state: dict[str, Any]) -> tuple[int, float, float]:
+    command = SummarizeDataset((SummaryStateRefs.from_dict(state),), "bench", "bench-1", BUCKET)
     started = time.perf_counter()
     result = summarize_dataset(command, FolderObjectStore(root), Settings())
     return result["rows"], time.perf_counter() - started, _peak_rss_mb()

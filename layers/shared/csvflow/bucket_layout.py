@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from csvflow.config import Settings
 from csvflow.domain.contract import parse_contract
 from csvflow.domain.model import Contract, ObjectRef, no_contract
@@ -23,3 +26,25 @@ def load_contract(store: ObjectStore, settings: Settings, bucket: str, dataset: 
 def rejects_report_ref(settings: Settings, bucket: str, ingestion_id: str) -> ObjectRef:
     """Where the validate step puts an ingestion's reject report (when it rejected a row)."""
     return ObjectRef(bucket, f"{settings.reports_prefix}{ingestion_id}/rejects.csv")
+
+
+@dataclass(frozen=True)
+class SummaryStateRefs:
+    """Where one summary state lies: its columns table and its aggregates table."""
+
+    columns: ObjectRef
+    aggregates: ObjectRef
+
+    @classmethod
+    def under(cls, bucket: str, prefix: str) -> SummaryStateRefs:
+        return cls(
+            ObjectRef(bucket, f"{prefix}/columns.parquet"),
+            ObjectRef(bucket, f"{prefix}/aggregates.parquet"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"columns": self.columns.to_dict(), "aggregates": self.aggregates.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SummaryStateRefs:
+        return cls(ObjectRef.from_dict(data["columns"]), ObjectRef.from_dict(data["aggregates"]))

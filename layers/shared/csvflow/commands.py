@@ -6,7 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from csvflow.domain.model import ObjectRef, SourceObject
+from csvflow.bucket_layout import SummaryStateRefs
+from csvflow.domain.model import SourceObject
 from csvflow.exceptions import UnexpectedError
 
 
@@ -39,9 +40,10 @@ class ValidateCsv:
 
 @dataclass(frozen=True)
 class SummarizeDataset:
-    """Profile the validated rows and compute the contract's aggregates."""
+    """Finish the profile and the contract's aggregates from the validation's summary state
+    (one, or one per part of a file that was split)."""
 
-    validated: ObjectRef
+    states: tuple[SummaryStateRefs, ...]
     dataset: str
     ingestion_id: str
     bucket: str
@@ -52,7 +54,7 @@ class SummarizeDataset:
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> SummarizeDataset:
         return cls(
-            validated=ObjectRef.from_dict(event["validation"]["validated"]),
+            states=(SummaryStateRefs.from_dict(event["validation"]["summary_state"]),),
             dataset=event["dataset"],
             ingestion_id=event["ingestion_id"],
             bucket=event["source"]["bucket"],

@@ -10,7 +10,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from csvflow.bucket_layout import load_contract, rejects_report_ref
+from csvflow.bucket_layout import SummaryStateRefs, load_contract, rejects_report_ref
 from csvflow.commands import (
     PersistSummary,
     RecordFailure,
@@ -23,7 +23,6 @@ from csvflow.domain.dialect import HEAD_BYTES, TAIL_BYTES, check_size, detect_di
 from csvflow.domain.model import ObjectRef, SourceObject
 from csvflow.domain.read_ahead import read_ahead
 from csvflow.domain.rejects import RejectReport
-from csvflow.domain.summarizing import summarize_batches
 from csvflow.domain.summary import (
     Failure,
     IngestionRecord,
@@ -38,6 +37,11 @@ from csvflow.parquet_files import write_parquet, write_parquet_table
 from csvflow.ports import IngestionRepository, ObjectStore
 from csvflow.progress import PROGRESS_LOGGER, telling_progress
 from csvflow.starting import start_ingestion
+from csvflow.summary_state_files import (
+    SummarizingBatches,
+    read_summary_state,
+    write_summary_state,
+)
 
 logger = logging.getLogger(__name__)
 # Progress of long steps, on a logger of its own: its records carry their figures as a
@@ -68,14 +72,15 @@ def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> di
             max_columns=settings.max_columns,
             columns=tuple(c.name for c in contract.columns),
         )
-    validated = ObjectRef(
-        source.bucket, f"{settings.work_prefix}{cmd.ingestion_id}/validated.parquet"
-    )
+    work = f"{settings.work_prefix}{cmd.ingestion_id}"
+    validated = ObjectRef(source.bucket, f"{work}/validated.parquet")
+    state_refs = SummaryStateRefs.under(source.bucket, f"{work}/summary-state")
     report_ref = rejects_report_ref(settings, source.bucket, cmd.ingestion_id)
     with tempfile.TemporaryDirectory(prefix="csvflow-") as tmp:
         parquet_path, report_path = Path(tmp, "validated.parquet"), Path(tmp, "rejects.csv")
         # One streaming pass reads and checks the CSV (on a read-ahead thread) while this
-        # thread writes the typed Parquet: one phase, as the three overlap (docs/adr/0005).
+        # thread writes the typed Parquet and summarizes the same batches, so the summarize
+        # step never reads the rows back (docs/adr/0005, 0018).
         with (
             phase("validate"),
             report_path.open("w", newline="", encoding="utf-8") as report_file,
@@ -98,7 +103,8 @@ def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> di
                     lambda: log_validation_progress(source, validator.progress()),
                     every_seconds=settings.progress_log_seconds,
                 )
-                write_parquet(batches, lambda: validator.schema, parquet_path)
+                summarizing = SummarizingBatches(batches, lambda: validator.schema, contract)
+                write_parquet(summarizing, lambda: validator.schema, parquet_path)
         outcome = validator.outcome
         has_rejects = report.problems > 0
         with phase("upload"):
@@ -106,6 +112,7 @@ def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> di
                 store.upload_file(report_path, report_ref)
             validator.raise_if_too_many_rejected(report_ref.uri if has_rejects else None)
             store.upload_file(parquet_path, validated)
+            write_summary_state(store, summarizing.summarizer(), state_refs, Path(tmp))
     logger.info(
         "validated",
         extra={
@@ -116,6 +123,7 @@ def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> di
     )
     return {
         "validated": validated.to_dict(),
+        "summary_state": state_refs.to_dict(),
         "rejects_report": report_ref.to_dict() if has_rejects else None,
         "rows": outcome.rows,
         "rejected_rows": outcome.rejected_rows,
@@ -142,26 +150,25 @@ def log_validation_progress(source: SourceObject, progress: dict[str, int]) -> N
 def summarize_dataset(
     cmd: SummarizeDataset, store: ObjectStore, settings: Settings
 ) -> dict[str, Any]:
-    """Profile every column and compute the declared aggregates, batch by batch."""
+    """Merge the summary states the validation left (one, or one per part of the file) and
+    write the finished profile and aggregates."""
     base = f"{settings.work_prefix}{cmd.ingestion_id}/summary"
     with tempfile.TemporaryDirectory(prefix="csvflow-") as tmp:
-        local = Path(tmp, "validated.parquet")
         with phase("read"):
             contract = load_contract(store, settings, cmd.bucket, cmd.dataset)
-            store.download_file(cmd.validated, local)
+            states = [read_summary_state(store, refs, contract, Path(tmp)) for refs in cmd.states]
         with phase("summarize"):
-            parquet = pq.ParquetFile(local)
-            profiler, aggregates = summarize_batches(
-                read_ahead(parquet.iter_batches(batch_size=65536)), parquet.schema_arrow, contract
-            )
+            summarizer = states[0]
+            for other in states[1:]:
+                summarizer.merge(other)
         # Each table written, then all uploaded: (local path, where it goes, its listing).
         outputs: list[tuple[Path, ObjectRef, dict[str, Any] | None]] = []
         with phase("write"):
             columns_ref = ObjectRef(cmd.bucket, f"{base}/columns.parquet")
             columns_path = Path(tmp, "columns.parquet")
-            write_parquet_table(profiles_to_table(profiler.profiles()), columns_path)
+            write_parquet_table(profiles_to_table(summarizer.profiler.profiles()), columns_path)
             outputs.append((columns_path, columns_ref, None))
-            for state in aggregates:
+            for state in summarizer.aggregates:
                 ref = ObjectRef(cmd.bucket, f"{base}/aggregates/{state.spec.name}.parquet")
                 path = Path(tmp, f"{state.spec.name}.parquet")
                 write_parquet_table(state.result(), path)
@@ -170,13 +177,12 @@ def summarize_dataset(
         with phase("upload"):
             for path, ref, _ in outputs:
                 store.upload_file(path, ref)
-        bytes_read = local.stat().st_size
     written = [listing for _, _, listing in outputs if listing is not None]
     return {
         "columns": columns_ref.to_dict(),
         "aggregates": written,
-        "rows": profiler.rows,
-        "bytes_read": bytes_read,
+        "rows": summarizer.profiler.rows,
+        "parts": len(states),
     }
 
 

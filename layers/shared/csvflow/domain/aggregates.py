@@ -57,6 +57,23 @@ class AggregateState:
             self._pairs[column].extend(other._pairs[column])
         self._compact()
 
+    def to_tables(self) -> dict[str, pa.Table]:
+        """The partial state as tables: the partial metrics, and each distinct-count column's
+        (group keys, value) pairs, under ``pairs:<column>``."""
+        self._compact()
+        tables = {"partial": self._partials[0]} if self._partials else {}
+        for column, pairs in self._pairs.items():
+            if pairs:
+                tables[f"pairs:{column}"] = pairs[0]
+        return tables
+
+    def restore_tables(self, tables: dict[str, pa.Table]) -> None:
+        """Take the state ``to_tables`` gave (of a part of the same file) as this one's."""
+        self._partials = [tables["partial"]] if "partial" in tables else []
+        for column in self.distinct_columns:
+            pairs = tables.get(f"pairs:{column}")
+            self._pairs[column] = [pairs] if pairs is not None else []
+
     def result(self) -> pa.Table:
         """One row per group: the group's keys, then one column per metric."""
         self._compact()

@@ -76,6 +76,25 @@ class DistinctCount:
         assert self._sketch is not None
         return round(self._sketch.estimate()), False
 
+    def to_state(self) -> tuple[pa.Array | None, np.ndarray | None]:
+        """What the counter holds: its distinct values while exact, else its registers."""
+        if self._pending is not None:
+            self._compact()
+        if self._pending is not None:
+            return self._unique, None
+        assert self._sketch is not None
+        return None, self._sketch.registers
+
+    @classmethod
+    def from_state(cls, values: pa.Array | None, registers: np.ndarray | None) -> DistinctCount:
+        counter = cls()
+        if registers is not None:
+            counter._pending = None
+            counter._sketch = HyperLogLog.from_registers(registers)
+        else:
+            counter._unique = values
+        return counter
+
     def _compact(self) -> None:
         assert self._pending is not None
         if self._pending:
@@ -134,6 +153,12 @@ class HyperLogLog:
     def __init__(self, lg_k: int) -> None:
         self.lg_k = lg_k
         self.registers = np.zeros(1 << lg_k, np.uint8)
+
+    @classmethod
+    def from_registers(cls, registers: np.ndarray) -> HyperLogLog:
+        sketch = cls(len(registers).bit_length() - 1)
+        sketch.registers[:] = registers
+        return sketch
 
     def update(self, hashes: np.ndarray) -> None:
         if not len(hashes):
@@ -242,6 +267,31 @@ class Quantiles:
             return [float(v) for v in np.quantile(values, fractions)], True
         assert self._sketch is not None
         return [float(self._sketch.get_quantile(f)) for f in fractions], False
+
+    def to_state(self) -> dict[str, Any]:
+        """Value counts, the values themselves, or the KLL sketch's bytes: what it holds."""
+        if self._counts is not None:
+            values, counts = self._counts.arrays()
+            return {"values": values, "counts": counts}
+        if self._chunks is not None:
+            return {"sample": np.concatenate(self._chunks) if self._chunks else np.zeros(0)}
+        assert self._sketch is not None
+        return {"sketch": self._sketch.serialize()}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Quantiles:
+        quantiles = cls()
+        if "sketch" in state:
+            quantiles._counts = None
+            quantiles._sketch = kll_doubles_sketch.deserialize(state["sketch"])
+        elif "sample" in state:
+            quantiles._counts = None
+            quantiles._chunks = [state["sample"]]
+            quantiles._size = len(state["sample"])
+        else:
+            assert quantiles._counts is not None
+            quantiles._counts.add(state["values"], state["counts"])
+        return quantiles
 
     def _add_counts(self, values: np.ndarray, counts: np.ndarray) -> None:
         numbers = ~np.isnan(values)
@@ -421,6 +471,17 @@ class TopValues:
         )
         ranked = table.take(top).to_pylist()
         return [{"value": row["value"], "count": row["count"]} for row in ranked], self.exact
+
+    def to_state(self) -> tuple[pa.Array, pa.Array, bool, int]:
+        """The values held and their counts, whether exact, and the counts' error bound."""
+        self._compact()
+        return self._values, self._counts, self.exact, self.error
+
+    @classmethod
+    def from_state(cls, values: pa.Array, counts: pa.Array, exact: bool, error: int) -> TopValues:
+        top = cls()
+        top._values, top._counts, top.exact, top.error = values, counts, exact, error
+        return top
 
     def _compact(self) -> None:
         if not self._pending:

@@ -12,18 +12,34 @@ from csvflow.domain.profile import Profiler
 from csvflow.domain.types import arrow_type
 
 
+class Summarizer:
+    """Every column's profile and the declared aggregates of a stream of typed batches,
+    fed as they come; mergeable with the summarizer of another part of the same file."""
+
+    def __init__(self, schema: pa.Schema, contract: Contract) -> None:
+        self.schema = schema
+        self.profiler = Profiler([contract.column(f.name) or spec_of_field(f) for f in schema])
+        self.aggregates = [AggregateState(spec, schema) for spec in contract.aggregates]
+
+    def update(self, batch: pa.RecordBatch) -> None:
+        self.profiler.update(batch)
+        for state in self.aggregates:
+            state.update(batch)
+
+    def merge(self, other: Summarizer) -> None:
+        self.profiler.merge(other.profiler)
+        for mine, theirs in zip(self.aggregates, other.aggregates, strict=True):
+            mine.merge(theirs)
+
+
 def summarize_batches(
     batches: Iterable[pa.RecordBatch], schema: pa.Schema, contract: Contract
 ) -> tuple[Profiler, list[AggregateState]]:
     """The profile and aggregates of a stream of typed batches (shared with ``profile``)."""
-    specs = [contract.column(f.name) or spec_of_field(f) for f in schema]
-    profiler = Profiler(specs)
-    aggregates = [AggregateState(spec, schema) for spec in contract.aggregates]
+    summarizer = Summarizer(schema, contract)
     for batch in coalesced(batches):
-        profiler.update(batch)
-        for state in aggregates:
-            state.update(batch)
-    return profiler, aggregates
+        summarizer.update(batch)
+    return summarizer.profiler, summarizer.aggregates
 
 
 # A profile costs a few dozen C++ calls per column per batch, whatever the batch's length: on a
