@@ -1,11 +1,12 @@
 """bench/dialect_corpus.py, loaded once for the tests that judge csvflow on a dialect corpus
-(bench/ is scripts, not a package), and how those tests list the files not read right."""
+(bench/ is scripts, not a package), how those tests judge csvflow on a set of files, and how they
+list the files not read right."""
 
 from __future__ import annotations
 
 import importlib.util
 import sys
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -34,3 +35,17 @@ def listing(verdicts: Mapping[str, Any], outcomes: Collection[Any]) -> str:
         for name, v in verdicts.items()
         if v.outcome in outcomes
     )
+
+
+def judged_by_csvflow(files: Iterable[Any], title: str) -> dict[str, Any]:
+    """Each file's verdict on `csvflow profile --json`, by name; the figures and the files not read
+    right are printed (shown with -s or on failure) so a run tells where a held-out set stands."""
+    verdicts = {e.name: corpus.classify(e, corpus.read_with_csvflow(e.path)) for e in files}
+    shares = corpus.shares(verdicts.values())
+    print(
+        f"\n{title}: {shares.files} files, {shares.right_share:.1%} right, "
+        f"{shares.misread_share:.1%} misread, {shares.refused_share:.1%} refused, "
+        f"{shares.crashed} crashed"
+    )
+    print(listing(verdicts, {corpus.Outcome.MISREAD, corpus.Outcome.REFUSED}))
+    return verdicts

@@ -20,7 +20,7 @@ import sys
 
 import pytest
 
-from tests.support.dialect_corpus import ROOT, corpus, listing
+from tests.support.dialect_corpus import ROOT, corpus, judged_by_csvflow, listing
 
 HELDOUT = ROOT / "tests" / "data" / "dialects-heldout"
 RIGHT_MEASURED = 74  # of 80: the held-out figure when the set was first measured
@@ -31,17 +31,7 @@ FILES = corpus.load_expected(HELDOUT)
 
 @pytest.fixture(scope="module")
 def csvflow_verdicts():
-    verdicts = {e.name: corpus.classify(e, corpus.read_with_csvflow(e.path)) for e in FILES}
-    shares = corpus.shares(verdicts.values())
-    print(
-        f"\nheld-out dialect set: {shares.files} files, {shares.right_share:.1%} right, "
-        f"{shares.misread_share:.1%} misread, {shares.refused_share:.1%} refused, "
-        f"{shares.crashed} crashed"
-    )
-    for name, verdict in verdicts.items():
-        if verdict.outcome is not corpus.Outcome.RIGHT:
-            print(f"  {verdict.outcome.value} {name}: {verdict.reason}")
-    return verdicts
+    return judged_by_csvflow(FILES, "held-out dialect set")
 
 
 def test_the_held_out_set_is_large_enough_to_measure():
