@@ -431,6 +431,13 @@ def test_an_unclosed_quote_runs_to_the_table_end_and_is_reported():
     assert open_quote_at_end(read.readings)
 
 
+def test_an_empty_table_has_no_range_and_no_record():
+    assert plan_ranges(10, 10, 4) == []
+    check_contiguous([], 10, 10, file="upload.csv")
+    with pytest.raises(ChunksNotContiguous, match="cover"):
+        check_contiguous([], 10, 11, file="upload.csv")
+
+
 def test_readings_travel_as_json():
     reading = ChunkReading(3, 10, 20, 12, 25, 1, 2, True, complete=False)
     assert ChunkReading.from_dict(reading.to_dict()) == reading
