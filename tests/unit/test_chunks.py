@@ -80,7 +80,7 @@ def read_range(
     table_end: int,
     *,
     index: int = 0,
-    inside: bool = False,
+    inside: bool | None = False,
     quote: str = '"',
     read_bytes: int = 1 << 20,
     max_record_bytes: int | None = None,
@@ -97,6 +97,7 @@ def read_range(
         line_ending="\n",
         at_record_start=index == 0 if at_record_start is None else at_record_start,
         inside_quotes=inside,
+        delimiter=",",
         max_record_bytes=max_record_bytes,
         read_bytes=read_bytes,
     )
@@ -112,12 +113,22 @@ def read_split(
     *,
     quote: str = '"',
     read_bytes: int = 1 << 20,
+    guess: bool = False,
 ) -> Read:
-    """What the distributed path does: every range guessed outside quotes, the misread ones
-    read again in their true state, the whole checked."""
+    """What the distributed path does: every range guessed outside quotes (or from its
+    quotes), the misread ones read again in their true state, the whole checked."""
     ranges = plan_ranges(data_byte, table_end, chunk_bytes)
     runs = [
-        read_range(file, s, e, table_end, index=i, quote=quote, read_bytes=read_bytes)
+        read_range(
+            file,
+            s,
+            e,
+            table_end,
+            index=i,
+            inside=None if guess else False,
+            quote=quote,
+            read_bytes=read_bytes,
+        )
         for i, (s, e) in enumerate(ranges)
     ]
     first_pass = [reading for _, reading, _ in runs]
@@ -189,9 +200,15 @@ def tables(draw: st.DrawFn, *, width: int | None = None) -> Table:
 @given(tables(), st.data())
 def test_ranges_read_apart_give_the_table_exactly(table: Table, data: st.DataObject) -> None:
     chunk_bytes = data.draw(st.integers(1, len(table.table) + 2), label="chunk_bytes")
-    read_bytes = data.draw(st.integers(1, 16), label="read_bytes")
+    read_bytes = data.draw(st.sampled_from([1, 2, 3, 5, 8, 13, 1 << 20]), label="read_bytes")
+    guess = data.draw(st.booleans(), label="guess")
     read = read_split(
-        table.file, table.data_byte, table.table_end, chunk_bytes, read_bytes=read_bytes
+        table.file,
+        table.data_byte,
+        table.table_end,
+        chunk_bytes,
+        read_bytes=read_bytes,
+        guess=guess,
     )
 
     assert b"".join(read.chunks) == table.table
@@ -236,6 +253,79 @@ def test_arrow_reads_each_range_of_a_file_with_quoted_line_breaks_and_wide_chara
     assert whole.num_rows == 40
     assert pa.concat_tables(parts) == whole
     assert whole.column("b")[3].as_py() == 'line one\r\nline 二, "quoted"\nend'
+
+
+def test_quotes_after_a_cut_tell_the_state_at_it_in_a_file_quoted_throughout():
+    rows = [f'"{i}","name, {i}","say ""{i}""","","{i * 7}"\n'.encode() for i in range(300)]
+    table = Table(rows)
+    guessed = read_split(table.file, table.data_byte, table.table_end, 101, guess=True)
+    outside = read_split(table.file, table.data_byte, table.table_end, 101)
+    assert b"".join(guessed.chunks) == table.table
+    assert misread_ranges(guessed.first_pass) == []
+    assert len(misread_ranges(outside.first_pass)) > len(outside.readings) / 2
+
+
+@pytest.mark.parametrize(
+    ("after_cut", "inside"),
+    [
+        (b'abc","x"\n', True),  # a quote before a delimiter closes: the cut was inside
+        (b'c,"x"\n', False),  # a quote after a delimiter opens: the cut was outside
+        (b"abc\n", False),  # no quote: no evidence, the default
+        (b'","",""\n', False),  # only empty quoted fields: both fit, the default
+        (b'a"b"c\n', False),  # quotes inside text: neither fits, the default
+    ],
+)
+def test_the_guess_at_a_cut(after_cut, inside):
+    file = b"x,y\n" + after_cut
+    _, reading, _ = read_range(file, 4, len(file), len(file), index=1, inside=None)
+    assert reading.inside_quotes is inside
+
+
+def test_without_a_quote_character_the_guess_is_outside():
+    file = b'x,y\nabc",x\n'
+    _, reading, _ = read_range(file, 4, len(file), len(file), index=1, inside=None, quote="")
+    assert reading.inside_quotes is False
+
+
+def test_guessing_takes_the_delimiter():
+    with pytest.raises(ValueError, match="delimiter"):
+        ChunkBytes(
+            io.BytesIO(b"a\n"),
+            start=0,
+            end=1,
+            table_end=2,
+            quote='"',
+            line_ending="\n",
+            at_record_start=False,
+            inside_quotes=None,
+        )
+
+
+def test_arrow_reads_the_range_stream_in_its_own_blocks():
+    long_value = "x" * 300
+    rows = [f'{i},"{long_value}\n{i}",z\n'.encode() for i in range(20)]
+    table = Table(rows)
+    inner = io.BytesIO(table.file)
+    inner.seek(table.data_byte)
+    stream = ChunkBytes(
+        inner,
+        start=table.data_byte,
+        end=table.table_end,
+        table_end=table.table_end,
+        quote='"',
+        line_ending="\n",
+        at_record_start=True,
+        read_bytes=16,
+    )
+    names = ["a", "b", "c"]
+    # Records of 300 bytes in 1 KiB blocks: Arrow fails if a read returns only 16 bytes.
+    parsed = pcsv.open_csv(
+        stream,
+        read_options=pcsv.ReadOptions(use_threads=False, block_size=1024, column_names=names),
+        parse_options=pcsv.ParseOptions(newlines_in_values=True),
+        convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string())),
+    ).read_all()
+    assert parsed.column("b").to_pylist() == [f"{long_value}\n{i}" for i in range(20)]
 
 
 def test_a_range_starting_inside_quotes_is_named_and_read_again_right():
