@@ -183,7 +183,7 @@ def fields(draw: st.DrawFn) -> str:
 
 @st.composite
 def tables(draw: st.DrawFn, *, width: int | None = None) -> Table:
-    ending = draw(st.sampled_from(["\n", "\r\n"]))
+    ending = draw(st.sampled_from(["\n", "\r\n", "\r"]))
     count = draw(st.integers(1, 12))
     records = []
     for _ in range(count):
@@ -326,6 +326,20 @@ def test_arrow_reads_the_range_stream_in_its_own_blocks():
         convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string())),
     ).read_all()
     assert parsed.column("b").to_pylist() == [f"{long_value}\n{i}" for i in range(20)]
+
+
+def test_spaces_before_a_quoted_field_split_as_they_parse():
+    rows = [f'{i},  "a,\n b",   "c ""{i}"""\r\n'.encode() for i in range(30)]
+    table = Table(rows)
+    read = read_split(table.file, table.data_byte, table.table_end, 11, read_bytes=8, guess=True)
+    assert b"".join(read.chunks) == table.table
+
+    def padded_rows(data: bytes) -> list[list[str]]:
+        text = io.StringIO(data.decode(), newline="")
+        return list(csv.reader(text, skipinitialspace=True))
+
+    assert [row for chunk in read.chunks for row in padded_rows(chunk)] == padded_rows(table.table)
+    assert padded_rows(table.table)[3] == ["3", "a,\n b", 'c "3"']
 
 
 def test_a_range_starting_inside_quotes_is_named_and_read_again_right():

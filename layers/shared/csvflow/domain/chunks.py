@@ -10,23 +10,26 @@ How others do it
     Arrow's reader (``cpp/src/arrow/csv/chunker.cc``) finds block boundaries serially: with
     ``newlines_in_values`` its chunker lexes each block from a known record start, carrying the
     quote state, and only the parsing of the blocks runs in parallel. DuckDB's parallel reader
-    starts each thread at the first line break after its buffer's start and lets the previous
-    thread finish the record that crosses the cut: a cut inside a quoted field that holds line
-    breaks is exactly where that goes wrong. Hadoop's ``LineRecordReader`` fixes whose record
-    is whose: every split but the first skips to after its first line break, and each split
-    reads the record that starts at its own end.
+    starts each thread after the first line break past its buffer's start and lets the
+    previous thread finish the record that crosses the cut: a cut inside a quoted field that
+    holds line breaks is where such a start is wrong, and has to be checked. Hadoop's
+    ``LineRecordReader`` fixes whose record is whose: every split but the first skips to after
+    its first line break, and each split reads the record that starts at its own end.
 
     Ge et al., "Speculative Distributed CSV Data Parsing for Big Data Analytics" (SIGMOD 2019)
-    make the quote state at a cut a speculation: each chunk guesses it, parses, and the guesses
-    are checked in order afterwards; only the chunks that guessed wrong are parsed again. In
+    make the quote state at a cut a speculation: each chunk guesses it from the bytes after the
+    cut, parses, and the guesses are checked in order afterwards; only the chunks that guessed
+    wrong are parsed again. In
     RFC 4180 quoting (quotes doubled, never escaped) the state flips at every quote byte, so
     the true state at a cut is the parity of all quote bytes before it: the XOR of the
     parities each earlier chunk reports, whatever it guessed.
 
 What this module does
     - ``plan_ranges`` cuts ``[start, end)`` into near-equal ranges.
-    - ``ChunkBytes`` is one worker's stream: it guesses the state at ``start`` (outside quotes,
-      unless a re-run is told the truth), finds record boundaries with numpy over blocks of
+    - ``ChunkBytes`` is one worker's stream: it takes the state at ``start`` to be outside
+      quotes, or guesses it from the quotes after ``start`` (``inside_quotes=None``: in a file
+      quoted throughout, 0 of 115 ranges guessed wrong where "outside" got 90 wrong), or a
+      re-run is told the truth. It finds record boundaries with numpy over blocks of
       the stream (line-break and quote positions, and the quote count before each line break:
       no Python loop per byte), and yields the bytes of its records only. It also reports the
       parity of the quote bytes in exactly ``[start, end)``, which its guess cannot change.
@@ -70,9 +73,12 @@ A misread range's worker
     A wrong guess sees every line break through the wrong state: it may find no boundary in
     its range and, in a file without quoted line breaks, none after it either. Reading on to
     the table's end would make one misread worker read the rest of a 60 GB file, so a worker
-    given ``max_record_bytes`` reads at most that far past its ``end`` and then reports an
-    unfinished reading (``complete`` False). Whatever a misread worker emitted, and any error
-    its parser raised on it, is meaningless until the check says its guess was right.
+    given ``max_record_bytes`` (the longest record the parser takes: its block size) reads at
+    most that far past its ``end`` and then reports an unfinished reading (``complete``
+    False); a range read in its true state that is unfinished holds a record too long for
+    the single path too, and ``check_contiguous`` fails the file. Whatever a misread worker
+    emitted, and any error its parser raised on it, means nothing until the check says its
+    guess was right: a worker's errors wait for the check.
 """
 
 from __future__ import annotations
@@ -213,7 +219,15 @@ class ChunkReading:
 
 class ChunkBytes(io.RawIOBase):
     """One range's stream: from ``inner`` (positioned at ``start``), exactly the bytes of the
-    records the range owns, ``[first_byte, end_byte)``; see the module's docstring."""
+    records the range owns, ``[first_byte, end_byte)``; see the module's docstring.
+
+    ``at_record_start``: ``start`` is a record's start (the first range). ``inside_quotes``:
+    the state at ``start`` to assume, the true one in a re-run; None guesses it from the
+    quotes after ``start``, which takes the ``delimiter``. ``max_record_bytes``: how far past
+    ``end`` to look for the last boundary before giving up (None: to the table's end).
+    Once read to its end: ``first_byte``, ``end_byte``, ``quote_parity``, ``lines``,
+    ``complete`` and ``reading(index)``; ``bytes_read`` counts what came from ``inner``.
+    """
 
     def __init__(
         self,
@@ -248,7 +262,7 @@ class ChunkBytes(io.RawIOBase):
         self._table_end = table_end
         self._quote = ord(quote) if quote else None
         # None: guessed from the first block's quotes, when it is read.
-        self._guessed_inside = inside_quotes
+        self._assumed_inside = inside_quotes
         self._inside_quotes = bool(inside_quotes)
         self._quote_neighbours = (
             np.frombuffer(f"{delimiter}{quote} \r\n".encode(), np.uint8) if delimiter else None
@@ -330,7 +344,7 @@ class ChunkBytes(io.RawIOBase):
 
     def _inside_at_start(self) -> bool:
         self._finished(self._end_byte)
-        return bool(self._guessed_inside)
+        return bool(self._assumed_inside)
 
     def _finished(self, value: int | None) -> int:
         if value is None or self._end_byte is None:
@@ -351,8 +365,8 @@ class ChunkBytes(io.RawIOBase):
             data = memoryview(data)[:-1]
         offset = self._position - len(self._held_back) - len(data)
         block = np.frombuffer(data, np.uint8)
-        if self._guessed_inside is None:
-            self._guessed_inside = self._inside_quotes = self._guess_inside(block)
+        if self._assumed_inside is None:
+            self._assumed_inside = self._inside_quotes = self._guess_inside(block)
         self._scan(block, data, offset, at_table_end)
         if self._end_byte is None and (at_table_end or self._position >= self._read_to):
             # The table's end is a boundary; max_record_bytes past end is where a worker gives up.
