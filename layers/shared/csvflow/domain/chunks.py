@@ -408,7 +408,9 @@ class ChunkBytes(io.RawIOBase):
             # Inside the range past its first record: no boundary to find, only bytes to count.
             found, found_too = self._found[:size], self._found_too[:size]
             quotes = (
-                int(np.count_nonzero(np.equal(block, self._quote, out=found))) if self._quote else 0
+                int(np.count_nonzero(np.equal(block, self._quote, out=found)))
+                if self._quote is not None
+                else 0
             )
             self._quotes_in_range += quotes
             self._inside_quotes ^= bool(quotes & 1)
