@@ -44,8 +44,10 @@ class FolderObjectStore:
             f.seek(max(total - size, 0))
             return f.read(), total
 
-    def open(self, ref: ObjectRef) -> BinaryIO:
-        return self._path(ref).open("rb")
+    def open(self, ref: ObjectRef, start: int = 0) -> BinaryIO:
+        stream = self._path(ref).open("rb")
+        stream.seek(start)
+        return stream
 
     def read_text(self, ref: ObjectRef) -> str | None:
         path = self._path(ref)

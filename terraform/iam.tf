@@ -108,6 +108,12 @@ data "aws_iam_policy_document" "validate" {
     resources = ["${local.bucket_arn}/${local.prefixes.incoming}*", "${local.bucket_arn}/${local.prefixes.contracts}*"]
   }
   statement {
+    # A split file's plan, and a part's own record and earlier parts' keys (docs/adr/0018).
+    sid       = "ReadThePlanAndParts"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.bucket_arn}/${local.prefixes.work}*"]
+  }
+  statement {
     # Without ListBucket S3 answers a missing key with 403, which would be retried as an outage.
     sid       = "MissingMeansNotFound"
     actions   = ["s3:ListBucket"]
@@ -144,9 +150,10 @@ data "aws_iam_policy_document" "summarize" {
     resources = [local.bucket_arn]
   }
   statement {
-    sid       = "WriteSummary"
+    # The summary; for a split file also the merged reject report (docs/adr/0018).
+    sid       = "WriteSummaryAndMergedReports"
     actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
-    resources = ["${local.bucket_arn}/${local.prefixes.work}*"]
+    resources = ["${local.bucket_arn}/${local.prefixes.work}*", "${local.bucket_arn}/${local.prefixes.reports}*"]
   }
 }
 
@@ -200,6 +207,29 @@ data "aws_iam_policy_document" "state_machine" {
     resources = flatten([
       for step in ["validate", "summarize", "persist"] : [local.function_arns[step], "${local.function_arns[step]}:*"]
     ])
+  }
+  statement {
+    # A Distributed Map runs each part as a child execution of this state machine, named
+    # <machine>/<map run>:<child> (AWS: "IAM policies for using Distributed Map states").
+    sid       = "RunTheMapsChildExecutions"
+    actions   = ["states:StartExecution"]
+    resources = [local.state_machine_arn]
+  }
+  statement {
+    sid       = "FollowTheMapsChildExecutions"
+    actions   = ["states:DescribeExecution", "states:StopExecution"]
+    resources = ["arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.state_machine_name}/*"]
+  }
+  statement {
+    # The map's ItemReader reads the plan's list of parts; its ResultWriter writes the results.
+    sid       = "ReadThePartsWriteTheResults"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
+    resources = ["${local.bucket_arn}/${local.prefixes.work}*"]
+  }
+  statement {
+    sid       = "TheBucketsKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.data.arn]
   }
   statement {
     # Step Functions' log delivery and X-Ray accept only "*" (AWS: "Logging using CloudWatch Logs").

@@ -3,7 +3,7 @@
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
 from csvflow.bootstrap import storage_function
-from csvflow.commands import SummarizeDataset
+from csvflow.commands import step_name, summarize_command
 from csvflow.observability import correlation_keys, run_step
 
 # Service and namespace from the environment (template.yaml Globals); the service is the
@@ -16,6 +16,6 @@ handle = storage_function()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event, context):
-    command = SummarizeDataset.from_event(event)
+    command = summarize_command(event)
     logger.append_keys(**correlation_keys(command))
-    return run_step("summarize", handle, command, metrics)
+    return run_step(step_name(command), handle, command, metrics)

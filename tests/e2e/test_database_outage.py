@@ -55,7 +55,7 @@ def test_a_long_outage_fails_on_persist_and_after_it_a_redrive_persists_once(
     # (so a redrive resumes there) instead of being routed to the failure branch.
     assert _task_failures(history) == ["DatabaseUnavailable"] * 5
     entered = [n for kind, n in iter_states(history) if kind.endswith("StateEntered")]
-    assert entered == ["Validate CSV", "Summarize columns", "Persist summary"]
+    assert entered == ["Choose the path", "Validate CSV", "Summarize columns", "Persist summary"]
     queries = PostgresSummaryQueries(connector(database_url))
     assert queries.summary(key) is None  # nothing half-written
     arn = failed.upload.execution_arn

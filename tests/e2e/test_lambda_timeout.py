@@ -72,7 +72,7 @@ def test_a_timed_out_validate_fails_on_its_step_and_a_redrive_after_raising_the_
     failures = [e["taskFailedEventDetails"]["error"] for e in history if e["type"] == "TaskFailed"]
     assert failures == ["Sandbox.Timedout"]  # not retried
     entered = [n for kind, n in iter_states(history) if kind.endswith("StateEntered")]
-    assert entered == ["Validate CSV"]
+    assert entered == ["Choose the path", "Validate CSV"]
     queries = PostgresSummaryQueries(connector(database_url))
     assert queries.summary(key) is None
 

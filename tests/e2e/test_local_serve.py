@@ -2,6 +2,7 @@
 
 import json
 import time
+from pathlib import Path
 
 import boto3
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from csvflow.local.runtime import LocalRuntime
 from csvflow.local.server import LocalServer
 
+ROOT = Path(__file__).parents[2]
 pytestmark = pytest.mark.e2e
 
 
@@ -132,18 +134,21 @@ def test_the_operator_commands_inspect_redrive_and_replay_through_the_endpoint(
     assert code == 1  # a failed execution
     assert (view["status"], view["error"]) == ("FAILED", "InvalidCsv")
     assert [(s["name"], s["result"]) for s in view["steps"]] == [
+        ("Choose the path", "succeeded"),
         ("Validate CSV", "caught"),  # left through its Catch, as the console shows it
         ("Record the failure", "succeeded"),
         ("Ingestion failed", "failed"),
     ]
-    assert view["steps"][0]["attempts"] == 1 and view["steps"][0]["seconds"] >= 0
+    assert view["steps"][1]["attempts"] == 1 and view["steps"][1]["seconds"] >= 0
     assert view["links"]["upload"] == f"s3://{runtime.names.bucket}/incoming/served/broken.csv"
     svg = graph.read_text()
-    assert svg.startswith("<svg") and svg.count('rx="6"') == 5  # a box per state
+    states = json.loads((ROOT / "statemachine" / "ingest.asl.json").read_text())["States"]
+    assert svg.startswith("<svg") and svg.count('rx="6"') == len(states)  # a box per state
     assert "Ingestion failed: failed" in svg and "Summarize columns: not run" in svg
     assert "Validate CSV: caught" in svg and "<title>Start</title>" in svg
-    # The path taken, in bold: Start, Validate, (caught) Record, Ingestion failed, End.
-    assert svg.count('marker-end="url(#taken)"') == 4
+    # The path taken, in bold: Start, Choose the path, Validate, (caught) Record, Ingestion
+    # failed, End.
+    assert svg.count('marker-end="url(#taken)"') == 5
 
     picture = tmp_path / "failed.png"
     code, out = _cli(capsys, "execution", failed, "--endpoint-url", url, "--graph", str(picture))

@@ -81,4 +81,4 @@ def test_a_secret_that_opens_nothing_fails_on_persist_after_the_retries(runtime,
     task_failures = [e for e in history if e["type"] == "TaskFailed"]
     assert len(task_failures) == 5  # the first attempt and MaxAttempts (4) retries
     entered = [n for kind, n in iter_states(history) if kind.endswith("StateEntered")]
-    assert entered == ["Validate CSV", "Summarize columns", "Persist summary"]
+    assert entered == ["Choose the path", "Validate CSV", "Summarize columns", "Persist summary"]

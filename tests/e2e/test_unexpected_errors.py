@@ -175,7 +175,7 @@ def test_a_function_that_cannot_start_fails_on_its_step_and_is_redriven_once_dep
         for kind, n in iter_states(runtime.history(upload.execution_arn))
         if kind.endswith("StateEntered")
     ]
-    assert entered == ["Validate CSV"]
+    assert entered == ["Choose the path", "Validate CSV"]
     queries = PostgresSummaryQueries(connector(database_url))
     assert queries.summary(key) is None
 

@@ -26,7 +26,7 @@ def test_an_upload_ends_as_a_persisted_summary_that_matches_pandas(runtime, data
         for kind, name in iter_states(runtime.history(result.upload.execution_arn))
         if kind.endswith("StateEntered")
     ]
-    assert states == ["Validate CSV", "Summarize columns", "Persist summary"]
+    assert states == ["Choose the path", "Validate CSV", "Summarize columns", "Persist summary"]
 
     summary = PostgresSummaryQueries(connector(database_url)).summary("incoming/sales/sales.csv")
     assert (summary["status"], summary["rows"], summary["rejected_rows"]) == ("SUCCEEDED", 500, 2)
@@ -144,7 +144,7 @@ def test_an_invalid_file_ends_failed_through_the_failure_branch_and_is_recorded(
         for kind, n in iter_states(runtime.history(upload.execution_arn))
         if kind.endswith("StateEntered")
     ]
-    assert entered == ["Validate CSV", "Record the failure", "Ingestion failed"]
+    assert entered == ["Choose the path", "Validate CSV", "Record the failure", "Ingestion failed"]
     (row,) = _ingestions_of(database_url, key)
     assert (row["status"], row["failed_step"], row["error"]) == ("FAILED", "validate", error)
     assert message in row["cause"]
@@ -233,7 +233,7 @@ def test_a_contract_mistake_is_recorded_as_invalid_contract_with_its_field_path(
         for kind, n in iter_states(runtime.history(upload.execution_arn))
         if kind.endswith("StateEntered")
     ]
-    assert entered == ["Validate CSV", "Record the failure", "Ingestion failed"]
+    assert entered == ["Choose the path", "Validate CSV", "Record the failure", "Ingestion failed"]
     (row,) = _ingestions_of(database_url, key)
     assert (row["status"], row["failed_step"], row["error"]) == (
         "FAILED",

@@ -37,8 +37,8 @@ class InMemoryObjectStore:
         data = self._get(ref)
         return data[-size:], len(data)
 
-    def open(self, ref: ObjectRef) -> BinaryIO:
-        return io.BytesIO(self._get(ref))
+    def open(self, ref: ObjectRef, start: int = 0) -> BinaryIO:
+        return io.BytesIO(self._get(ref)[start:])
 
     def read_text(self, ref: ObjectRef) -> str | None:
         data = self.objects.get((ref.bucket, ref.key))

@@ -64,6 +64,104 @@ class SummarizeDataset:
 
 
 @dataclass(frozen=True)
+class PlanParts:
+    """Read a big file's head once, settle how to read it and its columns' types, and cut
+    its table into byte ranges for a Distributed Map (docs/adr/0018)."""
+
+    source: SourceObject
+    dataset: str
+    ingestion_id: str
+    part_bytes: int
+    execution_arn: str | None = None
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> PlanParts:
+        return cls(
+            source=SourceObject.from_dict(event["source"]),
+            dataset=event["dataset"],
+            ingestion_id=event["ingestion_id"],
+            part_bytes=int(event["split"]["part_bytes"]),
+            execution_arn=event.get("execution_arn"),
+        )
+
+
+@dataclass(frozen=True)
+class ValidatePart:
+    """Validate and summarize the rows that start in one byte range of a planned file.
+
+    ``inside_quotes`` is None on the first pass (the part guesses whether its range starts
+    inside a quoted field); the merge step gives it when it re-runs a part that guessed
+    wrong. ``earlier_keys`` points at unique keys that earlier parts kept, when the merge
+    found this part repeating some."""
+
+    source: SourceObject
+    dataset: str
+    ingestion_id: str
+    index: int
+    start: int
+    end: int
+    inside_quotes: bool | None = None
+    earlier_keys: dict[str, Any] | None = None
+    execution_arn: str | None = None
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> ValidatePart:
+        part = event["part"]
+        return cls(
+            source=SourceObject.from_dict(event["source"]),
+            dataset=event["dataset"],
+            ingestion_id=event["ingestion_id"],
+            index=int(part["index"]),
+            start=int(part["start"]),
+            end=int(part["end"]),
+            inside_quotes=part.get("inside_quotes"),
+            earlier_keys=part.get("earlier_keys"),
+            execution_arn=event.get("execution_arn"),
+        )
+
+
+@dataclass(frozen=True)
+class MergeParts:
+    """Check the parts' readings fit together, re-run those that do not, else merge their
+    summaries and reject reports into the whole file's."""
+
+    source: SourceObject
+    dataset: str
+    ingestion_id: str
+    execution_arn: str | None = None
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> MergeParts:
+        return cls(
+            source=SourceObject.from_dict(event["source"]),
+            dataset=event["dataset"],
+            ingestion_id=event["ingestion_id"],
+            execution_arn=event.get("execution_arn"),
+        )
+
+
+def validate_command(event: dict[str, Any]) -> ValidateCsv | PlanParts | ValidatePart:
+    """The validate function serves the single path, and the split path's plan and parts."""
+    if "part" in event:
+        return ValidatePart.from_event(event)
+    if event.get("step") == "plan":
+        return PlanParts.from_event(event)
+    return ValidateCsv.from_event(event)
+
+
+def summarize_command(event: dict[str, Any]) -> SummarizeDataset | MergeParts:
+    """The summarize function finishes the single path's summary and merges a split file's."""
+    if event.get("step") == "merge":
+        return MergeParts.from_event(event)
+    return SummarizeDataset.from_event(event)
+
+
+def step_name(command: Any) -> str:
+    """The step a command is, as metrics and logs name it."""
+    return _STEP_NAMES[type(command)]
+
+
+@dataclass(frozen=True)
 class PersistSummary:
     """Record the ingestion and its summary in PostgreSQL, in one transaction."""
 
@@ -138,3 +236,12 @@ def persist_command(event: dict[str, Any]) -> PersistSummary | RecordFailure:
     if "failure" in event:
         return RecordFailure.from_event(event)
     return PersistSummary.from_event(event)
+
+
+_STEP_NAMES: dict[type, str] = {
+    ValidateCsv: "validate",
+    PlanParts: "plan",
+    ValidatePart: "validate-part",
+    SummarizeDataset: "summarize",
+    MergeParts: "merge",
+}

@@ -26,6 +26,9 @@ _VARIABLES = {  # nosec B105
     "max_rejected_rows": "CSVFLOW_MAX_REJECTED_ROWS",
     "progress_log_seconds": "CSVFLOW_PROGRESS_LOG_SECONDS",
     "s3_multipart_bytes": "CSVFLOW_S3_MULTIPART_BYTES",
+    "split_bytes": "CSVFLOW_SPLIT_BYTES",
+    "part_bytes": "CSVFLOW_PART_BYTES",
+    "part_concurrency": "CSVFLOW_PART_CONCURRENCY",
     "incoming_prefix": "CSVFLOW_INCOMING_PREFIX",
     "work_prefix": "CSVFLOW_WORK_PREFIX",
     "reports_prefix": "CSVFLOW_REPORTS_PREFIX",
@@ -80,6 +83,12 @@ class Settings:
     progress_log_seconds: int = 10
     # Parts of the Parquet the steps put and get (S3ObjectStore): boto3's 8 MB by default.
     s3_multipart_bytes: int = 8 << 20
+    # A file of at least split_bytes is validated in byte ranges of about part_bytes, at most
+    # part_concurrency at a time, by a Distributed Map (docs/adr/0018, docs/scale.md); 0
+    # never splits. The starter decides, and puts the choice in the execution's input.
+    split_bytes: int = 1 << 30
+    part_bytes: int = 128 << 20
+    part_concurrency: int = 100
 
     @classmethod
     def from_environ(

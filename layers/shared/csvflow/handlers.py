@@ -12,14 +12,17 @@ import pyarrow.parquet as pq
 
 from csvflow.bucket_layout import SummaryStateRefs, load_contract, rejects_report_ref
 from csvflow.commands import (
+    MergeParts,
     PersistSummary,
+    PlanParts,
     RecordFailure,
     StartIngestion,
     SummarizeDataset,
     ValidateCsv,
+    ValidatePart,
 )
 from csvflow.config import Settings
-from csvflow.domain.dialect import HEAD_BYTES, TAIL_BYTES, check_size, detect_dialect
+from csvflow.domain.dialect import check_size
 from csvflow.domain.model import ObjectRef, SourceObject
 from csvflow.domain.read_ahead import read_ahead
 from csvflow.domain.rejects import RejectReport
@@ -28,18 +31,19 @@ from csvflow.domain.summary import (
     IngestionRecord,
     Summary,
     profiles_from_table,
-    profiles_to_table,
 )
 from csvflow.domain.validation import CsvValidator
 from csvflow.exceptions import RejectedRowsExceeded
 from csvflow.observability import phase
-from csvflow.parquet_files import write_parquet, write_parquet_table
+from csvflow.parquet_files import write_parquet
 from csvflow.ports import IngestionRepository, ObjectStore
 from csvflow.progress import PROGRESS_LOGGER, telling_progress
+from csvflow.split_path import merge_parts, plan_parts, read_dialect, validate_part
 from csvflow.starting import start_ingestion
 from csvflow.summary_state_files import (
     SummarizingBatches,
     read_summary_state,
+    write_finished_summary,
     write_summary_state,
 )
 
@@ -58,20 +62,7 @@ def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> di
         check_size(source.size, file=source.key, max_bytes=settings.max_file_bytes)
     with phase("read"):
         contract = load_contract(store, settings, source.bucket, cmd.dataset)
-        head = store.read_head(source.ref, HEAD_BYTES)
-        # A file longer than its head has its footer (notes, totals) read from its end.
-        tail, size = (
-            store.read_tail(source.ref, TAIL_BYTES) if len(head) >= HEAD_BYTES else (None, None)
-        )
-        dialect = detect_dialect(
-            head,
-            file=source.key,
-            tail=tail,
-            size=size,
-            rules=contract.reading,
-            max_columns=settings.max_columns,
-            columns=tuple(c.name for c in contract.columns),
-        )
+        dialect = read_dialect(store, settings, source, contract)
     work = f"{settings.work_prefix}{cmd.ingestion_id}"
     validated = ObjectRef(source.bucket, f"{work}/validated.parquet")
     state_refs = SummaryStateRefs.under(source.bucket, f"{work}/summary-state")
@@ -152,7 +143,6 @@ def summarize_dataset(
 ) -> dict[str, Any]:
     """Merge the summary states the validation left (one, or one per part of the file) and
     write the finished profile and aggregates."""
-    base = f"{settings.work_prefix}{cmd.ingestion_id}/summary"
     with tempfile.TemporaryDirectory(prefix="csvflow-") as tmp:
         with phase("read"):
             contract = load_contract(store, settings, cmd.bucket, cmd.dataset)
@@ -161,29 +151,15 @@ def summarize_dataset(
             summarizer = states[0]
             for other in states[1:]:
                 summarizer.merge(other)
-        # Each table written, then all uploaded: (local path, where it goes, its listing).
-        outputs: list[tuple[Path, ObjectRef, dict[str, Any] | None]] = []
-        with phase("write"):
-            columns_ref = ObjectRef(cmd.bucket, f"{base}/columns.parquet")
-            columns_path = Path(tmp, "columns.parquet")
-            write_parquet_table(profiles_to_table(summarizer.profiler.profiles()), columns_path)
-            outputs.append((columns_path, columns_ref, None))
-            for state in summarizer.aggregates:
-                ref = ObjectRef(cmd.bucket, f"{base}/aggregates/{state.spec.name}.parquet")
-                path = Path(tmp, f"{state.spec.name}.parquet")
-                write_parquet_table(state.result(), path)
-                listing = {"name": state.spec.name, "group_by": list(state.keys)} | ref.to_dict()
-                outputs.append((path, ref, listing))
-        with phase("upload"):
-            for path, ref, _ in outputs:
-                store.upload_file(path, ref)
-    written = [listing for _, _, listing in outputs if listing is not None]
-    return {
-        "columns": columns_ref.to_dict(),
-        "aggregates": written,
-        "rows": summarizer.profiler.rows,
-        "parts": len(states),
-    }
+        summary = write_finished_summary(
+            store,
+            settings,
+            summarizer,
+            bucket=cmd.bucket,
+            ingestion_id=cmd.ingestion_id,
+            folder=Path(tmp),
+        )
+    return summary | {"parts": len(states)}
 
 
 def persist_summary(
@@ -250,6 +226,9 @@ COMMAND_HANDLERS: dict[type, Callable[..., dict[str, Any]]] = {
     StartIngestion: start_ingestion,
     ValidateCsv: validate_csv,
     SummarizeDataset: summarize_dataset,
+    PlanParts: plan_parts,
+    ValidatePart: validate_part,
+    MergeParts: merge_parts,
     PersistSummary: persist_summary,
     RecordFailure: record_failure,
 }

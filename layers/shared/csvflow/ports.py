@@ -22,8 +22,8 @@ class ObjectStore(Protocol):
         """The last ``size`` bytes of the object, and the object's whole size in bytes."""
         ...
 
-    def open(self, ref: ObjectRef) -> BinaryIO:
-        """A stream of the object's bytes, read as it is consumed."""
+    def open(self, ref: ObjectRef, start: int = 0) -> BinaryIO:
+        """A stream of the object's bytes from byte ``start`` on, read as it is consumed."""
         ...
 
     def read_text(self, ref: ObjectRef) -> str | None:

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from csvflow.bucket_layout import SummaryStateRefs
-from csvflow.domain.model import Contract
+from csvflow.config import Settings
+from csvflow.domain.model import Contract, ObjectRef
 from csvflow.domain.summarizing import Summarizer, coalesced
+from csvflow.domain.summary import profiles_to_table
 from csvflow.domain.summary_state import summarizer_from_tables, summarizer_tables
+from csvflow.observability import phase
 from csvflow.parquet_files import write_parquet_table
 from csvflow.ports import ObjectStore
 
@@ -71,3 +75,37 @@ def read_summary_state(
     return summarizer_from_tables(
         pq.read_table(columns_path), pq.read_table(aggregates_path), contract
     )
+
+
+def write_finished_summary(
+    store: ObjectStore,
+    settings: Settings,
+    summarizer: Summarizer,
+    *,
+    bucket: str,
+    ingestion_id: str,
+    folder: Path,
+) -> dict[str, Any]:
+    """Every column's profile and each aggregate's groups as the Parquet persist reads."""
+    base = f"{settings.work_prefix}{ingestion_id}/summary"
+    # Each table written, then all uploaded: (local path, where it goes, its listing).
+    outputs: list[tuple[Path, ObjectRef, dict[str, Any] | None]] = []
+    with phase("write"):
+        columns_ref = ObjectRef(bucket, f"{base}/columns.parquet")
+        columns_path = folder / "columns.parquet"
+        write_parquet_table(profiles_to_table(summarizer.profiler.profiles()), columns_path)
+        outputs.append((columns_path, columns_ref, None))
+        for state in summarizer.aggregates:
+            ref = ObjectRef(bucket, f"{base}/aggregates/{state.spec.name}.parquet")
+            path = folder / f"{state.spec.name}.parquet"
+            write_parquet_table(state.result(), path)
+            listing = {"name": state.spec.name, "group_by": list(state.keys)} | ref.to_dict()
+            outputs.append((path, ref, listing))
+    with phase("upload"):
+        for path, ref, _ in outputs:
+            store.upload_file(path, ref)
+    return {
+        "columns": columns_ref.to_dict(),
+        "aggregates": [listing for _, _, listing in outputs if listing is not None],
+        "rows": summarizer.profiler.rows,
+    }

@@ -58,9 +58,9 @@ class S3ObjectStore:
             total = str(response.get("ContentRange", "")).rpartition("/")[2]
             return data, int(total) if total.isdigit() else len(data)
 
-    def open(self, ref: ObjectRef) -> BinaryIO:
+    def open(self, ref: ObjectRef, start: int = 0) -> BinaryIO:
         with self._convert(ref):
-            body = self._get(ref)["Body"]
+            body = self._get(ref, **({"Range": f"bytes={start}-"} if start else {}))["Body"]
         return _ConvertingBody(body, ref)  # type: ignore[return-value]
 
     def _get(self, ref: ObjectRef, **extra: Any) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -139,7 +139,13 @@ class CsvValidator:
         unique_keys_memory: int = UNIQUE_KEYS_MEMORY,
         default_rejected_share: float = 0.0,
         default_rejected_rows: int = 0,
+        specs: list[ColumnSpec] | None = None,
+        earlier_keys: dict[str, pa.Array] | None = None,
     ) -> None:
+        """``specs`` are the columns' types when they were settled before (for all the parts
+        of a split file, by its plan); ``earlier_keys`` the unique columns' keys that rows
+        before this stream kept (earlier parts of a split file): a row repeating one is a
+        duplicate, as in one pass over the whole file."""
         self.file = file
         self.dialect = dialect
         self.contract = contract
@@ -158,7 +164,8 @@ class CsvValidator:
         self._next_record = 1
         self._extra_lines = dialect.data_line - 1
         self._last_line = dialect.data_line - 1
-        self._specs: list[ColumnSpec] | None = None
+        self._specs: list[ColumnSpec] | None = list(specs) if specs is not None else None
+        self._earlier_keys = earlier_keys or {}
         self._unique_keys_memory = unique_keys_memory
         self._unique_keys: dict[str, UniqueKeys] = {}
         self._check_header()
@@ -167,6 +174,11 @@ class CsvValidator:
     def bytes_read(self) -> int:
         """How much of the file the pass has read so far (all of it, once it is over)."""
         return self._stream.bytes_read
+
+    @property
+    def column_specs(self) -> list[ColumnSpec] | None:
+        """The columns' types, once settled (by the first batch, or given)."""
+        return self._specs
 
     @property
     def schema(self) -> pa.Schema:
@@ -181,7 +193,7 @@ class CsvValidator:
             "bytes_read": self._stream.bytes_read,  # a block or two ahead of the rows
         }
 
-    def batches(self) -> Iterator[pa.RecordBatch]:
+    def batches(self) -> Generator[pa.RecordBatch]:
         """The good rows, typed, batch by batch; rejects go to the report.
 
         The next block is parsed on a read-ahead thread while this one checks the current
@@ -209,40 +221,16 @@ class CsvValidator:
         self._check_quotes_closed()
         self.outcome.columns = list(self._specs or [])
 
-    @property
-    def max_rejected_share(self) -> float:
-        """The contract's share, or the deployment's default for a file without a contract."""
-        declared = self.contract.max_rejected_share
-        return self._default_rejected_share if declared is None else declared
-
     def raise_if_too_many_rejected(self, report_uri: str | None) -> None:
         """Fail the file when its rejects exceed the contract's (or the default) share."""
-        outcome = self.outcome
-        if not outcome.rejected_rows:
-            return
-        share = outcome.rejected_rows / outcome.seen_rows
-        limit = self.max_rejected_share
-        if share <= limit:
-            return
-        if self.contract.max_rejected_share is None and (
-            outcome.rejected_rows <= self._default_rejected_rows
-            and 2 * outcome.rejected_rows < outcome.seen_rows
-        ):
-            return  # a few ragged lines in a small file without a contract
-        first = self.report.first.describe(self.file) if self.report.first else ""
-        where = f"; all rejected rows are in {report_uri}" if report_uri else ""
-        allows = (
-            "the contract allows"
-            if self.contract.max_rejected_share is not None
-            else (
-                f"a file without a contract may have (CSVFLOW_MAX_REJECTED_SHARE; or up to "
-                f"{self._default_rejected_rows} rows, CSVFLOW_MAX_REJECTED_ROWS, if fewer than "
-                "half)"
-            )
-        )
-        raise RejectedRowsExceeded(
-            f"{self.file}: {outcome.rejected_rows} of {outcome.seen_rows} rows rejected "
-            f"({share:.2%}), more than the {limit:.2%} {allows}. First: {first}{where}"
+        raise_if_too_many_rejected(
+            file=self.file,
+            outcome=self.outcome,
+            contract=self.contract,
+            first=self.report.first,
+            report_uri=report_uri,
+            default_share=self._default_rejected_share,
+            default_rows=self._default_rejected_rows,
         )
 
     def _check_header(self) -> None:
@@ -528,9 +516,12 @@ class CsvValidator:
         for _, spec, values, _ in unique:
             keys = key_array(values)
             if spec.name not in self._unique_keys:
-                self._unique_keys[spec.name] = UniqueKeys(
-                    keys.type, memory_limit=self._unique_keys_memory
-                )
+                store = UniqueKeys(keys.type, memory_limit=self._unique_keys_memory)
+                earlier = self._earlier_keys.get(spec.name)
+                if earlier is not None and len(earlier):
+                    # Recorded as kept before any row of this stream is looked at.
+                    duplicates([(store, key_array(earlier))], np.ones(len(earlier), dtype=bool))
+                self._unique_keys[spec.name] = store
             columns.append((self._unique_keys[spec.name], keys))
         return duplicates(columns, candidates)
 
@@ -548,6 +539,45 @@ class CsvValidator:
                 found.append(Reject(int(lines[i]), column, raw[int(i)].as_py(), reason))
         for reject in sorted(found, key=lambda r: r.line):
             self.report.add(reject)
+
+
+def raise_if_too_many_rejected(
+    *,
+    file: str,
+    outcome: ValidationOutcome,
+    contract: Contract,
+    first: Reject | None,
+    report_uri: str | None,
+    default_share: float,
+    default_rows: int,
+) -> None:
+    """Fail a file whose rejects exceed the contract's share, or for a file without a
+    contract the deployment's default; the whole file's counts, however it was read."""
+    if not outcome.rejected_rows:
+        return
+    share = outcome.rejected_rows / outcome.seen_rows
+    declared = contract.max_rejected_share
+    limit = default_share if declared is None else declared
+    if share <= limit:
+        return
+    if declared is None and (
+        outcome.rejected_rows <= default_rows and 2 * outcome.rejected_rows < outcome.seen_rows
+    ):
+        return  # a few ragged lines in a small file without a contract
+    where = f"; all rejected rows are in {report_uri}" if report_uri else ""
+    allows = (
+        "the contract allows"
+        if declared is not None
+        else (
+            f"a file without a contract may have (CSVFLOW_MAX_REJECTED_SHARE; or up to "
+            f"{default_rows} rows, CSVFLOW_MAX_REJECTED_ROWS, if fewer than half)"
+        )
+    )
+    raise RejectedRowsExceeded(
+        f"{file}: {outcome.rejected_rows} of {outcome.seen_rows} rows rejected "
+        f"({share:.2%}), more than the {limit:.2%} {allows}. "
+        f"First: {first.describe(file) if first else ''}{where}"
+    )
 
 
 def _string_batch(names: list[str], columns: list[list[str]]) -> pa.RecordBatch:

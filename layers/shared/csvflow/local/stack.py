@@ -258,6 +258,7 @@ def build_stack(session: Any, names: StackNames, root: Path, database_url: str) 
             "ValidateFunctionArn": stack.function_arns["validate"],
             "SummarizeFunctionArn": stack.function_arns["summarize"],
             "PersistFunctionArn": stack.function_arns["persist"],
+            "BucketName": names.bucket,
         },
     )
     session.client("stepfunctions").create_state_machine(

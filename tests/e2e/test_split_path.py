@@ -1,0 +1,172 @@
+"""A big file's split path (a Distributed Map over byte ranges, docs/adr/0018) gives the single
+path's answer: the same rows, rejects with the same lines, the same summary.
+
+The file is cut into parts of a few hundred bytes, so that quoted line breaks, CRLF endings,
+multi-byte characters, rejected rows and a unique key repeated far apart all straddle or sit
+near the cuts. The state machine, its Map and the handlers are the real ones, in moto.
+"""
+
+import csv
+import io
+import json
+import random
+
+import pytest
+
+from csvflow.adapters.postgres.connection import connector
+from csvflow.adapters.postgres.queries import PostgresSummaryQueries
+from csvflow.local.executions import iter_states
+
+pytestmark = pytest.mark.e2e
+
+CONTRACT = """
+columns:
+  - {name: id, type: int, unique: true}
+  - {name: amount, type: decimal, precision: 12, scale: 2}
+max_rejected_share: 0.2
+aggregates:
+  - name: by_city
+    group_by: [city]
+    metrics:
+      - {column: amount, op: sum}
+      - {column: id, op: distinct_count}
+"""
+
+SINGLE = {"CSVFLOW_SPLIT_BYTES": "0"}
+SPLIT = {"CSVFLOW_SPLIT_BYTES": "1000", "CSVFLOW_PART_BYTES": "300"}
+
+
+def messy_csv(rows: int = 220, seed: int = 11) -> bytes:
+    rng = random.Random(seed)
+    cities = ["Zürich", "東京", "São Paulo", "Kraków", "Reykjavík 🌋", "Lyon"]
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["id", "city", "amount", "note"])
+    for i in range(1, rows + 1):
+        note = rng.choice(
+            [
+                "plain",
+                "two\r\nlines, with a comma",
+                'a "quoted" word',
+                "three\nshort\nlines",
+                "",
+                "ünïcödé, again",
+            ]
+        )
+        amount = f"{rng.randint(0, 99999) / 100:.2f}"
+        row = [str(i), rng.choice(cities), amount, note]
+        if i % 37 == 0:
+            row[2] = "n/a?"  # not a decimal: rejected with its line and column
+        if i % 53 == 0:
+            row = row[:3]  # a short row: rejected as the wrong width
+        if i == 190:
+            row[0] = "7"  # id 7 again, parts later: a duplicate of an earlier row
+        writer.writerow(row)
+    return out.getvalue().encode("utf-8")
+
+
+def _by_line(report: str) -> list[list[str]]:
+    rows = list(csv.reader(io.StringIO(report)))
+    return [rows[0], *sorted(rows[1:], key=lambda row: int(row[0]))]
+
+
+def _configure_starter(runtime, variables):
+    arn = runtime.function_arns["starter"]
+    config = runtime.lam.get_function_configuration(FunctionName=arn)
+    environment = config["Environment"]["Variables"] | variables
+    runtime.lam.update_function_configuration(
+        FunctionName=arn, Environment={"Variables": environment}
+    )
+
+
+def _ingest(runtime, database_url, data, key, variables):
+    _configure_starter(runtime, variables)
+    upload = runtime.upload_bytes(data, key)
+    runtime.pump()
+    (result,) = runtime.wait([upload], timeout=300)
+    summary = PostgresSummaryQueries(connector(database_url)).summary(key)
+    entered = [
+        name
+        for kind, name in iter_states(runtime.history(upload.execution_arn))
+        if kind.endswith("StateEntered")
+    ]
+    history = runtime.history(upload.execution_arn)
+    rereads = [
+        json.loads(event["stateExitedEventDetails"]["output"]).get("merge", {}).get("result", {})
+        for event in history
+        if event["type"] == "TaskStateExited"
+        and event["stateExitedEventDetails"]["name"] == "Merge the parts"
+    ]
+    entered.append({"rereads": [r["reread"]["why"] for r in rereads if r.get("reread")]})
+    report = None
+    if summary.get("rejects_report"):
+        bucket, _, report_key = summary["rejects_report"].removeprefix("s3://").partition("/")
+        report = runtime.s3.get_object(Bucket=bucket, Key=report_key)["Body"].read().decode()
+    return result, summary, entered, report
+
+
+def test_a_file_split_into_many_parts_summarizes_as_one_pass(runtime, database_url, tmp_path):
+    contract = tmp_path / "messy.yaml"
+    contract.write_text(CONTRACT)
+    runtime.put_contract("messy", contract)
+    data = messy_csv()
+    one, one_summary, one_states, one_report = _ingest(
+        runtime, database_url, data, "incoming/messy/one.csv", SINGLE
+    )
+    many, many_summary, many_states, many_report = _ingest(
+        runtime, database_url, data, "incoming/messy/many.csv", SPLIT
+    )
+
+    assert (one.status, many.status) == ("SUCCEEDED", "SUCCEEDED"), many.cause
+    assert "Plan the parts" not in one_states
+    # id 7 kept in an early part and again in a late one: that part was read again,
+    # told the earlier keys, and its row became a duplicate, as in one pass.
+    assert many_states[-1] == {"rereads": ["unique keys"]}
+    assert many_states.count("Validate the parts") == 2
+    assert many_summary["dialect"]["split"]["parts"] >= 20
+    assert (many_summary["rows"], many_summary["rejected_rows"]) == (
+        one_summary["rows"],
+        one_summary["rejected_rows"],
+    )
+    # The same rejects, each on the file's own line. (One pass lists a block's rows of the
+    # wrong width before its values' problems; parts are smaller blocks: ordered by line.)
+    assert _by_line(many_report) == _by_line(one_report)
+    assert many_report.splitlines()[1:] == sorted(
+        many_report.splitlines()[1:], key=lambda row: int(row.split(",")[0])
+    )
+    assert "duplicate of an earlier row" in many_report
+    assert "expected 4 fields, found 3" in many_report
+    for mine, theirs in zip(many_summary["columns"], one_summary["columns"], strict=True):
+        for field, expected in theirs.items():
+            if isinstance(expected, float):
+                assert mine[field] == pytest.approx(expected), (theirs["name"], field)
+            else:
+                assert mine[field] == expected, (theirs["name"], field)
+    assert many_summary["aggregates"] == one_summary["aggregates"]
+
+
+def test_the_split_path_records_a_part_error_with_the_files_own_line(runtime, database_url):
+    # A quote opened in the last rows and never closed: only the whole file can tell.
+    data = messy_csv(120) + b'999,Lyon,1.00,"never closed\r\n121,Lyon,2.00,x\r\n'
+    result, summary, entered, _ = _ingest(
+        runtime, database_url, data, "incoming/messy/open-quote.csv", SPLIT
+    )
+    assert (result.status, result.error) == ("FAILED", "InvalidCsv"), result.cause
+    assert "never closed" in result.cause
+    assert entered[-4:-1] == ["Merge the parts", "Record the failure", "Ingestion failed"]
+    assert summary["status"] == "FAILED"
+
+
+def test_the_starter_puts_the_choice_in_the_executions_input(runtime):
+    _configure_starter(runtime, SPLIT)
+    upload = runtime.upload_bytes(messy_csv(60), "incoming/messy/choice.csv")
+    runtime.pump()
+    runtime.wait([upload], timeout=300)
+    execution = runtime.sfn.describe_execution(executionArn=upload.execution_arn)
+    split = json.loads(execution["input"])["split"]
+    assert split == {
+        "path": "parts",
+        "split_bytes": 1000,
+        "part_bytes": 300,
+        "max_concurrency": 100,
+    }

@@ -1,0 +1,71 @@
+"""The split path's handlers with in-memory fakes: plan, parts, merge, without the state machine."""
+
+import pytest
+
+from csvflow.bootstrap import bootstrap
+from csvflow.commands import MergeParts, PlanParts, ValidatePart
+from csvflow.config import Settings
+from csvflow.domain.model import SourceObject
+from tests.support.fakes import InMemoryObjectStore
+
+BUCKET = "data"
+
+
+@pytest.fixture
+def world():
+    store = InMemoryObjectStore()
+    return bootstrap(settings=Settings(), store=store), store
+
+
+def _plan(handle, store, data: bytes, part_bytes: int):
+    store.put(BUCKET, "incoming/t/file.csv", data)
+    source = SourceObject(BUCKET, "incoming/t/file.csv", "v1", "e1", size=len(data))
+    payload = {"source": source.to_dict(), "dataset": "t", "ingestion_id": "file-1"}
+    plan = handle(PlanParts.from_event(payload | {"split": {"part_bytes": part_bytes}}))
+    return payload, plan
+
+
+def _parts(store, plan) -> list[dict]:
+    import json
+
+    return json.loads(store.objects[(BUCKET, plan["parts"]["key"])])
+
+
+def test_a_part_that_finished_answers_from_its_record_without_reading_again(world):
+    handle, store = world
+    data = b"id,name\n" + b"".join(b"%d,name %d\n" % (i, i) for i in range(400))
+    payload, plan = _plan(handle, store, data, part_bytes=1000)
+    assert plan["path"] == "parts" and plan["count"] >= 4
+    first = _parts(store, plan)[1]
+    answer = handle(ValidatePart.from_event(payload | {"part": first}))
+    del store.objects[(BUCKET, "incoming/t/file.csv")]  # a second reading would fail now
+    assert handle(ValidatePart.from_event(payload | {"part": first})) == answer
+
+
+def test_a_file_the_parts_cannot_read_exactly_takes_the_single_path(world):
+    handle, store = world
+    data = ("id,name\n" + "".join(f"{i},näme {i}\n" for i in range(400))).encode("utf-16")
+    _, plan = _plan(handle, store, data, part_bytes=1000)
+    assert plan["path"] == "single" and "utf-16" in plan["reason"]
+
+
+def test_the_merge_totals_the_parts_and_numbers_rejects_by_the_files_lines(world):
+    handle, store = world
+    rows = [f"{i},{'x' if i % 100 == 7 else i * 2}" for i in range(300)]
+    data = ("id,n\n" + "\n".join(rows) + "\n").encode()
+    store.put(
+        BUCKET, "contracts/t.yaml", b"columns: [{name: n, type: int}]\nmax_rejected_share: 0.1\n"
+    )
+    payload, plan = _plan(handle, store, data, part_bytes=500)
+    for part in _parts(store, plan):
+        handle(ValidatePart.from_event(payload | {"part": part}))
+    merged = handle(MergeParts.from_event(payload))
+    assert merged["reread"] is None
+    validation = merged["validation"]
+    # Row i is on line i + 2; its "n" is not a number where i % 100 == 7.
+    assert (validation["rows"], validation["rejected_rows"]) == (297, 3)
+    report = store.objects[(BUCKET, validation["rejects_report"]["key"])].decode()
+    assert [int(line.split(",")[0]) for line in report.splitlines()[1:]] == [
+        i + 2 for i in range(300) if i % 100 == 7
+    ]
+    assert merged["summary"]["parts"] == plan["count"] and merged["summary"]["rows"] == 297
