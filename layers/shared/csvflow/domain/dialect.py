@@ -26,12 +26,16 @@ from csvflow.domain.sniffing import (
     find_table,
     header_evidence,
     is_footer,
+    is_separator,
     is_totals,
+    leading_preamble,
     padded_header,
     parse,
     physical_lines,
     rank,
     rival,
+    second_table_start,
+    starting_at_top,
 )
 from csvflow.exceptions import InvalidCsv
 
@@ -40,6 +44,7 @@ TAIL_BYTES = 64 << 10
 _SHOWN_CHARS = 80  # of a skipped line, in the record of what was skipped
 _SHOWN_LINES = 5
 _LISTED = 10  # renames and assumptions listed in the dialect's JSON
+_MAX_NOTES = 20  # lines of notes below a table; more is a ragged end, rows to reject
 
 # Signatures of formats people upload by mistake, checked before anything is parsed.
 _MAGIC = (
@@ -206,6 +211,9 @@ class _Detection:
     assumptions: list[str] = field(default_factory=list)
     skipped: list[SkippedLines] = field(default_factory=list)
     renamed: list[tuple[int, str, str]] = field(default_factory=list)
+    # Lines above the sample: the contract's skip_lines, or a preamble of a recognised kind.
+    offset: int = 0
+    preamble_kind: str = ""
 
     def assume(self, sentence: str) -> None:
         self.assumptions.append(sentence)
@@ -226,6 +234,10 @@ class _Detection:
                 f"skip_lines is {skip}, but the file's first part has {len(lines)} lines",
                 file=self.file,
             )
+        if self.rules.skip_lines is None:
+            recognised, self.preamble_kind = leading_preamble(lines)
+            skip = recognised if recognised < len(lines) else 0
+        self.offset = skip
         sample = _sample(lines[skip:])
         table = self._choose(sample)
         has_header, header_record, names = self._header(table)
@@ -277,6 +289,8 @@ class _Detection:
         )
         forced = 0 if rules.skip_lines is not None else None
         tables = [find_table(parse(sample, r), r, start=forced) for r in readings]
+        if self.preamble_kind:
+            tables = [starting_at_top(t) for t in tables]
         if self.declared and forced is None:
             # The contract's column names mark the header: the table starts there, and
             # a reading in which no line holds them all is not the one meant.
@@ -326,7 +340,7 @@ class _Detection:
         short, missing_at = padded_header(table) if not has_header else (None, "")
         if short is not None:
             names = short.fields + ("",) if missing_at == "end" else ("", *short.fields)
-            line = short.first_line + (self.rules.skip_lines or 0)
+            line = short.first_line + self.offset
             unnamed = "last" if missing_at == "end" else "first"
             self.assume(
                 f"line {line} is the header, one name short of the rows: "
@@ -337,7 +351,7 @@ class _Detection:
             raise InvalidCsv(
                 f"the contract requires a header, but {why}",
                 file=self.file,
-                line=rows[0].first_line + (self.rules.skip_lines or 0),
+                line=rows[0].first_line + self.offset,
             )
         if not has_header:
             self.assume(f"no header: {why}; the columns are named column_1 to column_{table.width}")
@@ -349,6 +363,12 @@ class _Detection:
         shown = tuple(_shown(line) for line in above if line.strip())[:_SHOWN_LINES]
         self.skipped.append(SkippedLines("preamble", start_line - 1, 1, shown))
         what = "a preamble (titles, notes or metadata)" if shown else "blank"
+        if self.preamble_kind == "comments":
+            what = "comment lines (starting with #) and a preamble"
+        elif self.preamble_kind == "front matter":
+            what = 'YAML front matter (between "---" lines) and a preamble'
+        if self.preamble_kind and self.offset == start_line - 1:
+            what = what.removesuffix(" and a preamble")
         self.assume(f"lines 1-{start_line - 1} above the table are {what}, not rows")
 
     def _footer(
@@ -480,14 +500,15 @@ def _line_ending(lines: list[str]) -> str:
 
 
 def _footer_start(records: tuple[Record, ...], width: int) -> int | None:
-    """The index of the first footer record: notes (and a totals row) below the last row."""
-    at = len(records)
-    notes = 0
-    while at > 0 and (records[at - 1].blank or is_footer(records[at - 1], width)):
-        at -= 1
-        notes += not records[at].blank
-        if notes > 20:
-            return None  # a long ragged end is rows to reject, not a footer
+    """The index of the first footer record: notes, separator lines, a second table (with
+    its own notes) and totals rows below the last row."""
+    at, notes = _notes_above(records, width, len(records))
+    below = second_table_start(records, width, at) if notes <= _MAX_NOTES else None
+    if below is not None:
+        at, more = _notes_above(records, width, below)
+        notes += 1 + more
+    if notes > _MAX_NOTES:
+        return None  # a long ragged end is rows to reject, not a footer
     totals = 0
     while at > 0 and totals < 5 and is_totals(records[at - 1], width):
         at -= 1
@@ -499,6 +520,19 @@ def _footer_start(records: tuple[Record, ...], width: int) -> int | None:
         return None
     rows_above = sum(1 for r in records[:at] if len(r.fields) == width)
     return at if rows_above >= 2 else None  # a header alone is no table to end
+
+
+def _notes_above(records: tuple[Record, ...], width: int, end: int) -> tuple[int, int]:
+    """Where the notes (and blank and separator lines) just above ``end`` start, and how
+    many lines of notes there are (counting stops past the most a footer may have)."""
+    at, notes = end, 0
+    while at > 0 and notes <= _MAX_NOTES:
+        record = records[at - 1]
+        if not (record.blank or is_separator(record) or is_footer(record, width)):
+            break
+        at -= 1
+        notes += not record.blank
+    return at, notes
 
 
 def _free(name: str, taken: set[str]) -> str:
