@@ -522,25 +522,30 @@ def second_table_start(records: Sequence[Record], width: int, end: int) -> int |
     records up to ``end`` close with one: three or more records of another width (two
     fields or more) right below a row of the table, headed by names above typed columns, or
     set apart from the table by a blank or separator line."""
-    content = [i for i in range(end) if not records[i].blank]
-    if not content:
+    last = end
+    while last > 0 and records[last - 1].blank:
+        last -= 1
+    if last == 0:
         return None
-    other = len(records[content[-1]].fields)
+    other = len(records[last - 1].fields)
     if other == width or other < 2:
         return None
-    k = len(content)
-    while k > 0 and len(records[content[k - 1]].fields) == other:
-        k -= 1
-    block = [records[i].fields for i in content[k:]]
-    if len(block) < 3 or k == 0:
+    block: list[int] = []  # from the end up: the records of the other width, blanks skipped
+    above = last
+    while above > 0 and (records[above - 1].blank or len(records[above - 1].fields) == other):
+        above -= 1
+        if not records[above].blank:
+            block.append(above)
+    if len(block) < 3 or above == 0:
         return None
-    first = content[k]
-    apart = records[first - 1].blank or is_separator(records[content[k - 1]])
+    first = block[-1]
+    rows = [records[i].fields for i in reversed(block)]
+    apart = records[first - 1].blank or is_separator(records[above - 1])
     if not apart:
-        names, values, _ = _votes(block[0], block[1:], other)
+        names, values, _ = _votes(rows[0], rows[1:], other)
         if not names or values:
             return None
-    if not apart and len(records[content[k - 1]].fields) != width:
+    if not apart and len(records[above - 1].fields) != width:
         return None
     while first > 0 and records[first - 1].blank:
         first -= 1
