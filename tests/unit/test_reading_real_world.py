@@ -182,16 +182,62 @@ def test_a_second_table_set_apart_by_a_blank_line_needs_no_header_to_be_a_footer
     assert detect(data).skipped[-1].first_line == 5
 
 
-def test_short_rows_at_the_end_of_a_table_are_rows_to_reject_not_a_second_table():
-    result = validate_bytes(b"a,b,c\n1,2,3\n4,5,6\n7,8\n9,10\n11,12\n")
+def test_short_rows_at_the_end_of_a_table_are_its_rows_not_a_second_table():
+    data = b"a,b,c\n1,2,3\n4,5,6\n7,8\n9,10\n11,12\n"
 
-    assert [r["line"] for r in report_rows(result.report_csv)] == ["4", "5", "6"]
+    assert not detect(data).skipped
+    assert [(r["a"], r["c"]) for r in rows_of(data)] == [
+        (1, 3),
+        (4, 6),
+        (7, None),
+        (9, None),
+        (11, None),
+    ]
 
 
 def test_a_row_written_as_the_rows_below_it_is_data_though_the_columns_are_text():
     data = b"AD\t+4230+00131\tEurope/Andorra\nAE\t+2518+05518\tAsia/Dubai\nAF\t+3431+06912\tAsia/Kabul\n"
 
     assert detect(data).has_header is False
+
+
+def test_rows_that_stop_early_lack_their_last_values_and_are_kept():
+    data = corpus_file("debian-releases.csv")  # releases lack the dates not reached yet
+
+    dialect = detect(data)
+
+    assert (len(dialect.header), dialect.header[-1], dialect.short_rows_filled) == (
+        8, "eol-elts", True,
+    )  # fmt: skip
+    assert "15 of the table's first 23 lines stop early" in dialect.assumptions[0]
+    rows = rows_of(data)
+    assert len(rows) == 22  # the four-field rows at the end are rows, not a footer
+    assert (rows[0]["codename"], rows[0]["eol"], rows[0]["eol-lts"]) == (
+        "Buzz",
+        date(1997, 6, 5),
+        None,
+    )
+    assert (rows[-1]["codename"], rows[-1]["created"], rows[-1]["release"]) == (
+        "Experimental", date(1993, 8, 16), None,
+    )  # fmt: skip
+
+
+def test_an_optional_last_column_of_remarks_is_read_where_rows_have_it():
+    data = corpus_file("station-list-optional-remarks.tab")  # no typed column: forms decide
+
+    rows = rows_of(data)
+
+    assert [r["column_4"] for r in rows] == [None, "closed 2019", None, "moved 2004", None, None]
+    assert rows[0]["column_2"] == "+5230+01322"
+
+
+def test_rows_missing_a_value_in_the_middle_are_rejected_not_filled_at_the_end():
+    data = b"name,age,city\nAl,30,Oslo\nBo,Paris\nCy,41,Rome\nDi,Bergen\nEd,52,Lund\nFi,Turku\n"
+
+    result = validate_bytes(data)
+
+    assert detect(data).short_rows_filled is False  # "Paris" is no age
+    assert [r["line"] for r in report_rows(result.report_csv)] == ["3", "5", "7"]
 
 
 # --- the header ------------------------------------------------------------------------

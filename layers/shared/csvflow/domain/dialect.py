@@ -36,6 +36,7 @@ from csvflow.domain.sniffing import (
     rival,
     second_table_start,
     starting_at_top,
+    stopping_early,
 )
 from csvflow.exceptions import InvalidCsv
 
@@ -101,6 +102,8 @@ class Dialect:
     # Quote characters inside unquoted text ('5" pipe', 'said "no" twice'): their count's
     # parity cannot tell a quoted field left open, so validation does not check it.
     literal_quotes: bool = False
+    # Rows that stop early lack their last values: read as empty, not rejected.
+    short_rows_filled: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The dialect as JSON: small, for a step's result and the ``ingestions`` row (a file
@@ -114,6 +117,7 @@ class Dialect:
             "quote": self.quote or None,
             "escape": "backslash" if self.escape else "double",
             "skip_initial_space": self.skip_initial_space,
+            "short_rows_filled": self.short_rows_filled,
             "line_ending": {"\n": "LF", "\r\n": "CRLF", "\r": "CR"}[self.line_ending],
             "header": self.has_header,
             "header_line": self.header_line,
@@ -214,6 +218,7 @@ class _Detection:
     # Lines above the sample: the contract's skip_lines, or a preamble of a recognised kind.
     offset: int = 0
     preamble_kind: str = ""
+    short_rows_filled: bool = False
 
     def assume(self, sentence: str) -> None:
         self.assumptions.append(sentence)
@@ -271,6 +276,7 @@ class _Detection:
             skip_initial_space=reading.skip_initial_space,
             line_ending=_line_ending(sample),
             literal_quotes=_literal_quotes("".join(sample), reading),
+            short_rows_filled=self.short_rows_filled,
             has_header=has_header,
             header_line=start_line if has_header else None,
             data_line=data_line,
@@ -316,6 +322,15 @@ class _Detection:
             )
         if best.reading.skip_initial_space:
             self.assume("spaces after each delimiter are padding, not part of the values")
+        whole = stopping_early(best)
+        if whole is not None:
+            short = sum(1 for r in whole.rows if len(r.fields) < whole.width)
+            self.short_rows_filled = True
+            self.assume(
+                f"{short} of the table's first {len(whole.rows)} lines stop early (fewer than "
+                f"{whole.width} fields): the values they lack, the last ones, are read as empty"
+            )
+            return whole
         return best
 
     def _from_declared_header(self, table: Table) -> Table | None:
@@ -395,7 +410,7 @@ class _Detection:
         else:
             return None
         records = parse(last, reading)
-        at = _footer_start(records, width)
+        at = _footer_start(records, width, short_rows=self.short_rows_filled)
         if at is None:
             return None
         footer_lines = last[records[at].first_line - 1 :]
@@ -499,13 +514,13 @@ def _line_ending(lines: list[str]) -> str:
     return max(("\n", "\r\n", "\r"), key=endings.count) if endings else "\n"
 
 
-def _footer_start(records: tuple[Record, ...], width: int) -> int | None:
+def _footer_start(records: tuple[Record, ...], width: int, *, short_rows: bool) -> int | None:
     """The index of the first footer record: notes, separator lines, a second table (with
     its own notes) and totals rows below the last row."""
-    at, notes = _notes_above(records, width, len(records))
+    at, notes = _notes_above(records, width, len(records), short_rows=short_rows)
     below = second_table_start(records, width, at) if notes <= _MAX_NOTES else None
     if below is not None:
-        at, more = _notes_above(records, width, below)
+        at, more = _notes_above(records, width, below, short_rows=short_rows)
         notes += 1 + more
     if notes > _MAX_NOTES:
         return None  # a long ragged end is rows to reject, not a footer
@@ -522,13 +537,19 @@ def _footer_start(records: tuple[Record, ...], width: int) -> int | None:
     return at if rows_above >= 2 else None  # a header alone is no table to end
 
 
-def _notes_above(records: tuple[Record, ...], width: int, end: int) -> tuple[int, int]:
+def _notes_above(
+    records: tuple[Record, ...], width: int, end: int, *, short_rows: bool
+) -> tuple[int, int]:
     """Where the notes (and blank and separator lines) just above ``end`` start, and how
-    many lines of notes there are (counting stops past the most a footer may have)."""
+    many lines of notes there are (counting stops past the most a footer may have). Where
+    ``short_rows`` (rows that stop early) are read, a note is one filled field, not a row."""
     at, notes = end, 0
     while at > 0 and notes <= _MAX_NOTES:
         record = records[at - 1]
-        if not (record.blank or is_separator(record) or is_footer(record, width)):
+        note = is_footer(record, width) and not (
+            short_rows and sum(1 for f in record.fields if f.strip()) > 1
+        )
+        if not (record.blank or is_separator(record) or note):
             break
         at -= 1
         notes += not record.blank

@@ -14,11 +14,11 @@ from __future__ import annotations
 import csv
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from csvflow.domain.cells import NUMBER, TEMPORAL, TYPED, cell_kind, is_known
+from csvflow.domain.cells import EMPTY, NUMBER, TEMPORAL, TYPED, cell_kind, is_known
 
 DELIMITERS = (",", ";", "\t", "|", " ", "#", ":")
 QUOTES = ('"', "'", "")  # "": no quoting
@@ -29,6 +29,8 @@ AMBIGUOUS_RATIO = 0.9
 # How many rows after a candidate first row must share its width for the table to start there.
 _LOOKAHEAD = 4
 _UNIFORM_SHARE = 0.7
+# Rows that stop early are a pattern of the file, not a few ragged rows, from this share on.
+_STOPPING_EARLY_SHARE = 0.1
 _MAX_FOOTER_RECORDS = 20
 # How a note below a table begins, where it is not a sentence of its own.
 _NOTE = re.compile(r"(notes?|source|sources|footnotes?|remarks?|quelle|\*)\b\W", re.I)
@@ -295,16 +297,64 @@ def _width_below_key_values(records: tuple[Record, ...], content: list[int], wid
 
 def starting_at_top(table: Table) -> Table:
     """The table from its sample's first line, where the lines above its uniform start are
-    rows of it (two fields or more, up to its width, no blank line among them): after a
-    recognised preamble (comments, front matter) the next line is the table's, and rows
-    short of a field at its top are ragged rows, not titles."""
+    rows of it (two fields or more, no blank line among them): after a recognised preamble
+    (comments, front matter) the next line is the table's, and rows of another width at its
+    top are ragged rows (or rows that stop early), not titles."""
     content = [i for i, r in enumerate(table.records) if not r.blank]
     if not content or table.start <= content[0]:
         return table
     above = table.records[content[0] : table.start]
-    if not all(2 <= len(r.fields) <= table.width and not r.blank for r in above):
+    if not all(len(r.fields) >= 2 and not r.blank for r in above):
         return table
     return find_table(table.records, table.reading, start=content[0], width=table.width)
+
+
+def stopping_early(table: Table) -> Table | None:
+    """The table as its widest rows (and header) have it, where many rows stop early: the
+    values they lack are the last ones (a release list's dates not reached yet, a comments
+    column most rows leave out). None unless the values the short rows have sit in the
+    columns they belong to: numbers under numbers, dates under dates, "+4230+00131" under
+    "-0848+01314", for at least 90 % of the cells where a column gives such evidence."""
+    records = table.records
+    first = table.start
+    if first > 0 and len(records[first - 1].fields) > table.width:
+        first -= 1  # a header wider than most rows, just above them
+    region = [r for r in records[first : table.end] if len(r.fields) >= 2]
+    full = max((len(r.fields) for r in region), default=0)
+    body = region[1:]
+    short = [r for r in body if len(r.fields) < full]
+    complete = [r for r in body if len(r.fields) == full]
+    if full < 3 or len(short) < 3 or len(short) < _STOPPING_EARLY_SHARE * len(body):
+        return None
+    if len(complete) < 2:
+        return None
+    signed = matched = 0
+    for j in range(full - 1):
+        belongs = _signature([r.fields[j] for r in complete])
+        if belongs is None:
+            continue
+        cells = [r.fields[j] for r in short if len(r.fields) > j]
+        signed += len(cells)
+        matched += sum(map(belongs, cells))
+    if not signed or matched < 0.9 * signed:
+        return None
+    return find_table(records, table.reading, start=first, width=full)
+
+
+def _signature(column: list[str]) -> Callable[[str], bool] | None:
+    """What a cell must look like to belong to ``column``: its typed kind, or the form most
+    of its cells are written in when that form has digits or signs; None without either."""
+    family = _family(column)
+    if family is not None:
+        kinds = {family, EMPTY} | ({NUMBER, TEMPORAL} if family in (NUMBER, TEMPORAL) else set())
+        return lambda cell: cell_kind(cell) in kinds
+    patterns = Counter(p for p in map(_pattern, column) if p and set(p) - set("Aa "))
+    if not patterns:
+        return None
+    common, count = patterns.most_common(1)[0]
+    if count * 2 < len(column):
+        return None
+    return lambda cell: not cell.strip() or _pattern(cell) == common
 
 
 def _table_start(records: tuple[Record, ...], content: list[int], width: int) -> int:
