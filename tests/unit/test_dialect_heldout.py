@@ -10,10 +10,11 @@ tests/data/dialects-heldout` prints the same figures beside DuckDB, pandas and c
 
 Issue 13's goal (at least 95 % right, at most 1 % misread) was NOT met held-out when this set was
 first measured: csvflow read 74 of the 80 files right (92.5 %), misread 3 (3.8 %) and refused 3.
-Comment lines, front matter and key-value preambles, separator lines and second tables as footers,
-and rows that stop early (tzdata's zone.tab: an optional fourth column) brought it to 79 right
-(98.8 %), 1 misread (1.2 %: a one-line file of three words, read as a header, annotated as data)
-and none refused. The tests hold csvflow to what it measured (no fewer right, no more misread),
+Comment lines, front matter and key-value preambles, separator lines in footers, and rows that
+stop early (tzdata's zone.tab: an optional fourth column) brought it to 78 right (97.5 %), 1
+misread (1.2 %: a one-line file of three words, read as a header, annotated as data) and 1
+refused (a second table below the first, rejected row by row: cutting it as a footer made more
+blind files misread than right, docs/adr/0013). The tests hold csvflow to what it measured (no fewer right, no more misread),
 which fails a regression; raise the figures when detection improves, up to the goal.
 """
 
@@ -26,7 +27,7 @@ import pytest
 from tests.support.dialect_corpus import ROOT, corpus, judged_by_csvflow, listing
 
 HELDOUT = ROOT / "tests" / "data" / "dialects-heldout"
-RIGHT_MEASURED = 79  # of 80
+RIGHT_MEASURED = 78  # of 80
 MISREAD_MEASURED = 1
 
 FILES = corpus.load_expected(HELDOUT)

@@ -34,7 +34,6 @@ from csvflow.domain.sniffing import (
     physical_lines,
     rank,
     rival,
-    second_table_start,
     starting_at_top,
     stopping_early,
 )
@@ -515,13 +514,10 @@ def _line_ending(lines: list[str]) -> str:
 
 
 def _footer_start(records: tuple[Record, ...], width: int, *, short_rows: bool) -> int | None:
-    """The index of the first footer record: notes, separator lines, a second table (with
-    its own notes) and totals rows below the last row."""
+    """The index of the first footer record: notes, separator lines and totals rows below the
+    last row. Not a second table below the first: taken for a footer, it read more files
+    wrong than right (docs/adr/0013); its rows stay rows to reject."""
     at, notes = _notes_above(records, width, len(records), short_rows=short_rows)
-    below = second_table_start(records, width, at) if notes <= _MAX_NOTES else None
-    if below is not None:
-        at, more = _notes_above(records, width, below, short_rows=short_rows)
-        notes += 1 + more
     if notes > _MAX_NOTES:
         return None  # a long ragged end is rows to reject, not a footer
     totals = 0

@@ -567,41 +567,6 @@ def is_separator(record: Record) -> bool:
     return bool(filled) and all(_SEPARATOR.fullmatch(f) for f in filled)
 
 
-def second_table_start(records: Sequence[Record], width: int, end: int) -> int | None:
-    """Where a second table below the table starts (blank lines above it included), if the
-    records up to ``end`` close with one: three or more records of another width (two
-    fields or more) right below a row of the table, headed by names above typed columns, or
-    set apart from the table by a blank or separator line."""
-    last = end
-    while last > 0 and records[last - 1].blank:
-        last -= 1
-    if last == 0:
-        return None
-    other = len(records[last - 1].fields)
-    if other == width or other < 2:
-        return None
-    block: list[int] = []  # from the end up: the records of the other width, blanks skipped
-    above = last
-    while above > 0 and (records[above - 1].blank or len(records[above - 1].fields) == other):
-        above -= 1
-        if not records[above].blank:
-            block.append(above)
-    if len(block) < 3 or above == 0:
-        return None
-    first = block[-1]
-    rows = [records[i].fields for i in reversed(block)]
-    apart = records[first - 1].blank or is_separator(records[above - 1])
-    if not apart:
-        names, values, _ = _votes(rows[0], rows[1:], other)
-        if not names or values:
-            return None
-    if not apart and len(records[above - 1].fields) != width:
-        return None
-    while first > 0 and records[first - 1].blank:
-        first -= 1
-    return first
-
-
 def is_totals(record: Record, width: int) -> bool:
     """A row of totals closing a table: a "Total" label (after empty cells, as spreadsheets
     put it under the column it sums up to), then numbers or nothing."""
