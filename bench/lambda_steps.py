@@ -53,6 +53,10 @@ class FolderObjectStore:
         path = self._path(ref)
         return path.read_text(encoding="utf-8") if path.exists() else None
 
+    def write_text(self, ref: ObjectRef, text: str) -> None:
+        self._path(ref).parent.mkdir(parents=True, exist_ok=True)
+        self._path(ref).write_text(text, encoding="utf-8")
+
     def upload_file(self, path: Path, ref: ObjectRef) -> None:
         self._path(ref).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, self._path(ref))

@@ -52,6 +52,8 @@ def test_a_file_name_finds_its_key_and_a_failed_summary_shows_no_empty_table(
     assert out.startswith("incoming/broken.csv (")
     assert "FAILED" in out and "InvalidCsv" in out
     assert "None" not in out and "column" not in out
+    # Detected before the unclosed quote failed it: how the file was read is shown too.
+    assert "  read as:    utf-8, delimiter ',', quote '\"', LF, header line 1" in out
 
 
 def test_an_unknown_key_hints_where_keys_come_from(database_url, capfd):

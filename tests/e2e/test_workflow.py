@@ -117,21 +117,28 @@ def test_a_new_upload_of_the_same_key_is_a_new_ingestion_and_the_newest_wins(run
 
 
 @pytest.mark.parametrize(
-    ("name", "content", "error", "message"),
+    ("name", "content", "error", "message", "delimiter"),
     [
-        ("empty.csv", b"", "InvalidCsv", "empty.csv: the file is empty"),
+        ("empty.csv", b"", "InvalidCsv", "empty.csv: the file is empty", None),
         (
             "lookalike.csv",
             "id,n\u0430me\n1,a\n".encode(),  # a Cyrillic "а" in a Latin name
             "InvalidCsv",
             "lookalike.csv, line 1, column 2: the column name 'nаme' mixes Cyrillic and Latin",
+            None,  # refused while detecting: no dialect to record
         ),
-        ("zipped.csv", b"\x1f\x8b\x08\x00" + bytes(40), "InvalidCsv", "gzip"),
-        ("ragged.csv", b"a,b\n1,2\n1\n1,2,3\n", "RejectedRowsExceeded", "2 of 3 rows rejected"),
+        ("zipped.csv", b"\x1f\x8b\x08\x00" + bytes(40), "InvalidCsv", "gzip", None),
+        (
+            "ragged.csv",
+            b"a;b\n1;2\n1\n1;2;3\n",
+            "RejectedRowsExceeded",
+            "2 of 3 rows rejected",
+            ";",  # detected, then failed: recorded with how it was read
+        ),
     ],
 )
 def test_an_invalid_file_ends_failed_through_the_failure_branch_and_is_recorded(
-    runtime, database_url, name, content, error, message
+    runtime, database_url, name, content, error, message, delimiter
 ):
     key = f"incoming/broken/{name}"
     upload = runtime.upload_bytes(content, key)
@@ -148,6 +155,7 @@ def test_an_invalid_file_ends_failed_through_the_failure_branch_and_is_recorded(
     (row,) = _ingestions_of(database_url, key)
     assert (row["status"], row["failed_step"], row["error"]) == ("FAILED", "validate", error)
     assert message in row["cause"]
+    assert (row["dialect"] or {}).get("delimiter") == delimiter
 
 
 def test_a_poison_message_goes_to_the_dead_letter_queue_and_the_rest_of_the_batch_runs(

@@ -45,6 +45,12 @@ class TestObjectStoreContract:
         assert store.read_text(ref) == "a,b\n1,2\n"
         assert store.read_text(ObjectRef(BUCKET, "none.yaml")) is None
 
+    def test_round_trips_text(self, store_and_put):
+        store, _ = store_and_put
+        ref = ObjectRef(BUCKET, "work/x/dialect.json")
+        store.write_text(ref, '{"encoding": "cp1252", "delimiter": "§"}')
+        assert store.read_text(ref) == '{"encoding": "cp1252", "delimiter": "§"}'
+
     def test_the_head_of_an_empty_object_is_empty(self, store_and_put):
         store, put = store_and_put
         assert store.read_head(put("empty.csv", b""), 1024) == b""
@@ -198,9 +204,13 @@ class _Contracts:
 
     def __init__(self, store: S3ObjectStore) -> None:
         self._store = store
+        self.written: dict[str, str] = {}
 
     def read_text(self, ref):
         return None
+
+    def write_text(self, ref, text):
+        self.written[ref.key] = text
 
     def read_head(self, ref, size):
         with self._store.open(ref) as body:

@@ -21,6 +21,7 @@ from csvflow.domain.summary import Failure, IngestionRecord, Summary
 from tests.support.fakes import InMemoryRepository
 
 KEY = "incoming/d/a.csv"
+DIALECT = {"encoding": "cp1252", "delimiter": ";", "header_line": 3, "assumptions": ["…"]}
 Recorded = Callable[[], dict[tuple[str, str, str], dict[str, Any]]]
 
 
@@ -55,6 +56,7 @@ def _from_postgres(url: str) -> Recorded:
                     "SELECT i.bucket, i.object_key, i.object_version, i.status, i.dataset,"
                     " i.ingestion_id, i.execution_arn, i.row_count, i.rejected_rows,"
                     " i.empty_rows, i.rejects_report, i.failed_step, i.error_type, i.error_cause,"
+                    " i.dialect,"
                     " ARRAY(SELECT name FROM csvflow.column_profiles c"
                     "       WHERE c.ingestion = i.id ORDER BY position),"
                     " ARRAY(SELECT aggregate || ':' || count(*) FROM csvflow.aggregates a"
@@ -105,6 +107,7 @@ def _from_fake(fake: InMemoryRepository) -> Recorded:
                         failure.step if failure else None,
                         failure.error if failure else None,
                         failure.cause if failure else None,
+                        (summary or failure).dialect if (summary or failure) else None,
                         [c["name"] for c in summary.columns] if summary else [],
                         {n: t.num_rows for n, t in summary.aggregates.items()} if summary else {},
                     ),
@@ -128,6 +131,7 @@ _FIELDS = (
     "failed_step",
     "error",
     "cause",
+    "dialect",
     "columns",
     "aggregates",
 )
@@ -162,15 +166,19 @@ class TestIngestionRepositoryContract:
                 "failed_step": None,
                 "error": None,
                 "cause": None,
+                "dialect": None,
                 "columns": ["n", "s"],
                 "aggregates": {"by_s": 2},
             }
         }
 
-    def test_a_failure_is_recorded_with_its_step_error_and_cause(self, repository):
+    def test_a_failure_is_recorded_with_its_step_error_cause_and_dialect(self, repository):
         store, recorded = repository
         store.record_failure(
-            _record(), Failure("validate", "InvalidCsv", "a.csv: empty", "s3://bucket/r.csv")
+            _record(),
+            Failure(
+                "validate", "RejectedRowsExceeded", "a.csv: 2 of 3", "s3://bucket/r.csv", DIALECT
+            ),
         )
         (only,) = recorded().values()
         assert only == {
@@ -183,8 +191,9 @@ class TestIngestionRepositoryContract:
             "empty_rows": None,
             "rejects_report": "s3://bucket/r.csv",
             "failed_step": "validate",
-            "error": "InvalidCsv",
-            "cause": "a.csv: empty",
+            "error": "RejectedRowsExceeded",
+            "cause": "a.csv: 2 of 3",
+            "dialect": DIALECT,
             "columns": [],
             "aggregates": {},
         }

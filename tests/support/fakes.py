@@ -44,6 +44,9 @@ class InMemoryObjectStore:
         data = self.objects.get((ref.bucket, ref.key))
         return None if data is None else data.decode("utf-8")
 
+    def write_text(self, ref: ObjectRef, text: str) -> None:
+        self.objects[(ref.bucket, ref.key)] = text.encode("utf-8")
+
     def upload_file(self, path: Path, ref: ObjectRef) -> None:
         self.objects[(ref.bucket, ref.key)] = path.read_bytes()
 

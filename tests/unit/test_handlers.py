@@ -145,6 +145,7 @@ def test_record_failure_keeps_step_error_and_message(world):
     failure = repository.ingestions[(BUCKET, "incoming/a.csv", "v1")]["failure"]
     assert (failure.step, failure.error) == ("validate", "InvalidCsv")
     assert failure.rejects_report is None
+    assert failure.dialect is None  # the validate step never detected one
 
 
 def test_a_file_with_too_many_rejects_is_recorded_with_its_report(world):
@@ -175,6 +176,7 @@ def test_a_file_with_too_many_rejects_is_recorded_with_its_report(world):
     report = f"s3://{BUCKET}/reports/{source.ingestion_id}/rejects.csv"
     assert failure.rejects_report == report
     assert report in str(raised.value)  # the report validate wrote, not a guess
+    assert (failure.dialect["delimiter"], failure.dialect["columns"]) == (",", 2)
 
 
 def test_a_repeated_event_starts_one_execution(world):

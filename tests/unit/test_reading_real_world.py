@@ -3,6 +3,8 @@ assumption recorded (docs/adr/0013)."""
 
 import codecs
 import json
+from datetime import date
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -90,6 +92,148 @@ def test_footer_none_makes_notes_below_the_table_rejected_rows():
 def test_a_short_row_of_values_at_the_end_is_rejected_not_taken_for_a_footer():
     result = validate_bytes(b"a,b,c\n1,2,3\n4,5,6\n7\n")
     assert [r["line"] for r in report_rows(result.report_csv)] == ["4"]
+
+
+# Preambles and footers of a recognised kind, each on a file of the dialect corpus
+# (tests/data/dialects, annotated in its expected.toml).
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "dialects"
+
+
+def corpus_file(name: str) -> bytes:
+    return (CORPUS / name).read_bytes()
+
+
+def test_comment_lines_above_the_table_are_a_preamble_even_when_their_commas_split_them():
+    data = corpus_file("rainfall-comment-lines.csv")  # "# Daily rainfall, ..., mm": 3 fields
+
+    dialect = detect(data)
+
+    assert (dialect.has_header, dialect.data_line) == (False, 3)
+    assert dialect.skipped[0].text[0].startswith("# Daily rainfall")
+    assert "lines 1-2 above the table are comment lines" in dialect.assumptions[-1]
+    assert rows_of(data)[0] == {"column_1": date(2024, 5, 1), "column_2": "ST01", "column_3": 0.0}
+
+
+def test_a_hash_naming_a_column_is_a_header_not_a_comment():
+    dialect = detect(b"#,name,type\n1,Bulbasaur,grass\n2,Ivysaur,grass\n4,Charmander,fire\n")
+
+    assert dialect.header == ("#", "name", "type")
+
+
+def test_yaml_front_matter_is_a_preamble_not_a_colon_delimited_table():
+    data = corpus_file("library-loans-front-matter.csv")
+
+    dialect = detect(data)
+
+    assert (dialect.delimiter, dialect.header, dialect.header_line) == (
+        ",", ("branch", "loans", "share"), 10,
+    )  # fmt: skip
+    assert "YAML front matter" in dialect.assumptions[0]
+    assert [r["loans"] for r in rows_of(data)] == [1204, 733, 998]
+
+
+def test_key_value_lines_above_a_wider_table_are_a_preamble_though_they_outnumber_its_rows():
+    data = corpus_file("bank-statement-key-value-preamble.csv")
+
+    dialect = detect(data)
+
+    assert (len(dialect.header), dialect.header_line) == (5, 9)
+    assert dialect.skipped[0].text[:2] == (
+        "Kontoauszug;Export vom 03.04.2024",
+        "Kontoinhaber;Max Mustermann",
+    )
+    assert [r["Empfänger"] for r in rows_of(data)] == [
+        "Stadtwerke",
+        "Buchhandlung Lesezeit",
+        "Arbeitgeber AG",
+    ]
+
+
+def test_two_column_rows_with_repeated_first_values_are_a_table_not_key_values():
+    data = b"city;zone\nOslo;1\nOslo;2\nBergen;1\nBergen;3\nTromso;2\nid;name;kind\n1;a;x\n2;b;y\n"
+
+    assert len(detect(data).header) == 2
+
+
+def test_notes_below_a_separator_line_are_a_footer():
+    data = corpus_file("shop-orders-separator-footer.csv")
+
+    dialect = detect(data)
+
+    footer = dialect.skipped[-1]
+    assert (footer.where, footer.first_line, footer.count) == ("footer", 6, 3)
+    assert footer.text[1] == "Orders, all channels: 4"
+    assert [r["order_id"] for r in rows_of(data)] == ["A-1001", "A-1002", "A-1003", "A-1004"]
+
+
+def test_a_second_table_below_the_first_is_rejected_row_by_row_not_cut_as_a_footer():
+    # Cut as a footer, a second table below made more blind files misread than it read
+    # right (docs/adr/0013): its rows are rejected, with their lines, and the file fails
+    # loudly instead.
+    data = corpus_file("sensor-readings-second-table.txt")
+
+    result = validate_bytes(data)
+
+    assert not detect(data).skipped
+    assert [r["line"] for r in report_rows(result.report_csv)] == ["7", "8", "9", "10"]
+
+
+def test_short_rows_at_the_end_of_a_table_are_its_rows_not_a_second_table():
+    data = b"a,b,c\n1,2,3\n4,5,6\n7,8\n9,10\n11,12\n"
+
+    assert not detect(data).skipped
+    assert [(r["a"], r["c"]) for r in rows_of(data)] == [
+        (1, 3),
+        (4, 6),
+        (7, None),
+        (9, None),
+        (11, None),
+    ]
+
+
+def test_a_row_written_as_the_rows_below_it_is_data_though_the_columns_are_text():
+    data = b"AD\t+4230+00131\tEurope/Andorra\nAE\t+2518+05518\tAsia/Dubai\nAF\t+3431+06912\tAsia/Kabul\n"
+
+    assert detect(data).has_header is False
+
+
+def test_rows_that_stop_early_lack_their_last_values_and_are_kept():
+    data = corpus_file("debian-releases.csv")  # releases lack the dates not reached yet
+
+    dialect = detect(data)
+
+    assert (len(dialect.header), dialect.header[-1], dialect.short_rows_filled) == (
+        8, "eol-elts", True,
+    )  # fmt: skip
+    assert "15 of the table's first 23 lines stop early" in dialect.assumptions[0]
+    rows = rows_of(data)
+    assert len(rows) == 22  # the four-field rows at the end are rows, not a footer
+    assert (rows[0]["codename"], rows[0]["eol"], rows[0]["eol-lts"]) == (
+        "Buzz",
+        date(1997, 6, 5),
+        None,
+    )
+    assert (rows[-1]["codename"], rows[-1]["created"], rows[-1]["release"]) == (
+        "Experimental", date(1993, 8, 16), None,
+    )  # fmt: skip
+
+
+def test_an_optional_last_column_of_remarks_is_read_where_rows_have_it():
+    data = corpus_file("station-list-optional-remarks.tab")  # no typed column: forms decide
+
+    rows = rows_of(data)
+
+    assert [r["column_4"] for r in rows] == [None, "closed 2019", None, "moved 2004", None, None]
+    assert rows[0]["column_2"] == "+5230+01322"
+
+
+def test_rows_missing_a_value_in_the_middle_are_rejected_not_filled_at_the_end():
+    data = b"name,age,city\nAl,30,Oslo\nBo,Paris\nCy,41,Rome\nDi,Bergen\nEd,52,Lund\nFi,Turku\n"
+
+    result = validate_bytes(data)
+
+    assert detect(data).short_rows_filled is False  # "Paris" is no age
+    assert [r["line"] for r in report_rows(result.report_csv)] == ["3", "5", "7"]
 
 
 # --- the header ------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,3 +49,24 @@ class SummaryStateRefs:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SummaryStateRefs:
         return cls(ObjectRef.from_dict(data["columns"]), ObjectRef.from_dict(data["aggregates"]))
+
+
+def save_dialect(
+    store: ObjectStore, settings: Settings, bucket: str, ingestion_id: str, dialect: dict[str, Any]
+) -> None:
+    """Keep how the validate step read the file beside its work files, for the failure
+    branch to record when a later check fails (its result never reaches that branch)."""
+    store.write_text(_dialect_ref(settings, bucket, ingestion_id), json.dumps(dialect))
+
+
+def load_dialect(
+    store: ObjectStore, settings: Settings, bucket: str, ingestion_id: str
+) -> dict[str, Any] | None:
+    """The dialect the validate step detected, or None when it failed before detecting one."""
+    text = store.read_text(_dialect_ref(settings, bucket, ingestion_id))
+    dialect: dict[str, Any] | None = None if text is None else json.loads(text)
+    return dialect
+
+
+def _dialect_ref(settings: Settings, bucket: str, ingestion_id: str) -> ObjectRef:
+    return ObjectRef(bucket, f"{settings.work_prefix}{ingestion_id}/dialect.json")

@@ -10,7 +10,13 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from csvflow.bucket_layout import SummaryStateRefs, load_contract, rejects_report_ref
+from csvflow.bucket_layout import (
+    SummaryStateRefs,
+    load_contract,
+    load_dialect,
+    rejects_report_ref,
+    save_dialect,
+)
 from csvflow.commands import (
     MergeParts,
     PersistSummary,
@@ -63,6 +69,7 @@ def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> di
     with phase("read"):
         contract = load_contract(store, settings, source.bucket, cmd.dataset)
         dialect = read_dialect(store, settings, source, contract)
+        save_dialect(store, settings, source.bucket, cmd.ingestion_id, dialect.to_dict())
     work = f"{settings.work_prefix}{cmd.ingestion_id}"
     validated = ObjectRef(source.bucket, f"{work}/validated.parquet")
     state_refs = SummaryStateRefs.under(source.bucket, f"{work}/summary-state")
@@ -199,9 +206,10 @@ def persist_summary(
 
 
 def record_failure(
-    cmd: RecordFailure, repository: IngestionRepository, settings: Settings
+    cmd: RecordFailure, store: ObjectStore, repository: IngestionRepository, settings: Settings
 ) -> dict[str, Any]:
-    """Record a permanent failure so the file shows as failed, with its reason."""
+    """Record a permanent failure so the file shows as failed, with its reason and how the
+    file was read when detection got that far."""
     record = IngestionRecord(cmd.source, cmd.dataset, cmd.ingestion_id, cmd.execution_arn)
     # Too many rejects means at least one: validate uploaded its report before raising.
     rejects_report = (
@@ -209,10 +217,17 @@ def record_failure(
         if cmd.error == RejectedRowsExceeded.__name__
         else None
     )
+    dialect = load_dialect(store, settings, cmd.source.bucket, cmd.ingestion_id)
     with phase("persist"):
         repository.record_failure(
             record,
-            Failure(step=cmd.step, error=cmd.error, cause=cmd.cause, rejects_report=rejects_report),
+            Failure(
+                step=cmd.step,
+                error=cmd.error,
+                cause=cmd.cause,
+                rejects_report=rejects_report,
+                dialect=dialect,
+            ),
         )
     return {
         "ingestion_id": cmd.ingestion_id,

@@ -30,6 +30,10 @@ class ObjectStore(Protocol):
         """A small text object, or None when there is none."""
         ...
 
+    def write_text(self, ref: ObjectRef, text: str) -> None:
+        """Store a small text object (UTF-8)."""
+        ...
+
     def upload_file(self, path: Path, ref: ObjectRef) -> None:
         """Store a local file as the object."""
         ...

@@ -24,7 +24,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from csvflow.bucket_layout import SummaryStateRefs, load_contract, rejects_report_ref
+from csvflow.bucket_layout import (
+    SummaryStateRefs,
+    load_contract,
+    rejects_report_ref,
+    save_dialect,
+)
 from csvflow.commands import MergeParts, PlanParts, ValidatePart
 from csvflow.config import Settings
 from csvflow.domain.chunks import (
@@ -124,6 +129,7 @@ def plan_parts(cmd: PlanParts, store: ObjectStore, settings: Settings) -> dict[s
         _, size = store.read_tail(source.ref, 1)
         check_size(size, file=source.key, max_bytes=settings.max_file_bytes)
         dialect = read_dialect(store, settings, source, contract)
+        save_dialect(store, settings, source.bucket, cmd.ingestion_id, dialect.to_dict())
     table_end = dialect.end_byte if dialect.end_byte is not None else size
     ranges = plan_ranges(dialect.data_byte, table_end, cmd.part_bytes)
     reason = unsplittable_reason(dialect) or (
@@ -556,10 +562,7 @@ def _spec_from_dict(stored: dict[str, Any] | None) -> ColumnSpec:
 
 
 def _put_json(store: ObjectStore, ref: ObjectRef, value: Any) -> None:
-    with tempfile.TemporaryDirectory(prefix="csvflow-") as tmp:
-        path = Path(tmp, "object.json")
-        path.write_text(json.dumps(value), encoding="utf-8")
-        store.upload_file(path, ref)
+    store.write_text(ref, json.dumps(value))
 
 
 def _get_json(store: ObjectStore, ref: ObjectRef) -> Any:

@@ -99,6 +99,10 @@ class S3ObjectStore:
         except SourceObjectMissing:
             return None
 
+    def write_text(self, ref: ObjectRef, text: str) -> None:
+        with self._convert(ref):
+            self._s3.put_object(Bucket=ref.bucket, Key=ref.key, Body=text.encode("utf-8"))
+
     def upload_file(self, path: Path, ref: ObjectRef) -> None:
         with self._convert(ref):
             self._s3.upload_file(str(path), ref.bucket, ref.key, Config=self._transfer)

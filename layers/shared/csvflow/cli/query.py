@@ -54,6 +54,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
         print(f"  {summary['failed_step']} failed: {summary['error']}: {summary['cause']}")
         if summary.get("rejects_report"):
             print(f"  rejects:    {summary['rejects_report']}")
+        if summary.get("dialect"):
+            print(format_dialect(summary["dialect"]))
         return 0
     print(f"  rows:       {summary['rows']}   rejected: {summary['rejected_rows']}")
     if summary.get("dialect"):

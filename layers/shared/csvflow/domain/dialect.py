@@ -26,12 +26,16 @@ from csvflow.domain.sniffing import (
     find_table,
     header_evidence,
     is_footer,
+    is_separator,
     is_totals,
+    leading_preamble,
     padded_header,
     parse,
     physical_lines,
     rank,
     rival,
+    starting_at_top,
+    stopping_early,
 )
 from csvflow.exceptions import InvalidCsv
 
@@ -40,6 +44,7 @@ TAIL_BYTES = 64 << 10
 _SHOWN_CHARS = 80  # of a skipped line, in the record of what was skipped
 _SHOWN_LINES = 5
 _LISTED = 10  # renames and assumptions listed in the dialect's JSON
+_MAX_NOTES = 20  # lines of notes below a table; more is a ragged end, rows to reject
 
 # Signatures of formats people upload by mistake, checked before anything is parsed.
 _MAGIC = (
@@ -96,6 +101,8 @@ class Dialect:
     # Quote characters inside unquoted text ('5" pipe', 'said "no" twice'): their count's
     # parity cannot tell a quoted field left open, so validation does not check it.
     literal_quotes: bool = False
+    # Rows that stop early lack their last values: read as empty, not rejected.
+    short_rows_filled: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The dialect as JSON: small, for a step's result and the ``ingestions`` row (a file
@@ -109,6 +116,7 @@ class Dialect:
             "quote": self.quote or None,
             "escape": "backslash" if self.escape else "double",
             "skip_initial_space": self.skip_initial_space,
+            "short_rows_filled": self.short_rows_filled,
             "line_ending": {"\n": "LF", "\r\n": "CRLF", "\r": "CR"}[self.line_ending],
             "header": self.has_header,
             "header_line": self.header_line,
@@ -206,6 +214,10 @@ class _Detection:
     assumptions: list[str] = field(default_factory=list)
     skipped: list[SkippedLines] = field(default_factory=list)
     renamed: list[tuple[int, str, str]] = field(default_factory=list)
+    # Lines above the sample: the contract's skip_lines, or a preamble of a recognised kind.
+    offset: int = 0
+    preamble_kind: str = ""
+    short_rows_filled: bool = False
 
     def assume(self, sentence: str) -> None:
         self.assumptions.append(sentence)
@@ -226,6 +238,10 @@ class _Detection:
                 f"skip_lines is {skip}, but the file's first part has {len(lines)} lines",
                 file=self.file,
             )
+        if self.rules.skip_lines is None:
+            recognised, self.preamble_kind = leading_preamble(lines)
+            skip = recognised if recognised < len(lines) else 0
+        self.offset = skip
         sample = _sample(lines[skip:])
         table = self._choose(sample)
         has_header, header_record, names = self._header(table)
@@ -259,6 +275,7 @@ class _Detection:
             skip_initial_space=reading.skip_initial_space,
             line_ending=_line_ending(sample),
             literal_quotes=_literal_quotes("".join(sample), reading),
+            short_rows_filled=self.short_rows_filled,
             has_header=has_header,
             header_line=start_line if has_header else None,
             data_line=data_line,
@@ -277,6 +294,8 @@ class _Detection:
         )
         forced = 0 if rules.skip_lines is not None else None
         tables = [find_table(parse(sample, r), r, start=forced) for r in readings]
+        if self.preamble_kind:
+            tables = [starting_at_top(t) for t in tables]
         if self.declared and forced is None:
             # The contract's column names mark the header: the table starts there, and
             # a reading in which no line holds them all is not the one meant.
@@ -302,6 +321,15 @@ class _Detection:
             )
         if best.reading.skip_initial_space:
             self.assume("spaces after each delimiter are padding, not part of the values")
+        whole = stopping_early(best)
+        if whole is not None:
+            short = sum(1 for r in whole.rows if len(r.fields) < whole.width)
+            self.short_rows_filled = True
+            self.assume(
+                f"{short} of the table's first {len(whole.rows)} lines stop early (fewer than "
+                f"{whole.width} fields): the values they lack, the last ones, are read as empty"
+            )
+            return whole
         return best
 
     def _from_declared_header(self, table: Table) -> Table | None:
@@ -326,7 +354,7 @@ class _Detection:
         short, missing_at = padded_header(table) if not has_header else (None, "")
         if short is not None:
             names = short.fields + ("",) if missing_at == "end" else ("", *short.fields)
-            line = short.first_line + (self.rules.skip_lines or 0)
+            line = short.first_line + self.offset
             unnamed = "last" if missing_at == "end" else "first"
             self.assume(
                 f"line {line} is the header, one name short of the rows: "
@@ -337,7 +365,7 @@ class _Detection:
             raise InvalidCsv(
                 f"the contract requires a header, but {why}",
                 file=self.file,
-                line=rows[0].first_line + (self.rules.skip_lines or 0),
+                line=rows[0].first_line + self.offset,
             )
         if not has_header:
             self.assume(f"no header: {why}; the columns are named column_1 to column_{table.width}")
@@ -349,6 +377,12 @@ class _Detection:
         shown = tuple(_shown(line) for line in above if line.strip())[:_SHOWN_LINES]
         self.skipped.append(SkippedLines("preamble", start_line - 1, 1, shown))
         what = "a preamble (titles, notes or metadata)" if shown else "blank"
+        if self.preamble_kind == "comments":
+            what = "comment lines (starting with #) and a preamble"
+        elif self.preamble_kind == "front matter":
+            what = 'YAML front matter (between "---" lines) and a preamble'
+        if self.preamble_kind and self.offset == start_line - 1:
+            what = what.removesuffix(" and a preamble")
         self.assume(f"lines 1-{start_line - 1} above the table are {what}, not rows")
 
     def _footer(
@@ -375,7 +409,7 @@ class _Detection:
         else:
             return None
         records = parse(last, reading)
-        at = _footer_start(records, width)
+        at = _footer_start(records, width, short_rows=self.short_rows_filled)
         if at is None:
             return None
         footer_lines = last[records[at].first_line - 1 :]
@@ -479,15 +513,13 @@ def _line_ending(lines: list[str]) -> str:
     return max(("\n", "\r\n", "\r"), key=endings.count) if endings else "\n"
 
 
-def _footer_start(records: tuple[Record, ...], width: int) -> int | None:
-    """The index of the first footer record: notes (and a totals row) below the last row."""
-    at = len(records)
-    notes = 0
-    while at > 0 and (records[at - 1].blank or is_footer(records[at - 1], width)):
-        at -= 1
-        notes += not records[at].blank
-        if notes > 20:
-            return None  # a long ragged end is rows to reject, not a footer
+def _footer_start(records: tuple[Record, ...], width: int, *, short_rows: bool) -> int | None:
+    """The index of the first footer record: notes, separator lines and totals rows below the
+    last row. Not a second table below the first: taken for a footer, it read more files
+    wrong than right (docs/adr/0013); its rows stay rows to reject."""
+    at, notes = _notes_above(records, width, len(records), short_rows=short_rows)
+    if notes > _MAX_NOTES:
+        return None  # a long ragged end is rows to reject, not a footer
     totals = 0
     while at > 0 and totals < 5 and is_totals(records[at - 1], width):
         at -= 1
@@ -499,6 +531,25 @@ def _footer_start(records: tuple[Record, ...], width: int) -> int | None:
         return None
     rows_above = sum(1 for r in records[:at] if len(r.fields) == width)
     return at if rows_above >= 2 else None  # a header alone is no table to end
+
+
+def _notes_above(
+    records: tuple[Record, ...], width: int, end: int, *, short_rows: bool
+) -> tuple[int, int]:
+    """Where the notes (and blank and separator lines) just above ``end`` start, and how
+    many lines of notes there are (counting stops past the most a footer may have). Where
+    ``short_rows`` (rows that stop early) are read, a note is one filled field, not a row."""
+    at, notes = end, 0
+    while at > 0 and notes <= _MAX_NOTES:
+        record = records[at - 1]
+        note = is_footer(record, width) and not (
+            short_rows and sum(1 for f in record.fields if f.strip()) > 1
+        )
+        if not (record.blank or is_separator(record) or note):
+            break
+        at -= 1
+        notes += not record.blank
+    return at, notes
 
 
 def _free(name: str, taken: set[str]) -> str:

@@ -14,11 +14,11 @@ from __future__ import annotations
 import csv
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from csvflow.domain.cells import NUMBER, TEMPORAL, TYPED, cell_kind, is_known
+from csvflow.domain.cells import EMPTY, NUMBER, TEMPORAL, TYPED, cell_kind, is_known
 
 DELIMITERS = (",", ";", "\t", "|", " ", "#", ":")
 QUOTES = ('"', "'", "")  # "": no quoting
@@ -29,12 +29,21 @@ AMBIGUOUS_RATIO = 0.9
 # How many rows after a candidate first row must share its width for the table to start there.
 _LOOKAHEAD = 4
 _UNIFORM_SHARE = 0.7
+# Rows that stop early are a pattern of the file, not a few ragged rows, from this share on.
+_STOPPING_EARLY_SHARE = 0.1
 _MAX_FOOTER_RECORDS = 20
 # How a note below a table begins, where it is not a sentence of its own.
 _NOTE = re.compile(r"(notes?|source|sources|footnotes?|remarks?|quelle|\*)\b\W", re.I)
 _TOTALS = re.compile(
     r"(grand\s+)?(total|totals|sum|summe|gesamt|totaal|totale?|mwst|vat|tax)\b.*", re.I
 )
+# A line drawn across a report to close a table ("-----", "=====", "*****").
+_SEPARATOR = re.compile(r"\s*([-=_*~+])\1{2,}\s*")
+# A comment line: "#" then text, not "#" then a delimiter ("#,name,type" names a column "#").
+_COMMENT = re.compile(r"#(?![,;\t|])")
+# YAML front matter (CSVY, R Markdown exports): a "---" line, the YAML, a "---" or "..." line.
+_FRONT_MATTER_OPEN = "---"
+_FRONT_MATTER_CLOSE = ("---", "...")
 
 
 @dataclass(frozen=True, order=True)
@@ -96,6 +105,32 @@ class Table:
 def physical_lines(text: str) -> list[str]:
     """The text's lines with their endings (\\r\\n, \\n or \\r): only those, as CSV knows them."""
     return re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)
+
+
+def leading_preamble(lines: Sequence[str]) -> tuple[int, str]:
+    """How many of the first lines are a preamble of a recognised kind, and which kind:
+    YAML front matter between "---" lines, or "#" comment lines (blank lines among them
+    included). (0, "") when the lines start otherwise, or when every line is a comment (a
+    file delimited by "#" whose rows start with an empty field)."""
+    if lines and lines[0].strip() == _FRONT_MATTER_OPEN:
+        for i, line in enumerate(lines[1:SAMPLE_LINES], start=1):
+            if line.strip() in _FRONT_MATTER_CLOSE:
+                return i + 1, "front matter"
+        return 0, ""
+    count, comments = 0, 0
+    for line in lines[:SAMPLE_LINES]:
+        if not line.strip():
+            count += 1
+        elif _COMMENT.match(line.lstrip(" ")):
+            count += 1
+            comments += 1
+        else:
+            break
+    else:
+        return 0, ""
+    while count and not lines[count - 1].strip():
+        count -= 1  # blank lines below the comments are left to the table's start
+    return (count, "comments") if comments else (0, "")
 
 
 def csv_module_options(
@@ -202,6 +237,7 @@ def find_table(
         return Table(reading, records, 0, 0, 0, 0.0)
     if width is None:
         width = _modal_width([len(records[i].fields) for i in content])
+        width = _width_below_key_values(records, content, width)
     first = _table_start(records, content, width) if start is None else start
     end = len(records)
     rows = [r for r in records[first:end] if not r.blank]
@@ -227,6 +263,98 @@ def _modal_width(widths: list[int]) -> int:
     counts = Counter(widths)
     first_seen = {w: -i for i, w in reversed(list(enumerate(widths)))}
     return max(counts, key=lambda w: (counts[w] * (w > 1), first_seen[w]))
+
+
+def _width_below_key_values(records: tuple[Record, ...], content: list[int], width: int) -> int:
+    """The width of a table below "key;value" metadata lines (a bank's export: account,
+    period, balance, then the statement), where those lines outnumber the table's rows and
+    so make the most common width; else ``width``.
+
+    The lines of two fields must all stand above a block of a wider width that runs to the
+    end (at least a header and two rows), and their first fields must be distinct labels:
+    keys, not a column of values.
+    """
+    if width != 2:
+        return width
+    pairs = [i for i in content if len(records[i].fields) == 2]
+    keys = [records[i].fields[0].strip() for i in pairs]
+    if len(set(keys)) != len(keys) or not all(k and cell_kind(k) not in TYPED for k in keys):
+        return width
+    wider = Counter(len(records[i].fields) for i in content if len(records[i].fields) > 2)
+    for candidate, _ in wider.most_common():
+        first = _table_start(records, content, candidate)
+        block = [i for i in content if i >= first]
+        uniform = sum(len(records[i].fields) == candidate for i in block)
+        if (
+            len(records[first].fields) == candidate
+            and pairs[-1] < first
+            and len(block) >= 3
+            and uniform >= 0.9 * len(block)
+        ):
+            return candidate
+    return width
+
+
+def starting_at_top(table: Table) -> Table:
+    """The table from its sample's first line, where the lines above its uniform start are
+    rows of it (two fields or more, no blank line among them): after a recognised preamble
+    (comments, front matter) the next line is the table's, and rows of another width at its
+    top are ragged rows (or rows that stop early), not titles."""
+    content = [i for i, r in enumerate(table.records) if not r.blank]
+    if not content or table.start <= content[0]:
+        return table
+    above = table.records[content[0] : table.start]
+    if not all(len(r.fields) >= 2 and not r.blank for r in above):
+        return table
+    return find_table(table.records, table.reading, start=content[0], width=table.width)
+
+
+def stopping_early(table: Table) -> Table | None:
+    """The table as its widest rows (and header) have it, where many rows stop early: the
+    values they lack are the last ones (a release list's dates not reached yet, a comments
+    column most rows leave out). None unless the values the short rows have sit in the
+    columns they belong to: numbers under numbers, dates under dates, "+4230+00131" under
+    "-0848+01314", for at least 90 % of the cells where a column gives such evidence."""
+    records = table.records
+    first = table.start
+    if first > 0 and len(records[first - 1].fields) > table.width:
+        first -= 1  # a header wider than most rows, just above them
+    region = [r for r in records[first : table.end] if len(r.fields) >= 2]
+    full = max((len(r.fields) for r in region), default=0)
+    body = region[1:]
+    short = [r for r in body if len(r.fields) < full]
+    complete = [r for r in body if len(r.fields) == full]
+    if full < 3 or len(short) < 3 or len(short) < _STOPPING_EARLY_SHARE * len(body):
+        return None
+    if len(complete) < 2:
+        return None
+    signed = matched = 0
+    for j in range(full - 1):
+        belongs = _signature([r.fields[j] for r in complete])
+        if belongs is None:
+            continue
+        cells = [r.fields[j] for r in short if len(r.fields) > j]
+        signed += len(cells)
+        matched += sum(map(belongs, cells))
+    if not signed or matched < 0.9 * signed:
+        return None
+    return find_table(records, table.reading, start=first, width=full)
+
+
+def _signature(column: list[str]) -> Callable[[str], bool] | None:
+    """What a cell must look like to belong to ``column``: its typed kind, or the form most
+    of its cells are written in when that form has digits or signs; None without either."""
+    family = _family(column)
+    if family is not None:
+        kinds = {family, EMPTY} | ({NUMBER, TEMPORAL} if family in (NUMBER, TEMPORAL) else set())
+        return lambda cell: cell_kind(cell) in kinds
+    patterns = Counter(p for p in map(_pattern, column) if p and set(p) - set("Aa "))
+    if not patterns:
+        return None
+    common, count = patterns.most_common(1)[0]
+    if count * 2 < len(column):
+        return None
+    return lambda cell: not cell.strip() or _pattern(cell) == common
 
 
 def _table_start(records: tuple[Record, ...], content: list[int], width: int) -> int:
@@ -340,11 +468,37 @@ def _votes(
         if family is None:
             text_columns += 1
             repeated += bool(name.strip()) and name in column
+            values += _written_alike(name, column)
         elif name.strip() and _family([name]) == family and not labels:
             values += 1
         elif name.strip():
             names += 1
     return names, values, bool(text_columns) and repeated * 2 > text_columns
+
+
+def _written_alike(name: str, column: list[str]) -> bool:
+    """Whether a text column's first cell is written as most of its cells are, in a form
+    with digits or signs no name has ("+4230+00131" above "-0848+01314", "Europe/Andorra"
+    above "Asia/Dubai"): a value, not a name. Plain words are no evidence ("City" above
+    "Paris")."""
+    pattern = _pattern(name)
+    if pattern is None or not set(pattern) - set("Aa "):
+        return False
+    patterns = Counter(map(_pattern, column))
+    common, count = patterns.most_common(1)[0] if patterns else (None, 0)
+    return pattern == common and count * 2 >= len(column)
+
+
+def _pattern(value: str) -> str | None:
+    """The shape of an ASCII value: runs of capitals, of small letters and of digits each
+    one symbol, signs alike; None for a value with other characters."""
+    text = value.strip()
+    if not text or not text.isascii():
+        return None
+    text = re.sub(r"[+-]", "±", text)
+    text = re.sub(r"\d+", "9", text)
+    text = re.sub(r"[A-Z]+", "A", text)
+    return re.sub(r"[a-z]+", "a", text)
 
 
 def _whole_numbers_above_decimals(
@@ -405,6 +559,12 @@ def is_footer(record: Record, width: int) -> bool:
         and worded
         and (len(filled[0].split()) >= 6 or bool(_NOTE.match(filled[0].strip())))
     )
+
+
+def is_separator(record: Record) -> bool:
+    """A line drawn across a report ("-----", "=====") where a table ends or a note begins."""
+    filled = [f for f in record.fields if f.strip()]
+    return bool(filled) and all(_SEPARATOR.fullmatch(f) for f in filled)
 
 
 def is_totals(record: Record, width: int) -> bool:

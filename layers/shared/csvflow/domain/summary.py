@@ -81,6 +81,7 @@ class Failure:
     error: str
     cause: str
     rejects_report: str | None = None  # s3:// URI, where rows were rejected
+    dialect: dict[str, Any] | None = None  # how the file was read, when detection got that far
 
 
 def json_value(value: Any) -> Any:

@@ -281,8 +281,9 @@ class CsvValidator:
         return self._blocks(self._open())
 
     def _needs_python(self) -> bool:
-        """Arrow's reader has no skip-initial-space: Python's csv module parses those."""
-        return self.dialect.skip_initial_space
+        """Arrow's reader has no skip-initial-space, and rejects the rows a dialect reads
+        as stopping early: Python's csv module parses those."""
+        return self.dialect.skip_initial_space or self.dialect.short_rows_filled
 
     def _python_blocks(self) -> Iterator[tuple[pa.RecordBatch | None, list[_InvalidRow]]]:
         """As ``_blocks``, parsed by Python's csv module (slower; for the rarer dialects)."""
@@ -308,6 +309,8 @@ class CsvValidator:
                 number += 1
                 # A blank line is an empty row, as Arrow reads it.
                 fields = parsed or [""] * len(names)
+                if dialect.short_rows_filled and 2 <= len(fields) < len(names):
+                    fields += [""] * (len(names) - len(fields))
                 if len(fields) != len(names):
                     text_of_row = dialect.delimiter.join(fields)
                     invalid.append(_InvalidRow(number, len(fields), text_of_row))

@@ -71,6 +71,7 @@ class PostgresIngestionRepository:
                 error_type=failure.error,
                 error_cause=failure.cause[:10000],
                 rejects_report=failure.rejects_report,
+                dialect=None if failure.dialect is None else psycopg2.extras.Json(failure.dialect),
             )
 
     def close(self) -> None:
