@@ -10,14 +10,18 @@ import csv
 import io
 import json
 import random
+import zipfile
+from pathlib import Path
 
 import pytest
 
 from csvflow.adapters.postgres.connection import connector
 from csvflow.adapters.postgres.queries import PostgresSummaryQueries
 from csvflow.local.executions import iter_states
+from csvflow.local.stack import function_zip
 
 pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).parents[2]
 
 CONTRACT = """
 columns:
@@ -63,6 +67,13 @@ def messy_csv(rows: int = 220, seed: int = 11) -> bytes:
             row[0] = "7"  # id 7 again, parts later: a duplicate of an earlier row
         writer.writerow(row)
     return out.getvalue().encode("utf-8")
+
+
+def _zipped(source: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", source)
+    return buffer.getvalue()
 
 
 def _by_line(report: str) -> list[list[str]]:
@@ -170,3 +181,49 @@ def test_the_starter_puts_the_choice_in_the_executions_input(runtime):
         "part_bytes": 300,
         "max_concurrency": 100,
     }
+
+
+PART_ONE_FAILS = '''
+"""The validate function, except that part 1 of a split file fails as a bug would."""
+
+from csvflow.bootstrap import storage_function
+from csvflow.commands import validate_command
+
+handle = storage_function()
+
+
+def lambda_handler(event, context):
+    if event.get("part", {}).get("index") == 1:
+        raise RuntimeError("part 1 met a bug")
+    return handle(validate_command(event))
+'''
+
+
+def test_a_redrive_after_a_part_failed_reads_only_the_parts_not_finished(runtime, database_url):
+    validate = runtime.function_arns["validate"]
+    package = function_zip(ROOT / "functions" / "validate")
+    runtime.lam.update_function_code(FunctionName=validate, ZipFile=_zipped(PART_ONE_FAILS))
+    _configure_starter(runtime, SPLIT)
+    key = "incoming/messy/redriven.csv"
+    upload = runtime.upload_bytes(messy_csv(120), key)
+    runtime.pump()
+    (failed,) = runtime.wait([upload], timeout=300)
+    # Not the file's fault: nothing recorded, the execution waits on the map for a redrive.
+    assert (failed.status, failed.error) == ("FAILED", "States.ExceedToleratedFailureThreshold"), (
+        failed.cause
+    )
+    queries = PostgresSummaryQueries(connector(database_url))
+    assert queries.summary(key) is None
+    bucket = runtime.names.bucket
+    records = runtime.s3.list_objects_v2(Bucket=bucket, Prefix="work/")["Contents"]
+    finished = {r["Key"]: r["LastModified"] for r in records if r["Key"].endswith("/result.json")}
+    assert finished and not any("/parts/00001/" in k for k in finished)
+
+    runtime.lam.update_function_code(FunctionName=validate, ZipFile=package)
+    redriven = runtime.redrive(upload.execution_arn, timeout=300)
+    assert redriven.status == "SUCCEEDED", redriven.cause
+    assert queries.summary(key)["status"] == "SUCCEEDED"
+    records = runtime.s3.list_objects_v2(Bucket=bucket, Prefix="work/")["Contents"]
+    after = {r["Key"]: r["LastModified"] for r in records if r["Key"].endswith("/result.json")}
+    assert any("/parts/00001/" in k for k in after)  # read now
+    assert {k: after[k] for k in finished} == finished  # the others answered from their record

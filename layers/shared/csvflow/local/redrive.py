@@ -1,6 +1,7 @@
 """RedriveExecution for moto's Step Functions, which (like LocalStack) does not have it.
 
-AWS's semantics, for the state machines csvflow runs (no Map or Parallel states): a FAILED,
+AWS's semantics, for the state machines csvflow runs (no Parallel states; a Distributed Map
+restarts whole, and its parts that finished answer from their records, docs/adr/0018): a FAILED,
 TIMED_OUT or ABORTED standard execution restarts from the state that did not finish, with the
 input that state was entered with; the states that succeeded are not run again; the execution
 keeps its ARN and its history, which gains an ``ExecutionRedriven`` event.

@@ -1,0 +1,130 @@
+"""A Distributed Map fails past its tolerated failures locally, as in AWS: the third hook into
+moto's internals (local/map_runs.py), and the check that moto still needs it."""
+
+import io
+import json
+import time
+import zipfile
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from csvflow.local.lambda_runner import InProcessLambdaRunner
+from csvflow.local.map_runs import exceeds_tolerance, map_runs_fail_past_their_tolerance
+
+ITEM_TWO_FAILS = """
+def lambda_handler(event, context):
+    if event["n"] == 2:
+        raise RuntimeError("item 2 fails")
+    return {"n": event["n"]}
+"""
+
+
+def _definition(tolerance: dict) -> str:
+    return json.dumps(
+        {
+            "StartAt": "Each",
+            "States": {
+                "Each": {
+                    "Type": "Map",
+                    "ItemReader": {
+                        "Resource": "arn:aws:states:::s3:getObject",
+                        "ReaderConfig": {"InputType": "JSON"},
+                        "Parameters": {"Bucket": "items-bucket", "Key": "items.json"},
+                    },
+                    "ItemProcessor": {
+                        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                        "StartAt": "Call",
+                        "States": {
+                            "Call": {
+                                "Type": "Task",
+                                "Resource": "arn:aws:states:::lambda:invoke",
+                                "Parameters": {"FunctionName": "f", "Payload.$": "$"},
+                                "End": True,
+                            }
+                        },
+                    },
+                    **tolerance,
+                    "End": True,
+                }
+            },
+        }
+    )
+
+
+def _zip(source):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", source)
+    return buffer.getvalue()
+
+
+def _run(tolerance: dict) -> dict:
+    session = boto3.session.Session(region_name="us-east-1")
+    role = session.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")
+    s3 = session.client("s3")
+    s3.create_bucket(Bucket="items-bucket")
+    s3.put_object(Bucket="items-bucket", Key="items.json", Body=json.dumps([{"n": n} for n in range(5)]))
+    session.client("lambda").create_function(
+        FunctionName="f",
+        Runtime="python3.12",
+        Role=role["Role"]["Arn"],
+        Handler="app.lambda_handler",
+        Code={"ZipFile": _zip(ITEM_TWO_FAILS)},
+    )
+    sfn = session.client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name="m", definition=_definition(tolerance), roleArn=role["Role"]["Arn"]
+    )
+    arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input="{}")
+    for _ in range(800):
+        described = sfn.describe_execution(executionArn=arn["executionArn"])
+        if described["status"] != "RUNNING":
+            return described
+        time.sleep(0.025)
+    raise AssertionError("execution did not finish")
+
+
+@pytest.fixture
+def emulated():
+    with (
+        mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
+        InProcessLambdaRunner().installed(),
+    ):
+        yield
+
+
+def test_moto_alone_still_lets_a_map_with_a_failed_item_succeed(emulated):
+    # When this fails, moto has learnt tolerated failures: drop local/map_runs.py.
+    assert _run({})["status"] == "SUCCEEDED"
+
+
+def test_a_failed_item_fails_the_map_as_in_aws(emulated):
+    with map_runs_fail_past_their_tolerance():
+        failed = _run({})
+    assert (failed["status"], failed["error"]) == (
+        "FAILED",
+        "States.ExceedToleratedFailureThreshold",
+    )
+    assert "1 of 5 items failed" in failed["cause"]
+
+
+def test_a_map_tolerating_the_failure_succeeds(emulated):
+    with map_runs_fail_past_their_tolerance():
+        assert _run({"ToleratedFailureCount": 1})["status"] == "SUCCEEDED"
+
+
+@pytest.mark.parametrize(
+    ("failed", "total", "count", "percentage", "fails"),
+    [
+        (0, 5, 0, 0, False),
+        (1, 5, 0, 0, True),
+        (1, 5, 1, 0, False),
+        (2, 5, 1, 0, True),
+        (1, 5, 0, 20, False),
+        (2, 5, 0, 20, True),
+    ],
+)
+def test_the_tolerance_rule(failed, total, count, percentage, fails):
+    assert exceeds_tolerance(failed, total, count=count, percentage=percentage) is fails
