@@ -143,7 +143,9 @@ def test_the_operator_commands_inspect_redrive_and_replay_through_the_endpoint(
     assert view["links"]["upload"] == f"s3://{runtime.names.bucket}/incoming/served/broken.csv"
     svg = graph.read_text()
     states = json.loads((ROOT / "statemachine" / "ingest.asl.json").read_text())["States"]
-    assert svg.startswith("<svg") and svg.count('rx="6"') == len(states)  # a box per state
+    maps = sum(state["Type"] == "Map" for state in states.values())
+    # A box per state, and two behind each map (its stack of iterations).
+    assert svg.startswith("<svg") and svg.count('rx="6"') == len(states) + 2 * maps
     assert "Ingestion failed: failed" in svg and "Summarize columns: not run" in svg
     assert "Validate CSV: caught" in svg and "<title>Start</title>" in svg
     # The path taken, in bold: Start, Choose the path, Validate, (caught) Record, Ingestion

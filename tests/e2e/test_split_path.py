@@ -19,6 +19,9 @@ from csvflow.adapters.postgres.connection import connector
 from csvflow.adapters.postgres.queries import PostgresSummaryQueries
 from csvflow.local.executions import iter_states
 from csvflow.local.stack import function_zip
+from csvflow.operations.execution_graph import state_machine_svg
+from csvflow.operations.execution_text import format_execution
+from csvflow.operations.executions import describe_execution
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).parents[2]
@@ -203,11 +206,14 @@ def test_a_redrive_after_a_part_failed_reads_only_the_parts_not_finished(runtime
     validate = runtime.function_arns["validate"]
     package = function_zip(ROOT / "functions" / "validate")
     runtime.lam.update_function_code(FunctionName=validate, ZipFile=_zipped(PART_ONE_FAILS))
-    _configure_starter(runtime, SPLIT)
-    key = "incoming/messy/redriven.csv"
-    upload = runtime.upload_bytes(messy_csv(120), key)
-    runtime.pump()
-    (failed,) = runtime.wait([upload], timeout=300)
+    try:
+        _configure_starter(runtime, SPLIT)
+        key = "incoming/messy/redriven.csv"
+        upload = runtime.upload_bytes(messy_csv(120), key)
+        runtime.pump()
+        (failed,) = runtime.wait([upload], timeout=300)
+    finally:
+        runtime.lam.update_function_code(FunctionName=validate, ZipFile=package)
     # Not the file's fault: nothing recorded, the execution waits on the map for a redrive.
     assert (failed.status, failed.error) == ("FAILED", "States.ExceedToleratedFailureThreshold"), (
         failed.cause
@@ -215,15 +221,40 @@ def test_a_redrive_after_a_part_failed_reads_only_the_parts_not_finished(runtime
     queries = PostgresSummaryQueries(connector(database_url))
     assert queries.summary(key) is None
     bucket = runtime.names.bucket
-    records = runtime.s3.list_objects_v2(Bucket=bucket, Prefix="work/")["Contents"]
+    parts = f"work/{upload.execution_arn.rsplit(':', 1)[-1]}/parts/"
+    records = runtime.s3.list_objects_v2(Bucket=bucket, Prefix=parts)["Contents"]
     finished = {r["Key"]: r["LastModified"] for r in records if r["Key"].endswith("/result.json")}
     assert finished and not any("/parts/00001/" in k for k in finished)
 
-    runtime.lam.update_function_code(FunctionName=validate, ZipFile=package)
     redriven = runtime.redrive(upload.execution_arn, timeout=300)
     assert redriven.status == "SUCCEEDED", redriven.cause
     assert queries.summary(key)["status"] == "SUCCEEDED"
-    records = runtime.s3.list_objects_v2(Bucket=bucket, Prefix="work/")["Contents"]
+    records = runtime.s3.list_objects_v2(Bucket=bucket, Prefix=parts)["Contents"]
     after = {r["Key"]: r["LastModified"] for r in records if r["Key"].endswith("/result.json")}
     assert any("/parts/00001/" in k for k in after)  # read now
     assert {k: after[k] for k in finished} == finished  # the others answered from their record
+
+
+def test_the_execution_shows_its_map_runs_and_parts_and_draws_the_map(runtime):
+    _configure_starter(runtime, SPLIT)
+    data = messy_csv(60)
+    upload = runtime.upload_bytes(data, "incoming/messy/shown.csv")
+    runtime.pump()
+    (result,) = runtime.wait([upload], timeout=300)
+    assert result.status == "SUCCEEDED", result.cause
+    view = describe_execution(runtime.sfn, upload.execution_arn, runtime.s3)
+    assert view.map_runs and view.map_runs[0]["status"] == "SUCCEEDED"
+    assert view.map_runs[0]["items"]["total"] == len(view.parts) >= 5
+    assert [p["index"] for p in view.parts] == list(range(len(view.parts)))
+    assert view.parts[0]["bytes"][0] == data.index(b"\r\n") + 2  # after the header
+    assert view.parts[-1]["bytes"][1] == len(data)
+    assert sum(p["rows"] for p in view.parts) == view.output["validation"]["result"]["rows"]
+    text = format_execution(view)
+    assert "map run" in text and f"items: {len(view.parts)} succeeded" in text
+    definition = json.loads(
+        runtime.sfn.describe_state_machine_for_execution(executionArn=upload.execution_arn)[
+            "definition"
+        ]
+    )
+    svg = state_machine_svg(definition, view.steps, view.map_runs)
+    assert f"Validate a part: {len(view.parts)} of {len(view.parts)} items" in svg

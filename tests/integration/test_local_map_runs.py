@@ -65,7 +65,9 @@ def _run(tolerance: dict) -> dict:
     role = session.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")
     s3 = session.client("s3")
     s3.create_bucket(Bucket="items-bucket")
-    s3.put_object(Bucket="items-bucket", Key="items.json", Body=json.dumps([{"n": n} for n in range(5)]))
+    s3.put_object(
+        Bucket="items-bucket", Key="items.json", Body=json.dumps([{"n": n} for n in range(5)])
+    )
     session.client("lambda").create_function(
         FunctionName="f",
         Runtime="python3.12",

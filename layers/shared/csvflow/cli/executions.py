@@ -96,15 +96,16 @@ def _clip(text: str, width: int) -> str:
 
 def cmd_execution(args: argparse.Namespace) -> int:
     sfn = client(args, "stepfunctions")
-    view = describe_execution(sfn, args.arn)
+    view = describe_execution(sfn, args.arn, client(args, "s3"))
     if args.graph:
         definition = json.loads(
             sfn.describe_state_machine_for_execution(executionArn=args.arn)["definition"]
         )
         if args.graph.suffix.lower() == ".png":
-            args.graph.write_bytes(state_machine_png(definition, view.steps))
+            args.graph.write_bytes(state_machine_png(definition, view.steps, view.map_runs))
         else:
-            args.graph.write_text(state_machine_svg(definition, view.steps), encoding="utf-8")
+            svg = state_machine_svg(definition, view.steps, view.map_runs)
+            args.graph.write_text(svg, encoding="utf-8")
     print(
         json.dumps(view.to_dict(), indent=2, default=str) if args.json else format_execution(view)
     )

@@ -23,6 +23,22 @@ def format_execution(view: ExecutionView) -> str:
         lines.append(
             f"  {step.name.ljust(width)}  {seconds:>8}  {step.attempts or '-':>8}  {result}"
         )
+    for run in view.map_runs:
+        items = ", ".join(f"{count} {kind}" for kind, count in run["items"].items())
+        lines.append(
+            f"map run   {run['arn'].rsplit(':', 1)[-1]}  {run['status']}  "
+            f"{run['seconds'] if run['seconds'] is not None else '-'} s  "
+            f"up to {run['max_concurrency']} at a time  items: {items}"
+        )
+    if view.parts:
+        lines.append("  part  bytes                      rows  rejected  quote state  error")
+        for part in view.parts:
+            first, end = part["bytes"]
+            state = part["quote_state"] + (", earlier keys" if part["earlier_keys"] else "")
+            lines.append(
+                f"  {part['index']:>4}  {f'{first:,}-{end:,}':<22}  {part['rows']:>6}  "
+                f"{part['rejected_rows']:>8}  {state:<11}  {part['error'] or '-'}"
+            )
     lines.extend(f"{name:<10} {uri}" for name, uri in view.links.items())
     for name, value in (("input", view.input), ("output", view.output)):
         if value is not None:

@@ -39,6 +39,10 @@ class ExecutionView:
     redrives: int
     steps: list[StepView]
     links: dict[str, str]
+    # A split file's Distributed Map: each Map Run (a re-read is a second one), and each part
+    # as its record in the bucket says it was read (docs/adr/0018).
+    map_runs: list[dict[str, Any]] = field(default_factory=list)
+    parts: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -96,7 +100,8 @@ def execution_history(sfn: Any, arn: str) -> list[dict[str, Any]]:
     return events
 
 
-def describe_execution(sfn: Any, arn: str) -> ExecutionView:
+def describe_execution(sfn: Any, arn: str, s3: Any = None) -> ExecutionView:
+    """The execution as the console shows it; with ``s3``, also its parts' records."""
     described = sfn.describe_execution(executionArn=arn)
     events = execution_history(sfn, arn)
     input_value = _json(described.get("input"))
@@ -114,7 +119,73 @@ def describe_execution(sfn: Any, arn: str) -> ExecutionView:
         redrives=sum(1 for e in events if e["type"] == "ExecutionRedriven"),
         steps=steps_of(events),
         links=links_of(input_value, output_value, events),
+        map_runs=map_runs_of(sfn, arn),
+        parts=parts_of(s3, events) if s3 is not None else [],
     )
+
+
+def map_runs_of(sfn: Any, arn: str) -> list[dict[str, Any]]:
+    """The execution's Map Runs, oldest first: status, concurrency and item counts."""
+    runs = []
+    for page in sfn.get_paginator("list_map_runs").paginate(executionArn=arn):
+        for listed in page["mapRuns"]:
+            run = sfn.describe_map_run(mapRunArn=listed["mapRunArn"])
+            stopped = run.get("stopDate")
+            runs.append(
+                {
+                    "arn": run["mapRunArn"],
+                    "status": run["status"],
+                    "started": _iso(run["startDate"]),
+                    "seconds": round((stopped - run["startDate"]).total_seconds(), 3)
+                    if stopped
+                    else None,
+                    "max_concurrency": run.get("maxConcurrency"),
+                    "items": {k: v for k, v in run["itemCounts"].items() if v},
+                }
+            )
+    return sorted(runs, key=lambda run: run["started"] or "")
+
+
+def parts_of(s3: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each part of a split file as its record says: its bytes, rows, rejects, error, and
+    whether its quote state was guessed or given (a part read again is given it)."""
+    plan = next(
+        (
+            output["plan"]["result"]
+            for e in events
+            if "stateExitedEventDetails" in e
+            and isinstance(output := _json(e["stateExitedEventDetails"].get("output")), dict)
+            and isinstance(output.get("plan"), dict)
+        ),
+        None,
+    )
+    if not plan or plan.get("path") != "parts":
+        return []
+    listing = ObjectRef.from_dict(plan["parts"])
+    folder = listing.key.rsplit("/", 1)[0] + "/parts/"
+    parts = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=listing.bucket, Prefix=folder):
+        for item in page.get("Contents", []):
+            if not item["Key"].endswith("/result.json"):
+                continue
+            record = json.loads(
+                s3.get_object(Bucket=listing.bucket, Key=item["Key"])["Body"].read()
+            )
+            reading = record["reading"]
+            parts.append(
+                {
+                    "index": reading["index"],
+                    "bytes": [reading["first_byte"], reading["end_byte"]],
+                    "rows": record["rows"],
+                    "rejected_rows": record["rejected_rows"],
+                    "quote_state": "given"
+                    if record["asked"]["inside_quotes"] is not None
+                    else "guessed",
+                    "earlier_keys": bool(record["asked"]["earlier_keys"]),
+                    "error": record["error"]["type"] if record["error"] else None,
+                }
+            )
+    return sorted(parts, key=lambda part: part["index"])
 
 
 def steps_of(events: list[dict[str, Any]]) -> list[StepView]:
