@@ -44,6 +44,9 @@ STATE_MACHINE = "IngestStateMachine"  # the template's logical id
 WHOLE_OBJECTS = {"CSVFLOW_S3_MULTIPART_BYTES": str(5 << 30)}  # S3's largest single PUT
 
 
+SPLIT_VARIABLES = ("CSVFLOW_SPLIT_BYTES", "CSVFLOW_PART_BYTES", "CSVFLOW_PART_CONCURRENCY")
+
+
 def local_variables(function: str) -> dict[str, str]:
     """What the local account adds to a function's environment from the template, on purpose
     (and only this: a test holds the rest to the template)."""
@@ -56,6 +59,9 @@ def local_variables(function: str) -> dict[str, str]:
         | WHOLE_OBJECTS,
         "summarize": WHOLE_OBJECTS,
         "persist": WHOLE_OBJECTS,
+        # Where a file is split (docs/adr/0018), as set where csvflow runs: to see the split
+        # path on a small file (README: Big files).
+        "starter": {name: os.environ[name] for name in SPLIT_VARIABLES if os.environ.get(name)},
     }
     return added.get(function, {})
 
