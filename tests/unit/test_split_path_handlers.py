@@ -6,6 +6,7 @@ from csvflow.bootstrap import bootstrap
 from csvflow.commands import MergeParts, PlanParts, ValidatePart
 from csvflow.config import Settings
 from csvflow.domain.model import SourceObject
+from csvflow.exceptions import InvalidContract
 from tests.support.fakes import InMemoryObjectStore
 
 BUCKET = "data"
@@ -69,3 +70,15 @@ def test_the_merge_totals_the_parts_and_numbers_rejects_by_the_files_lines(world
         i + 2 for i in range(300) if i % 100 == 7
     ]
     assert merged["summary"]["parts"] == plan["count"] and merged["summary"]["rows"] == 297
+
+
+def test_a_part_that_cannot_start_records_the_files_failure_for_the_merge(world):
+    handle, store = world
+    data = b"id,name\n" + b"".join(b"%d,name %d\n" % (i, i) for i in range(400))
+    payload, plan = _plan(handle, store, data, part_bytes=1000)
+    store.put(BUCKET, "contracts/t.yaml", b"columns: [{name: id, type: nonsense}]\n")
+    for part in _parts(store, plan):
+        answer = handle(ValidatePart.from_event(payload | {"part": part}))
+        assert answer["error"] == "InvalidContract"
+    with pytest.raises(InvalidContract, match="nonsense"):
+        handle(MergeParts.from_event(payload))

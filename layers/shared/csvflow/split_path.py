@@ -206,13 +206,20 @@ def validate_part(cmd: ValidatePart, store: ObjectStore, settings: Settings) -> 
     done = _get_json(store, record_ref)
     if done is not None and done["asked"] == asked:
         return _part_answer(done)
-    with phase("read"):
-        plan = _get_json(store, layout.plan)
-        if plan is None:
-            raise InvalidCsv("the split file has no plan; plan it again", file=source.key)
-        contract = load_contract(store, settings, source.bucket, cmd.dataset)
-        dialect = read_dialect(store, settings, source, contract)
-        earlier = _read_earlier_keys(store, cmd.earlier_keys)
+    try:
+        with phase("read"):
+            plan = _get_json(store, layout.plan)
+            if plan is None:
+                raise InvalidCsv("the split file has no plan; plan it again", file=source.key)
+            contract = load_contract(store, settings, source.bucket, cmd.dataset)
+            dialect = read_dialect(store, settings, source, contract)
+            earlier = _read_earlier_keys(store, cmd.earlier_keys)
+    except PermanentError as e:
+        # Before any byte of the range was read (the contract changed since the plan, the
+        # upload was deleted): the file's failure, for the merge to record.
+        record = {"asked": asked, "index": cmd.index, "reading": None, "error": _error_of(e)}
+        _put_json(store, record_ref, record)
+        return _part_answer(record)
     specs = [
         contract.column(name) or _spec_from_dict(stored)
         for name, stored in zip(dialect.header, plan["columns"], strict=True)
@@ -258,12 +265,7 @@ def validate_part(cmd: ValidatePart, store: ObjectStore, settings: Settings) -> 
             try:
                 write_parquet(summarizing, lambda: validator.schema, parquet_path)
             except PermanentError as e:
-                error = {
-                    "type": type(e).__name__,
-                    "message": str(e),
-                    "reason": getattr(e, "reason", None),
-                    "line": getattr(e, "line", None),
-                }
+                error = _error_of(e)
             while part.read(1 << 20):  # what a failed parse left: the reading needs it all
                 pass
         reading = part.reading(cmd.index)
@@ -279,6 +281,7 @@ def validate_part(cmd: ValidatePart, store: ObjectStore, settings: Settings) -> 
                 )
             record = {
                 "asked": asked,
+                "index": cmd.index,
                 "reading": reading.to_dict(),
                 "rows": outcome.rows,
                 "rejected_rows": outcome.rejected_rows,
@@ -294,10 +297,19 @@ def validate_part(cmd: ValidatePart, store: ObjectStore, settings: Settings) -> 
 def _part_answer(record: dict[str, Any]) -> dict[str, Any]:
     """A part's small answer for the map's results; the merge reads the full record."""
     return {
-        "index": record["reading"]["index"],
-        "rows": record["rows"],
-        "rejected_rows": record["rejected_rows"],
+        "index": record["index"],
+        "rows": record.get("rows", 0),
+        "rejected_rows": record.get("rejected_rows", 0),
         "error": record["error"]["type"] if record["error"] else None,
+    }
+
+
+def _error_of(error: PermanentError) -> dict[str, Any]:
+    return {
+        "type": type(error).__name__,
+        "message": str(error),
+        "reason": getattr(error, "reason", None),
+        "line": getattr(error, "line", None),
     }
 
 
@@ -320,6 +332,9 @@ def merge_parts(cmd: MergeParts, store: ObjectStore, settings: Settings) -> dict
     if missing:
         raise InvalidCsv(f"parts {missing} of the split file were never read", file=source.key)
     parts: list[dict[str, Any]] = [r for r in records if r is not None]
+    unread = [r for r in parts if r["reading"] is None]
+    if unread:  # failed before reading its range: nothing about the cuts to check first
+        _raise_first_error(unread, [0] * len(unread), source.key, quote_left_open=False)
     readings = [ChunkReading.from_dict(r["reading"]) for r in parts]
     misread = misread_ranges(readings)
     if misread:
