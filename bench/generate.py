@@ -22,13 +22,21 @@ WORDS = np.array(
 )
 
 
-def generate(path: Path, rows: int, seed: int = 42) -> Path:
+def generate(path: Path, rows: int, seed: int = 42, *, quoted_header: bool = True) -> Path:
+    """``quoted_header=False`` writes the header's names bare (the rows are the same)."""
     rng = np.random.default_rng(seed)
     categories = np.array([f"cat-{i:04d}" for i in range(1000)])
     start = np.datetime64("2020-01-01")
-    with pacsv.CSVWriter(
-        path, _schema(), write_options=pacsv.WriteOptions(quoting_style="needed")
-    ) as writer:
+    with (
+        path.open("wb") as sink,
+        pacsv.CSVWriter(
+            sink,
+            _schema(),
+            write_options=pacsv.WriteOptions(quoting_style="needed", include_header=False),
+        ) as writer,
+    ):
+        names = _schema().names
+        sink.write(",".join(f'"{n}"' if quoted_header else n for n in names).encode() + b"\n")
         for offset in range(0, rows, CHUNK):
             n = min(CHUNK, rows - offset)
             discount = np.round(rng.uniform(0, 0.3, n), 2)
