@@ -499,3 +499,11 @@ def test_any_text_is_read_or_refused_as_invalid_csv_never_a_traceback(lines, del
     dialect = result.validator.dialect
     assert len(result.table.column_names) == len(dialect.header)
     assert len(set(dialect.header)) == len(dialect.header)  # names are unique
+
+
+def test_a_quoted_header_is_no_quote_inside_text_so_the_open_quote_check_stays_on():
+    # pyarrow and many exporters quote every name: the file's first byte is a quote.
+    quoted = detect_dialect(b'"id","name"\n1,"a"\n2,"b"\n', file="quoted.csv")
+    assert not quoted.literal_quotes
+    stray = detect_dialect(b'id,name\n1,5" pipe\n2,b\n', file="stray.csv")
+    assert stray.literal_quotes

@@ -503,7 +503,10 @@ def _literal_quotes(sample: str, reading: Reading) -> bool:
         + (" " if reading.skip_initial_space else "")
     )
     quote = re.escape(reading.quote)
-    return re.search(rf"(?<![{edges}]){quote}(?![{edges}])", sample) is not None
+    # The sample's first and last characters stand at a line's start and (cut) end: a quoted
+    # header's opening quote is no quote inside text.
+    framed = f"\n{sample}\n"
+    return re.search(rf"(?<![{edges}]){quote}(?![{edges}])", framed) is not None
 
 
 def _line_ending(lines: list[str]) -> str:
