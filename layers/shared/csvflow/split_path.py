@@ -16,9 +16,12 @@ import io
 import json
 import logging
 import tempfile
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -46,6 +49,7 @@ from csvflow.domain.dialect import HEAD_BYTES, TAIL_BYTES, Dialect, check_size, 
 from csvflow.domain.model import ColumnSpec, ColumnType, Contract, ObjectRef, SourceObject
 from csvflow.domain.read_ahead import read_ahead
 from csvflow.domain.rejects import REPORT_HEADER, Reject, RejectReport
+from csvflow.domain.summarizing import Summarizer
 from csvflow.domain.validation import CsvValidator, ValidationOutcome, raise_if_too_many_rejected
 from csvflow.exceptions import InvalidContract, InvalidCsv, PermanentError, RejectedRowsExceeded
 from csvflow.observability import phase
@@ -59,6 +63,7 @@ from csvflow.summary_state_files import (
 )
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # The permanent errors a part records instead of raising: whether they are the file's fault
 # is known only once the merge has checked the part read its bytes in the right state.
@@ -327,7 +332,11 @@ def merge_parts(cmd: MergeParts, store: ObjectStore, settings: Settings) -> dict
         plan = _get_json(store, layout.plan)
         assert plan is not None
         contract = load_contract(store, settings, source.bucket, cmd.dataset)
-        records = [_get_json(store, layout.part(i, "result.json")) for i in range(plan["parts"])]
+        records = list(
+            fetched_in_order(
+                lambda i: _get_json(store, layout.part(i, "result.json")), plan["parts"]
+            )
+        )
     missing = [i for i, record in enumerate(records) if record is None]
     if missing:
         raise InvalidCsv(f"parts {missing} of the split file were never read", file=source.key)
@@ -373,8 +382,13 @@ def merge_parts(cmd: MergeParts, store: ObjectStore, settings: Settings) -> dict
         )
         with phase("summarize"):
             summarizer = None
-            for index in range(len(parts)):
-                state = read_summary_state(store, layout.part_state(index), contract, folder)
+
+            def read_state(index: int) -> Summarizer:
+                into = folder / f"state-{index}"
+                into.mkdir()
+                return read_summary_state(store, layout.part_state(index), contract, into)
+
+            for state in fetched_in_order(read_state, len(parts)):
                 if summarizer is None:
                     summarizer = state
                 else:
@@ -411,6 +425,25 @@ def merge_parts(cmd: MergeParts, store: ObjectStore, settings: Settings) -> dict
         },
         "summary": summary | {"parts": len(parts)},
     }
+
+
+# Reads from S3 at once: the merge of hundreds of parts waits on S3's latency, not its CPU.
+FETCHED_AT_ONCE = 16
+
+
+def fetched_in_order(
+    fetch: Callable[[int], T], count: int, ahead: int = FETCHED_AT_ONCE
+) -> Iterator[T]:
+    """``fetch(0)``, ``fetch(1)``... in order, with up to ``ahead`` of them running at once
+    (and no more held, so memory stays bounded by ``ahead`` results)."""
+    with ThreadPoolExecutor(max_workers=ahead) as pool:
+        waiting: deque[Future[T]] = deque()
+        for index in range(count):
+            waiting.append(pool.submit(fetch, index))
+            if len(waiting) >= ahead:
+                yield waiting.popleft().result()
+        while waiting:
+            yield waiting.popleft().result()
 
 
 def _reread(
@@ -485,12 +518,14 @@ def _repeated_keys(
     if not columns or len(parts) < 2:
         return []
     with tempfile.TemporaryDirectory(prefix="csvflow-") as tmp:
-        tables = []
-        for index in range(len(parts)):
+
+        def kept_keys(index: int) -> pa.Table:
             path = Path(tmp, f"{index}.parquet")
             store.download_file(layout.part(index, "validated.parquet"), path)
             kept = pq.read_table(path, columns=columns)
-            tables.append(kept.append_column("part", pa.array([index] * kept.num_rows, pa.int32())))
+            return kept.append_column("part", pa.array([index] * kept.num_rows, pa.int32()))
+
+        tables = list(fetched_in_order(kept_keys, len(parts)))
     keys = pa.concat_tables(tables)
     rereads: dict[int, dict[str, Any]] = {}
     for position, column in enumerate(columns):
