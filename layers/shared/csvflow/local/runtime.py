@@ -31,6 +31,7 @@ from csvflow.local.lambda_endpoint import LambdaEndpointRunner
 from csvflow.local.lambda_runner import InProcessLambdaRunner
 from csvflow.local.logs_sink import CloudWatchLogsSink
 from csvflow.local.map_runs import map_runs_fail_past_their_tolerance
+from csvflow.local.s3_ranges import ranged_gets_read_their_range
 from csvflow.local.sam_template import read_template
 from csvflow.local.stack import (
     REGION,
@@ -110,6 +111,7 @@ class LocalRuntime:
         self._stack.enter_context(self.runner.installed())
         self._stack.enter_context(_integrity_checks_left_to_real_s3())
         self._stack.enter_context(map_runs_fail_past_their_tolerance())
+        self._stack.enter_context(ranged_gets_read_their_range())
         session = boto3.session.Session(region_name=REGION)
         self.s3, self.sqs = session.client("s3"), session.client("sqs")
         self.sfn, self.lam = session.client("stepfunctions"), session.client("lambda")
