@@ -16,6 +16,7 @@ from moto import mock_aws
 
 from csvflow.local import worker_pool
 from csvflow.local.lambda_runner import InProcessLambdaRunner
+from tests.support.distributed_map import run_map
 
 HANDLER = """
 import json
@@ -81,43 +82,6 @@ def meet(event):
     return record
 """
 
-# A Distributed Map as the workflow's chunks run: items listed in an S3 JSON object, results
-# written to S3, MaxConcurrency from the input.
-MAP_DEFINITION = {
-    "StartAt": "Chunks",
-    "States": {
-        "Chunks": {
-            "Type": "Map",
-            "ItemReader": {
-                "Resource": "arn:aws:states:::s3:getObject",
-                "ReaderConfig": {"InputType": "JSON"},
-                "Parameters": {"Bucket.$": "$.bucket", "Key.$": "$.items"},
-            },
-            "ItemProcessor": {
-                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
-                "StartAt": "Work",
-                "States": {
-                    "Work": {
-                        "Type": "Task",
-                        "Resource": "arn:aws:states:::lambda:invoke",
-                        "Parameters": {"FunctionName": "f", "Payload.$": "$"},
-                        "OutputPath": "$.Payload",
-                        "End": True,
-                    }
-                },
-            },
-            "MaxConcurrencyPath": "$.concurrency",
-            # (moto evaluates these paths against the Map's results, not its input: literals)
-            "ResultWriter": {
-                "Resource": "arn:aws:states:::s3:putObject",
-                "Parameters": {"Bucket": "data", "Prefix": "results"},
-            },
-            "End": True,
-        }
-    },
-}
-
-
 def _zip(source: str = HANDLER) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -143,19 +107,8 @@ def _account(**config):
 
 def _run_map(role, items, concurrency):
     s3 = boto3.client("s3", region_name="us-east-1")
-    s3.put_object(Bucket="data", Key="items.json", Body=json.dumps(items))
     sfn = boto3.client("stepfunctions", region_name="us-east-1")
-    machine = sfn.create_state_machine(
-        name="chunks", definition=json.dumps(MAP_DEFINITION), roleArn=role
-    )["stateMachineArn"]
-    arn = sfn.start_execution(
-        stateMachineArn=machine,
-        input=json.dumps({"bucket": "data", "items": "items.json", "concurrency": concurrency}),
-    )["executionArn"]
-    deadline = time.monotonic() + 120
-    while (described := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
-        assert time.monotonic() < deadline, "the execution did not end"
-        time.sleep(0.05)
+    described = run_map(sfn, s3, role, items, bucket="data", concurrency=concurrency)
     records = [
         json.loads(s3.get_object(Bucket="data", Key=f"records/{item['i']}.json")["Body"].read())
         for item in items
