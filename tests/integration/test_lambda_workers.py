@@ -82,6 +82,7 @@ def meet(event):
     return record
 """
 
+
 def _zip(source: str = HANDLER) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
