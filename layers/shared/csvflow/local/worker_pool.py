@@ -104,10 +104,6 @@ class Worker:
         self.warm: set[str] = set()  # the functions it has run (and still keeps)
         self.stopped = False
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
-
     def invoke(
         self,
         spec: FunctionSpec,
