@@ -2,13 +2,16 @@
 the emulated account over HTTP (lambda_runner.py, worker_pool.py; docs/adr/0019)."""
 
 import base64
+import datetime as dt
 import io
 import json
+import logging
 import os
 import threading
 import time
 import zipfile
 from contextlib import contextmanager
+from decimal import Decimal
 
 import boto3
 import pytest
@@ -16,6 +19,7 @@ from moto import mock_aws
 
 from csvflow.local import worker_pool
 from csvflow.local.lambda_runner import InProcessLambdaRunner
+from csvflow.local.lambda_worker import record_fields
 from tests.support.distributed_map import run_map
 
 HANDLER = """
@@ -315,3 +319,22 @@ def test_other_functions_wait_for_this_process_rather_than_start_a_worker(tmp_pa
 def test_a_runner_needs_a_place_to_run():
     with pytest.raises(ValueError, match="at least 1"):
         InProcessLambdaRunner(side_by_side=0)
+
+
+def test_a_record_crosses_to_the_runner_with_its_figures_as_a_mapping():
+    told = logging.LogRecord(
+        "csvflow.progress", logging.INFO, "v.py", 7, "%(rows)d rows", None, None
+    )
+    told.args = {"rows": 7, "share": Decimal("0.5"), "at": dt.date(2026, 11, 29)}
+    plain = logging.LogRecord("app", logging.WARNING, "v.py", 8, "said %s", ("hi",), None)
+    odd = logging.LogRecord("app", logging.WARNING, "v.py", 9, "%d rows", ("many",), None)
+
+    crossed = [logging.makeLogRecord(record_fields(r)) for r in (told, plain, odd)]
+
+    assert crossed[0].args == {"rows": 7, "share": "0.5", "at": "2026-11-29"}
+    assert [r.getMessage() for r in crossed] == ["7 rows", "said hi", "%d rows"]
+    assert [(r.name, r.levelno) for r in crossed] == [
+        ("csvflow.progress", logging.INFO),
+        ("app", logging.WARNING),
+        ("app", logging.WARNING),
+    ]
