@@ -130,6 +130,33 @@ print(json.dumps({
 """
 
 
+SPIN = """
+import sys, time
+started, until = time.monotonic(), time.thread_time() + float(sys.argv[1])
+while time.thread_time() < until:
+    pass
+print(time.monotonic() - started)
+"""
+
+
+def machine_ceiling(processes: int, cpu_seconds: float) -> float:
+    """The speed-up ``processes`` plain Python processes get on this machine now, each
+    burning ``cpu_seconds`` (other work shares the cores): the most workers can give."""
+    import subprocess
+
+    def run(count: int) -> float:
+        started = [
+            subprocess.Popen(
+                [sys.executable, "-c", SPIN, str(cpu_seconds)], stdout=subprocess.PIPE, text=True
+            )
+            for _ in range(count)
+        ]
+        return max(float(process.communicate()[0]) for process in started)
+
+    alone = run(1)
+    return round(alone * processes / run(processes), 2)
+
+
 def measure(places: int, args: argparse.Namespace, kind: str, handler: Path) -> dict[str, Any]:
     timeline = handler.with_name(f"timeline-{kind}-{places}.jsonl")
     timeline.unlink(missing_ok=True)
@@ -170,7 +197,9 @@ def main() -> None:
                 runs["workers"].append(measure(args.iterations, args, kind, handler))
             best = {name: min(found, key=lambda f: f["wall_s"]) for name, found in runs.items()}
             best["speed-up"] = {
-                "wall": round(best["one place"]["wall_s"] / best["workers"]["wall_s"], 2)
+                "wall": round(best["one place"]["wall_s"] / best["workers"]["wall_s"], 2),
+                # what the machine gave plain processes just after: the ceiling
+                "plain_processes": machine_ceiling(args.iterations, args.cpu_seconds),
             }
             figures[kind] = best
             print(kind, json.dumps(best, indent=2))
