@@ -29,8 +29,7 @@ def test_overlapping_validations_run_in_two_processes_with_their_logs_and_progre
     alone = tmp_path / "alone.csv"
     alone.write_text("id,amount\n1,2.5\n2,3\n")
     with LocalRuntime(database_url=database_url, side_by_side=2) as runtime:
-        # One file: each step after the other (the starter's end overlaps the execution's
-        # start), all in this process; no worker is started for it.
+        # One file: each step after the other, all in this process; no worker is started.
         (result,) = runtime.run([alone])
         assert result.status == "SUCCEEDED"
         assert runtime.runner.worker_processes_started == 0
