@@ -17,7 +17,7 @@ KEY = "incoming/sales/a.csv"
 INVOKE = """
 import importlib.util, json, sys
 from moto import mock_aws
-from csvflow.local.lambda_runner import LambdaContext
+from csvflow.local.function_host import LambdaContext
 
 with mock_aws():
     import boto3

@@ -29,6 +29,7 @@ _VARIABLES = {  # nosec B105
     "split_bytes": "CSVFLOW_SPLIT_BYTES",
     "part_bytes": "CSVFLOW_PART_BYTES",
     "part_concurrency": "CSVFLOW_PART_CONCURRENCY",
+    "local_workers": "CSVFLOW_LOCAL_WORKERS",
     "incoming_prefix": "CSVFLOW_INCOMING_PREFIX",
     "work_prefix": "CSVFLOW_WORK_PREFIX",
     "reports_prefix": "CSVFLOW_REPORTS_PREFIX",
@@ -89,6 +90,10 @@ class Settings:
     split_bytes: int = 1 << 30
     part_bytes: int = 128 << 20
     part_concurrency: int = 100
+    # The local runtime's, not a function's: how many Lambda invocations run at once (one in
+    # its own process, the others each in a worker process; docs/adr/0019). 0: the machine's
+    # cores, at most 4.
+    local_workers: int = 0
 
     @classmethod
     def from_environ(

@@ -12,19 +12,12 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
-from werkzeug.serving import make_server
-
 from csvflow.exceptions import ConfigurationError
+from csvflow.local.aws_endpoint import account_served
 from csvflow.local.container_network import Relay, database, docker_bridge_gateway
 from csvflow.local.lambda_endpoint import LambdaEndpointRunner
 from csvflow.local.stack import StackNames
@@ -55,18 +48,7 @@ def functions_in_containers(
     with ExitStack() as stack:
         # moto's account lives in this process: a second server of it, on the bridge.
         _check_free(gateway, aws_port)  # (werkzeug would print its own words and exit)
-        server = make_server(
-            gateway,
-            aws_port,
-            DomainDispatcherApplication(create_backend_app),
-            threaded=True,
-            request_handler=MotoRequestHandler,
-        )
-        thread = threading.Thread(target=server.serve_forever, name="csvflow-for-containers")
-        thread.daemon = True
-        thread.start()
-        stack.callback(server.server_close)
-        stack.callback(server.shutdown)
+        stack.enter_context(account_served(gateway, aws_port, name="csvflow-for-containers"))
         relay = stack.enter_context(Relay(gateway, 0, database(database_url)))
         _point_secret_at(session, application_secret_arn, *relay.address)
         stack.enter_context(runner.installed())

@@ -1,4 +1,5 @@
-"""Runs moto's Lambda functions in this process, where moto would start Docker.
+"""Runs moto's Lambda functions here, where moto would start Docker: in this process, and in
+worker processes when a function's invocations overlap.
 
 This is the one place csvflow reaches into moto's internals: every Lambda
 invocation in moto (direct, or a Step Functions task) goes through
@@ -10,6 +11,12 @@ Each function logs as it would in its own process in AWS (function_logging.py): 
 Powertools JSON lines, the runtime's JSON for other libraries' records, the EMF documents
 its Metrics print, framed by START, END and REPORT.
 
+An invocation runs in this process (function_host.py), one at a time, unless this process is
+busy with an invocation of the same function: then it runs in a worker process
+(worker_pool.py), as Lambda starts another execution environment for a function's concurrent
+invocation, up to ``side_by_side`` invocations at once (docs/adr/0019). An invocation that
+finds this process busy with another function waits for it, unless a worker is idle.
+
 Like Lambda, the runner refuses an invocation beyond the function's reserved concurrency
 with ``TooManyRequestsException`` (HTTP 429), which Step Functions reports as
 ``Lambda.TooManyRequestsException``.
@@ -17,44 +24,32 @@ with ``TooManyRequestsException`` (HTTP 429), which Step Functions reports as
 
 from __future__ import annotations
 
-import ctypes
-import importlib.util
-import io
-import itertools
 import json
 import logging
 import os
-import sys
-import tempfile
 import threading
 import time
-import traceback
 import uuid
-import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 from moto.core.exceptions import JsonRESTError
 
 from csvflow.config import CONFIGURATION_VARIABLES
-from csvflow.local.function_logging import FunctionLogging, RecordListener
+from csvflow.local.function_host import (
+    LOCAL_ONLY,
+    POWERTOOLS_DEFAULTS,
+    FunctionHost,
+    FunctionSpec,
+)
+from csvflow.local.function_logging import RecordListener
+from csvflow.local.worker_pool import Worker, WorkerPool
 
 logger = logging.getLogger(__name__)
-
-# What a function that does not declare them sees: Powertools' own defaults, and no X-Ray
-# (no daemon listens here; `sam local` disables tracing too).
-_POWERTOOLS_DEFAULTS = {
-    "POWERTOOLS_SERVICE_NAME": "service_undefined",
-    "POWERTOOLS_METRICS_NAMESPACE": "",
-    "POWERTOOLS_LOG_LEVEL": "",
-}
-_LOCAL_ONLY = {"POWERTOOLS_TRACE_DISABLED": "true"}
 
 # Set by the runner around each invocation (with each function's own, declared variables).
 _FUNCTION_VARIABLES = (
@@ -62,44 +57,35 @@ _FUNCTION_VARIABLES = (
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
     *CONFIGURATION_VARIABLES,
-    *_POWERTOOLS_DEFAULTS,
-    *_LOCAL_ONLY,
+    *POWERTOOLS_DEFAULTS,
+    *LOCAL_ONLY,
 )
 
 
-@dataclass
-class LambdaContext:
-    """The attributes of AWS's context object that handlers and Powertools read."""
-
-    function_name: str
-    function_version: str
-    invoked_function_arn: str
-    memory_limit_in_mb: int
-    aws_request_id: str
-    timeout_seconds: int
-    log_group_name: str = "/aws/lambda/local"
-    log_stream_name: str = "local"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.timeout_seconds * 1000
-
-
 class InProcessLambdaRunner:
-    """Imports each function's code from its deployment zip and calls its handler."""
+    """Imports each function's code from its deployment zip and calls its handler, here or in
+    a worker process."""
 
-    def __init__(self) -> None:
-        # Each function's warm execution environment, by function name.
-        self._environments: dict[str, _ExecutionEnvironment] = {}
-        self._cold_starts = itertools.count()
+    def __init__(self, *, side_by_side: int = 1) -> None:
+        """``side_by_side``: how many invocations may run at once, this process's one and
+        the workers' (1: all here, one at a time)."""
+        if side_by_side < 1:
+            raise ValueError(f"side_by_side must be at least 1, not {side_by_side}")
+        self._host = FunctionHost()
+        self._pool = WorkerPool(side_by_side - 1, self._host.callers_environ)
         # Handlers read configuration from os.environ, which is process-wide: one
-        # invocation at a time keeps each function's environment its own.
-        self._lock = threading.RLock()
-        # Each function's invocations in flight: running, or waiting for the lock (in AWS
+        # invocation at a time here keeps each function's environment its own. Reentrant: a
+        # function may invoke another, which then runs here on the same thread.
+        self._here = threading.RLock()
+        self._running_here: list[str] = []  # the functions it holds, innermost last
+        self._slots = threading.Condition()  # guards _here's taking, _running_here, _pool
+        # Each function's invocations in flight: running, or waiting for a place (in AWS
         # they would run side by side, each holding one unit of the function's concurrency).
         self._in_flight: Counter[str] = Counter()
         self._admission = threading.Lock()
-        self._code_root = tempfile.TemporaryDirectory(prefix="csvflow-lambda-")
-        self.invocations: list[tuple[str, str]] = []
+        self._record = threading.Lock()  # of invocations
+        self._sinking = threading.Lock()  # sinks hear one finished invocation at a time
+        self.invocations: list[tuple[str, str]] = []  # (function, "start", "ok" or error type)
         self.throttled: Counter[str] = Counter()  # invocations refused, by function name
         # Each finished invocation's log, as Lambda sends it to CloudWatch Logs.
         self.log_sinks: list[Callable[[InvocationLog], None]] = []
@@ -107,6 +93,11 @@ class InProcessLambdaRunner:
         # logged: `csvflow run` shows the validate step's progress from them.
         self.record_listeners: list[RecordListener] = []
         self._provided: list[str] = []  # variables added to os.environ, removed at the end
+
+    @property
+    def worker_processes_started(self) -> int:
+        """How many worker processes this runner has started."""
+        return self._pool.started
 
     @contextmanager
     def installed(self) -> Iterator[InProcessLambdaRunner]:
@@ -127,7 +118,8 @@ class InProcessLambdaRunner:
             yield self
         finally:
             LambdaFunction._invoke_lambda = original  # type: ignore[method-assign]
-            self._code_root.cleanup()
+            self._pool.close()
+            self._host.close()
             for name in self._provided:
                 os.environ.pop(name, None)
             self._provided.clear()
@@ -152,54 +144,49 @@ class InProcessLambdaRunner:
     def invoke(self, function: LambdaFunction, event: Any) -> tuple[str, bool, str]:
         if isinstance(event, str | bytes):
             event = json.loads(event or "{}")
-        name = function.function_name
-        with self._admitted(function), self._lock, self._environment(function):
+        spec = _spec(function)
+        with self._admitted(function), self._placed(spec.name) as worker:
+            started = self._started(spec.name)
             request_id = str(uuid.uuid4())
-            environment = self._execution_environment(function)
-            with (
-                self._logged(name, request_id) as log,
-                environment.logging.invocation(log, self.record_listeners),
-            ):
-                payload, errored, _ = self._run(function, environment, event, request_id)
-                if errored:  # Lambda logs what the handler raised
-                    log.append(payload)
+            with self._logged(spec.name, request_id) as log:
+                if worker is None:
+                    outcome = self._host.invoke(spec, event, request_id, log, self.record_listeners)
+                else:
+                    outcome = worker.invoke(spec, event, request_id, log, self.record_listeners)
+                self.invocations[started] = (spec.name, outcome.ended)
             # moto answers `Invoke --log-type Tail` with these lines, as Lambda does.
-            return payload, errored, "\n".join(log)
+            return outcome.payload, outcome.errored, "\n".join(log)
 
-    def _run(
-        self,
-        function: LambdaFunction,
-        environment: _ExecutionEnvironment,
-        event: Any,
-        request_id: str,
-    ) -> tuple[str, bool, str]:
-        name = function.function_name
-        self.invocations.append((name, "start"))
+    def _started(self, name: str) -> int:
+        with self._record:
+            self.invocations.append((name, "start"))
+            return len(self.invocations) - 1
+
+    @contextmanager
+    def _placed(self, name: str) -> Iterator[Worker | None]:
+        """Where the invocation runs: here (None), or a worker; waits for a place."""
+        with self._slots:
+            while True:
+                if self._here.acquire(blocking=False):
+                    self._running_here.append(name)
+                    worker = None
+                    break
+                # A worker process starts only for a function already running here: the
+                # common path (one step after another) never pays for one.
+                worker = self._pool.take(name, start=name in self._running_here)
+                if worker is not None:
+                    break
+                self._slots.wait()
         try:
-            module = environment.module or self._cold_start(function, environment)
-            handler_name = _handler(function).rsplit(".", 1)[1]
-            context = LambdaContext(
-                function_name=name,
-                function_version=str(function.version),
-                invoked_function_arn=function.function_arn,
-                memory_limit_in_mb=int(function.memory_size),
-                aws_request_id=request_id,
-                timeout_seconds=int(function.timeout),
-            )
-            with _deadline(context.timeout_seconds):
-                result = getattr(module, handler_name)(event, context)
-            self.invocations[-1] = (name, "ok")
-            return json.dumps(result, default=str), False, ""
-        except FunctionTimedOut:
-            # Lambda discards the execution environment of a timed-out invocation.
-            self._environments.pop(name, None)
-            message = f"Task timed out after {context.timeout_seconds:.2f} seconds"
-            return self._failed(name, "Sandbox.Timedout", message)
-        except HandlerImportFailed as error:
-            return self._failed(name, "Runtime.ImportModuleError", str(error))
-        except Exception as error:  # a Lambda reports any exception to its caller
-            trace = traceback.format_exception(error)
-            return self._failed(name, type(error).__name__, str(error), trace)
+            yield worker
+        finally:
+            with self._slots:
+                if worker is None:
+                    self._running_here.pop()
+                    self._here.release()
+                else:
+                    self._pool.give_back(worker)
+                self._slots.notify_all()
 
     @contextmanager
     def _logged(self, name: str, request_id: str) -> Iterator[list[str]]:
@@ -213,18 +200,9 @@ class InProcessLambdaRunner:
             lines.append(f"END RequestId: {request_id}")
             lines.append(f"REPORT RequestId: {request_id}\tDuration: {milliseconds:.2f} ms")
             log = InvocationLog(function_name=name, request_id=request_id, lines=lines)
-            for sink in self.log_sinks:
-                sink(log)
-
-    def _failed(
-        self, name: str, error_type: str, message: str, trace: list[str] | None = None
-    ) -> tuple[str, bool, str]:
-        """The invocation's outcome as Lambda reports an error to its caller."""
-        self.invocations[-1] = (name, error_type)
-        payload: dict[str, Any] = {"errorType": error_type, "errorMessage": message}
-        if trace is not None:
-            payload["stackTrace"] = trace
-        return json.dumps(payload), True, ""
+            with self._sinking:
+                for sink in self.log_sinks:
+                    sink(log)
 
     @contextmanager
     def _admitted(self, function: LambdaFunction) -> Iterator[None]:
@@ -242,78 +220,21 @@ class InProcessLambdaRunner:
             with self._admission:
                 self._in_flight[name] -= 1
 
-    @contextmanager
-    def _environment(self, function: LambdaFunction) -> Iterator[None]:
-        variables = {
-            "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
-            "AWS_REGION": function.region,
-            "AWS_DEFAULT_REGION": function.region,
-            **_POWERTOOLS_DEFAULTS,
-            **{k: str(v) for k, v in function.environment_vars.items()},
-            **_LOCAL_ONLY,
-        }
-        # The function sees only its own configuration: csvflow's variables that it does not
-        # declare (a DATABASE_URL of the calling shell, say) are empty while it runs (empty
-        # is unset to Settings); nothing is deleted, for the reason given in installed().
-        hidden = {name: "" for name in CONFIGURATION_VARIABLES if name not in variables}
-        saved = {name: os.environ.get(name, "") for name in [*variables, *hidden]}
-        os.environ.update(hidden)
-        os.environ.update(variables)
-        try:
-            yield
-        finally:
-            os.environ.update(saved)
 
-    def _execution_environment(self, function: LambdaFunction) -> _ExecutionEnvironment:
-        """The function's warm execution environment, or a new one (its module imported at
-        the invocation's cold start) when its code, handler, environment or timeout changed
-        since the last one, as AWS starts new execution environments then."""
-        code, configuration = function.code_sha_256, function.environment_vars
-        started_from = json.dumps(
-            [code, _handler(function), configuration, function.timeout], sort_keys=True
-        )
-        warm = self._environments.get(function.function_name)
-        if warm is not None and warm.started_from == started_from:
-            return warm
-        service = os.environ["POWERTOOLS_SERVICE_NAME"]  # as _environment() set it
-        environment = _ExecutionEnvironment(
-            started_from, FunctionLogging(function.function_name, service)
-        )
-        self._environments[function.function_name] = environment
-        return environment
-
-    def _cold_start(
-        self, function: LambdaFunction, environment: _ExecutionEnvironment
-    ) -> ModuleType:
-        """Import the function's handler module from its deployment package."""
-        cold_start = next(self._cold_starts)
-        target = Path(self._code_root.name, str(cold_start))
-        with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as archive:
-            archive.extractall(target)
-        module_file, _ = _handler(function).rsplit(".", 1)
-        path = target / (module_file.replace(".", "/") + ".py")
-        name = f"csvflow_lambda_{cold_start}_{module_file}"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        try:
-            spec.loader.exec_module(module)
-        except ImportError as error:
-            message = f"Unable to import module '{module_file}': {error}"
-            raise HandlerImportFailed(message) from error
-        environment.module = module
-        environment.logging.adopt_handlers()  # those its Logger() just made
-        return module
-
-
-@dataclass
-class _ExecutionEnvironment:
-    """What a warm function keeps between invocations: its logging, its imported module."""
-
-    started_from: str
-    logging: FunctionLogging
-    module: ModuleType | None = None
+def _spec(function: LambdaFunction) -> FunctionSpec:
+    """What a host needs of moto's function (read once, as the invocation starts)."""
+    return FunctionSpec(
+        name=function.function_name,
+        version=str(function.version),
+        arn=function.function_arn,
+        region=function.region,
+        handler=str(function.handler or ""),
+        memory_mb=int(function.memory_size),
+        timeout_seconds=int(function.timeout),
+        code_sha256=function.code_sha_256,
+        code=function.code_bytes,
+        environment={k: str(v) for k, v in function.environment_vars.items()},
+    )
 
 
 @dataclass(frozen=True)
@@ -340,56 +261,3 @@ class TooManyRequestsException(JsonRESTError):  # noqa: N818 - Lambda's name for
                 "message": "Rate Exceeded.",
             }
         )
-
-
-class HandlerImportFailed(Exception):
-    """The handler's module (or one it imports at cold start) could not be imported: what
-    Lambda's Python runtime reports as Runtime.ImportModuleError."""
-
-
-class FunctionTimedOut(BaseException):  # noqa: N818 - named for what Lambda reports
-    """Raised inside a handler that outran its Timeout. A BaseException, so that the
-    handler's own ``except Exception`` cannot swallow it; its with-blocks unwind (an
-    open transaction rolls back), as when Lambda stops the sandbox."""
-
-
-@contextmanager
-def _deadline(seconds: int) -> Iterator[None]:
-    """Stop the calling thread's Python code after ``seconds``, as Lambda's Timeout would.
-
-    The exception is raised at the thread's next Python instruction: code blocked in C
-    (a socket read) is stopped when the call returns. That is why the database adapter
-    bounds its own statements (CSVFLOW_DB_STATEMENT_TIMEOUT_SECONDS).
-    """
-    target = threading.get_ident()
-    guard = threading.Lock()
-    running = True
-
-    def stop() -> None:
-        with guard:
-            if running:
-                _raise_in(target, FunctionTimedOut)
-
-    timer = threading.Timer(seconds, stop)
-    timer.daemon = True
-    timer.start()
-    try:
-        yield
-    finally:
-        with guard:
-            running = False
-        timer.cancel()
-        _raise_in(target, None)  # withdraw one raised too late to be delivered
-
-
-def _raise_in(thread_id: int, error: type[BaseException] | None) -> None:
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(
-        ctypes.c_ulong(thread_id), ctypes.py_object(error) if error else None
-    )
-
-
-def _handler(function: LambdaFunction) -> str:
-    """The function's "module.function" handler (container images have none; we run zips)."""
-    if not function.handler:
-        raise ValueError(f"{function.function_name} has no handler: only zip packages run locally")
-    return str(function.handler)

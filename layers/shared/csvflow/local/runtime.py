@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 
 import boto3
 
+from csvflow.config import Settings
 from csvflow.domain.model import SourceObject, s3_uri
 from csvflow.events import MalformedMessage, start_commands
 from csvflow.exceptions import ConfigurationError
@@ -30,6 +31,7 @@ from csvflow.local.lambda_endpoint import LambdaEndpointRunner
 from csvflow.local.lambda_runner import InProcessLambdaRunner
 from csvflow.local.logs_sink import CloudWatchLogsSink
 from csvflow.local.map_runs import map_runs_fail_past_their_tolerance
+from csvflow.local.s3_ranges import ranged_gets_read_their_range
 from csvflow.local.sam_template import read_template
 from csvflow.local.stack import (
     REGION,
@@ -54,8 +56,12 @@ class LocalRuntime:
         data_dir: Path | None = None,
         lambda_endpoint: str | None = None,
         container_aws_port: int | None = None,
+        side_by_side: int | None = None,
     ) -> None:
         """``data_dir`` keeps the account's outputs on disk across runs (account_folder.py).
+
+        ``side_by_side``: how many Lambda invocations may run at once (CSVFLOW_LOCAL_WORKERS
+        by default; lambda_runner.py).
 
         ``lambda_endpoint`` (`sam local start-lambda`'s URL) runs the workflow's functions
         there, in Lambda runtime containers, instead of in this process (containers.py);
@@ -65,7 +71,9 @@ class LocalRuntime:
         self.names = names or StackNames.from_template(read_template(self.root / TEMPLATE))
         self.folder = AccountFolder(data_dir) if data_dir else None
         self.database_url = database_url
-        self.runner = InProcessLambdaRunner()
+        self.runner = InProcessLambdaRunner(
+            side_by_side=side_by_side or invocations_side_by_side(Settings.from_environ(os.environ))
+        )
         self.lambda_endpoint = lambda_endpoint
         self.container_aws_port = container_aws_port
         # Set while the functions run at lambda_endpoint: each invocation's time, by function.
@@ -103,6 +111,7 @@ class LocalRuntime:
         self._stack.enter_context(self.runner.installed())
         self._stack.enter_context(_integrity_checks_left_to_real_s3())
         self._stack.enter_context(map_runs_fail_past_their_tolerance())
+        self._stack.enter_context(ranged_gets_read_their_range())
         session = boto3.session.Session(region_name=REGION)
         self.s3, self.sqs = session.client("s3"), session.client("sqs")
         self.sfn, self.lam = session.client("stepfunctions"), session.client("lambda")
@@ -306,6 +315,20 @@ class LocalRuntime:
                 continue
             sources |= {(c.source.key, c.source.etag) for c in commands}
         return sources
+
+
+def invocations_side_by_side(settings: Settings) -> int:
+    """How many Lambda invocations run at once locally: CSVFLOW_LOCAL_WORKERS, else one per
+    core, at most 4 (each beyond the first is a worker process holding its own imports)."""
+    workers = settings.local_workers
+    if workers < 0:
+        raise ConfigurationError(
+            f"CSVFLOW_LOCAL_WORKERS must be 1 or more (0: one per core), not {workers}"
+        )
+    if workers:
+        return workers
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, 4))
 
 
 def _not_started(upload: Upload) -> ExecutionResult:

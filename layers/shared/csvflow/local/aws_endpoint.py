@@ -1,0 +1,38 @@
+"""The emulated account, served over HTTP to code outside this process.
+
+moto's in-process mock (``mock_aws``) answers this process's boto3 clients; functions that run
+elsewhere (worker processes, Lambda runtime containers) reach the same account, the same
+in-memory backends, through a moto server running on a thread of this process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
+
+
+@contextmanager
+def account_served(host: str, port: int, *, name: str) -> Iterator[str]:
+    """Serve the emulated account on ``host:port`` (0: a free port) for the block; its URL."""
+    server = make_server(
+        host,
+        port,
+        DomainDispatcherApplication(create_backend_app),
+        threaded=True,
+        request_handler=MotoRequestHandler,
+    )
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
