@@ -2,8 +2,6 @@
 moto's internals (local/map_runs.py), and the check that moto still needs it."""
 
 import io
-import json
-import time
 import zipfile
 
 import boto3
@@ -12,6 +10,7 @@ from moto import mock_aws
 
 from csvflow.local.lambda_runner import InProcessLambdaRunner
 from csvflow.local.map_runs import exceeds_tolerance, map_runs_fail_past_their_tolerance
+from tests.support.distributed_map import run_map
 
 ITEM_TWO_FAILS = """
 def lambda_handler(event, context):
@@ -19,38 +18,6 @@ def lambda_handler(event, context):
         raise RuntimeError("item 2 fails")
     return {"n": event["n"]}
 """
-
-
-def _definition(tolerance: dict) -> str:
-    return json.dumps(
-        {
-            "StartAt": "Each",
-            "States": {
-                "Each": {
-                    "Type": "Map",
-                    "ItemReader": {
-                        "Resource": "arn:aws:states:::s3:getObject",
-                        "ReaderConfig": {"InputType": "JSON"},
-                        "Parameters": {"Bucket": "items-bucket", "Key": "items.json"},
-                    },
-                    "ItemProcessor": {
-                        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
-                        "StartAt": "Call",
-                        "States": {
-                            "Call": {
-                                "Type": "Task",
-                                "Resource": "arn:aws:states:::lambda:invoke",
-                                "Parameters": {"FunctionName": "f", "Payload.$": "$"},
-                                "End": True,
-                            }
-                        },
-                    },
-                    **tolerance,
-                    "End": True,
-                }
-            },
-        }
-    )
 
 
 def _zip(source):
@@ -65,9 +32,6 @@ def _run(tolerance: dict) -> dict:
     role = session.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")
     s3 = session.client("s3")
     s3.create_bucket(Bucket="items-bucket")
-    s3.put_object(
-        Bucket="items-bucket", Key="items.json", Body=json.dumps([{"n": n} for n in range(5)])
-    )
     session.client("lambda").create_function(
         FunctionName="f",
         Runtime="python3.12",
@@ -75,17 +39,16 @@ def _run(tolerance: dict) -> dict:
         Handler="app.lambda_handler",
         Code={"ZipFile": _zip(ITEM_TWO_FAILS)},
     )
-    sfn = session.client("stepfunctions")
-    machine = sfn.create_state_machine(
-        name="m", definition=_definition(tolerance), roleArn=role["Role"]["Arn"]
+    items = [{"n": n} for n in range(5)]
+    return run_map(
+        session.client("stepfunctions"),
+        s3,
+        role["Role"]["Arn"],
+        items,
+        bucket="items-bucket",
+        concurrency=2,
+        tolerance=tolerance,
     )
-    arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input="{}")
-    for _ in range(800):
-        described = sfn.describe_execution(executionArn=arn["executionArn"])
-        if described["status"] != "RUNNING":
-            return described
-        time.sleep(0.025)
-    raise AssertionError("execution did not finish")
 
 
 @pytest.fixture

@@ -49,3 +49,26 @@ def judged_by_csvflow(files: Iterable[Any], title: str) -> dict[str, Any]:
     )
     print(listing(verdicts, {corpus.Outcome.MISREAD, corpus.Outcome.REFUSED}))
     return verdicts
+
+
+def assert_none_crashed(verdicts: Mapping[str, Any]) -> None:
+    crashed = {name: v for name, v in verdicts.items() if v.crashed}
+    assert not crashed, "csvflow crashed on:\n" + listing(crashed, set(corpus.Outcome))
+
+
+def assert_right_at_least(verdicts: Mapping[str, Any], measured: int) -> None:
+    """No fewer files read right than the figure measured when the floor was set."""
+    shares = corpus.shares(verdicts.values())
+    assert shares.right >= measured, (
+        f"{shares.right} of {shares.files} read right, {measured} were; not right:\n"
+        + listing(verdicts, {corpus.Outcome.MISREAD, corpus.Outcome.REFUSED})
+    )
+
+
+def assert_misread_at_most(verdicts: Mapping[str, Any], measured: int) -> None:
+    """No more files misread than the figure measured when the ceiling was set."""
+    shares = corpus.shares(verdicts.values())
+    assert shares.misread <= measured, (
+        f"{shares.misread} of {shares.files} misread, {measured} were:\n"
+        + listing(verdicts, {corpus.Outcome.MISREAD})
+    )

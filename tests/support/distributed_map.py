@@ -10,8 +10,11 @@ import time
 from typing import Any
 
 
-def map_definition(function: str, *, results_bucket: str) -> dict[str, Any]:
-    """The state machine: each item of ``$.items`` (a key in ``$.bucket``) to ``function``."""
+def map_definition(
+    function: str, *, results_bucket: str, tolerance: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The state machine: each item of ``$.items`` (a key in ``$.bucket``) to ``function``;
+    ``tolerance`` the Map's ToleratedFailureCount/Percentage, if any."""
     return {
         "StartAt": "Chunks",
         "States": {
@@ -42,6 +45,7 @@ def map_definition(function: str, *, results_bucket: str) -> dict[str, Any]:
                     "Resource": "arn:aws:states:::s3:putObject",
                     "Parameters": {"Bucket": results_bucket, "Prefix": "results"},
                 },
+                **(tolerance or {}),
                 "End": True,
             }
         },
@@ -49,13 +53,20 @@ def map_definition(function: str, *, results_bucket: str) -> dict[str, Any]:
 
 
 def run_map(
-    sfn: Any, s3: Any, role: str, items: list[Any], *, bucket: str, concurrency: int
+    sfn: Any,
+    s3: Any,
+    role: str,
+    items: list[Any],
+    *,
+    bucket: str,
+    concurrency: int,
+    tolerance: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run the map over ``items`` to its end; the execution, as DescribeExecution gives it."""
     s3.put_object(Bucket=bucket, Key="items.json", Body=json.dumps(items))
     machine = sfn.create_state_machine(
         name=f"chunks-{time.monotonic_ns()}",
-        definition=json.dumps(map_definition("f", results_bucket=bucket)),
+        definition=json.dumps(map_definition("f", results_bucket=bucket, tolerance=tolerance)),
         roleArn=role,
     )["stateMachineArn"]
     arn = sfn.start_execution(

@@ -24,7 +24,14 @@ import sys
 
 import pytest
 
-from tests.support.dialect_corpus import ROOT, corpus, judged_by_csvflow, listing
+from tests.support.dialect_corpus import (
+    ROOT,
+    assert_misread_at_most,
+    assert_none_crashed,
+    assert_right_at_least,
+    corpus,
+    judged_by_csvflow,
+)
 
 HELDOUT = ROOT / "tests" / "data" / "dialects-heldout"
 RIGHT_MEASURED = 78  # of 80
@@ -54,24 +61,15 @@ def test_a_held_out_file_is_small(expected):
 
 
 def test_no_held_out_file_crashes_csvflow(csvflow_verdicts):
-    crashed = {name: v for name, v in csvflow_verdicts.items() if v.crashed}
-    assert not crashed, "csvflow crashed on:\n" + listing(crashed, set(corpus.Outcome))
+    assert_none_crashed(csvflow_verdicts)
 
 
 def test_csvflow_reads_no_fewer_held_out_files_right_than_measured(csvflow_verdicts):
-    shares = corpus.shares(csvflow_verdicts.values())
-    assert shares.right >= RIGHT_MEASURED, (
-        f"{shares.right} of {shares.files} read right, {RIGHT_MEASURED} were; not right:\n"
-        + listing(csvflow_verdicts, {corpus.Outcome.MISREAD, corpus.Outcome.REFUSED})
-    )
+    assert_right_at_least(csvflow_verdicts, RIGHT_MEASURED)
 
 
 def test_csvflow_misreads_no_more_held_out_files_than_measured(csvflow_verdicts):
-    shares = corpus.shares(csvflow_verdicts.values())
-    assert shares.misread <= MISREAD_MEASURED, (
-        f"{shares.misread} of {shares.files} misread, {MISREAD_MEASURED} were:\n"
-        + listing(csvflow_verdicts, {corpus.Outcome.MISREAD})
-    )
+    assert_misread_at_most(csvflow_verdicts, MISREAD_MEASURED)
 
 
 def test_the_bench_runs_on_the_held_out_folder(csvflow_verdicts):

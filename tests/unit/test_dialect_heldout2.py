@@ -19,7 +19,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.dialect_corpus import ROOT, corpus, judged_by_csvflow, listing
+from tests.support.dialect_corpus import (
+    ROOT,
+    assert_misread_at_most,
+    assert_none_crashed,
+    assert_right_at_least,
+    corpus,
+    judged_by_csvflow,
+)
 
 HELDOUT2 = ROOT / "tests" / "data" / "dialects-heldout2"
 RIGHT_MEASURED = 97  # of 109: the figure of the one run made when the set was complete
@@ -51,21 +58,12 @@ def test_the_second_held_out_files_are_small():
 
 
 def test_no_second_held_out_file_crashes_csvflow(csvflow_verdicts):
-    crashed = {name: v for name, v in csvflow_verdicts.items() if v.crashed}
-    assert not crashed, "csvflow crashed on:\n" + listing(crashed, set(corpus.Outcome))
+    assert_none_crashed(csvflow_verdicts)
 
 
 def test_csvflow_reads_no_fewer_second_held_out_files_right_than_measured(csvflow_verdicts):
-    shares = corpus.shares(csvflow_verdicts.values())
-    assert shares.right >= RIGHT_MEASURED, (
-        f"{shares.right} of {shares.files} read right, {RIGHT_MEASURED} were; not right:\n"
-        + listing(csvflow_verdicts, {corpus.Outcome.MISREAD, corpus.Outcome.REFUSED})
-    )
+    assert_right_at_least(csvflow_verdicts, RIGHT_MEASURED)
 
 
 def test_csvflow_misreads_no_more_second_held_out_files_than_measured(csvflow_verdicts):
-    shares = corpus.shares(csvflow_verdicts.values())
-    assert shares.misread <= MISREAD_MEASURED, (
-        f"{shares.misread} of {shares.files} misread, {MISREAD_MEASURED} were:\n"
-        + listing(csvflow_verdicts, {corpus.Outcome.MISREAD})
-    )
+    assert_misread_at_most(csvflow_verdicts, MISREAD_MEASURED)
