@@ -82,3 +82,15 @@ def test_a_part_that_cannot_start_records_the_files_failure_for_the_merge(world)
         assert answer["error"] == "InvalidContract"
     with pytest.raises(InvalidContract, match="nonsense"):
         handle(MergeParts.from_event(payload))
+
+
+def test_a_file_past_one_validates_limit_is_split_not_refused():
+    # CSVFLOW_MAX_FILE_BYTES bounds what one validate stages in /tmp; a part stages its own.
+    store = InMemoryObjectStore()
+    handle = bootstrap(settings=Settings(max_file_bytes=2_000), store=store)
+    data = b"id,name\n" + b"".join(b"%d,name %d\n" % (i, i) for i in range(400))
+    payload, plan = _plan(handle, store, data, part_bytes=1000)
+    assert plan["path"] == "parts"
+    for part in _parts(store, plan):
+        handle(ValidatePart.from_event(payload | {"part": part}))
+    assert handle(MergeParts.from_event(payload))["validation"]["rows"] == 400

@@ -45,7 +45,7 @@ from csvflow.domain.chunks import (
     true_states,
     unsplittable_reason,
 )
-from csvflow.domain.dialect import HEAD_BYTES, TAIL_BYTES, Dialect, check_size, detect_dialect
+from csvflow.domain.dialect import HEAD_BYTES, TAIL_BYTES, Dialect, detect_dialect
 from csvflow.domain.model import ColumnSpec, ColumnType, Contract, ObjectRef, SourceObject
 from csvflow.domain.read_ahead import read_ahead
 from csvflow.domain.rejects import REPORT_HEADER, Reject, RejectReport
@@ -131,8 +131,9 @@ def plan_parts(cmd: PlanParts, store: ObjectStore, settings: Settings) -> dict[s
     layout = _Layout.of(settings, source.bucket, cmd.ingestion_id)
     with phase("read"):
         contract = load_contract(store, settings, source.bucket, cmd.dataset)
+        # No CSVFLOW_MAX_FILE_BYTES here: it bounds what one validate stages in /tmp, and a
+        # part stages only its own rows (a file that falls back to one pass is checked there).
         _, size = store.read_tail(source.ref, 1)
-        check_size(size, file=source.key, max_bytes=settings.max_file_bytes)
         dialect = read_dialect(store, settings, source, contract)
         save_dialect(store, settings, source.bucket, cmd.ingestion_id, dialect.to_dict())
     table_end = dialect.end_byte if dialect.end_byte is not None else size
