@@ -104,3 +104,19 @@ def test_run_shows_the_rows_validated_as_its_own_lines(tmp_path, database_url, c
         f"{path}: 1,000 rows validated, 0 rejected, 100% of the file read"
     )
     assert "csvflow.progress" not in err  # told once, in the run's words, not as a log record
+
+
+def test_run_says_a_big_file_was_split_and_the_summary_keeps_saying_it(
+    tmp_path, database_url, capfd, monkeypatch
+):
+    # Sizes set where csvflow runs reach the local starter (README: Big files).
+    monkeypatch.setenv("CSVFLOW_SPLIT_BYTES", "1000")
+    monkeypatch.setenv("CSVFLOW_PART_BYTES", "4000")
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"id,name\n" + b"".join(b"%d,name %d\n" % (i, i) for i in range(1500)))
+    assert main(["run", str(big), "--database-url", database_url]) == 0
+    out, _ = capfd.readouterr()
+    assert "  split:      6 parts of up to 4,000 bytes, validated side by side" in out
+    assert main(["summary", "big.csv", "--database-url", database_url]) == 0
+    out, _ = capfd.readouterr()
+    assert "  split:      6 parts" in out and "1500" in out

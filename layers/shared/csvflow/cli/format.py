@@ -85,5 +85,10 @@ def format_dialect(dialect: dict[str, Any] | None) -> str:
         f"data from line {dialect['data_line']}",
     ]
     lines = ["  read as:    " + ", ".join(p for p in parts if p)]
+    if split := dialect.get("split"):  # validated in parts side by side (docs/adr/0018)
+        lines.append(
+            f"  split:      {split['parts']} parts of up to {split['part_bytes']:,} bytes, "
+            "validated side by side"
+        )
     lines += [f"  assumed:    {a}" for a in dialect.get("assumptions", [])]
     return "\n".join(lines)
