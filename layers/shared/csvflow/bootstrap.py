@@ -99,7 +99,11 @@ def storage_function(environ: Mapping[str, str] = os.environ) -> Handle:
     settings = Settings.from_environ(environ)
     return bootstrap(
         settings=settings,
-        store=S3ObjectStore(_client("s3"), multipart_bytes=settings.s3_multipart_bytes),
+        store=S3ObjectStore(
+            _client("s3"),
+            multipart_bytes=settings.s3_multipart_bytes,
+            read_range_bytes=settings.s3_read_range_bytes,
+        ),
     )
 
 

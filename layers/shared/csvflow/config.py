@@ -26,6 +26,7 @@ _VARIABLES = {  # nosec B105
     "max_rejected_rows": "CSVFLOW_MAX_REJECTED_ROWS",
     "progress_log_seconds": "CSVFLOW_PROGRESS_LOG_SECONDS",
     "s3_multipart_bytes": "CSVFLOW_S3_MULTIPART_BYTES",
+    "s3_read_range_bytes": "CSVFLOW_S3_READ_RANGE_BYTES",
     "split_bytes": "CSVFLOW_SPLIT_BYTES",
     "part_bytes": "CSVFLOW_PART_BYTES",
     "part_concurrency": "CSVFLOW_PART_CONCURRENCY",
@@ -84,6 +85,9 @@ class Settings:
     progress_log_seconds: int = 10
     # Parts of the Parquet the steps put and get (S3ObjectStore): boto3's 8 MB by default.
     s3_multipart_bytes: int = 8 << 20
+    # 0: the validate step streams an upload in one GET, as S3 serves it best. The local stack
+    # reads in ranged GETs of 64 MB: its emulator holds a whole object for a plain GET.
+    s3_read_range_bytes: int = 0
     # A file of at least split_bytes is validated in byte ranges of about part_bytes, at most
     # part_concurrency at a time, by a Distributed Map (docs/adr/0018, docs/scale.md); 0
     # never splits. The starter decides, and puts the choice in the execution's input.

@@ -25,10 +25,15 @@ class S3ObjectStore:
     complete an upload (ADR 0016).
     """
 
-    def __init__(self, client: Any, *, multipart_bytes: int = 8 << 20) -> None:
+    def __init__(
+        self, client: Any, *, multipart_bytes: int = 8 << 20, read_range_bytes: int = 0
+    ) -> None:
+        """``read_range_bytes`` (0: one GET) reads a stream as consecutive ranged GETs of that
+        size: the local stack's emulator holds a whole object in memory for a plain GET."""
         from boto3.s3.transfer import TransferConfig
 
         self._s3 = client
+        self._read_range_bytes = read_range_bytes
         self._transfer = TransferConfig(
             multipart_threshold=multipart_bytes, multipart_chunksize=multipart_bytes
         )
@@ -59,6 +64,13 @@ class S3ObjectStore:
             return data, int(total) if total.isdigit() else len(data)
 
     def open(self, ref: ObjectRef, start: int = 0) -> BinaryIO:
+        if self._read_range_bytes:
+            ranges = _RangedBody(
+                lambda first, last: self._get(ref, Range=f"bytes={first}-{last}"),
+                start=start,
+                range_bytes=self._read_range_bytes,
+            )
+            return _ConvertingBody(ranges, ref)  # type: ignore[return-value]
         with self._convert(ref):
             body = self._get(ref, **({"Range": f"bytes={start}-"} if start else {}))["Body"]
         return _ConvertingBody(body, ref)  # type: ignore[return-value]
@@ -117,6 +129,61 @@ class S3ObjectStore:
     @staticmethod
     def _convert(ref: ObjectRef) -> AbstractContextManager[None]:
         return _errors_converted(ref)
+
+
+class _RangedBody:
+    """An object's bytes from ``start`` on, read as consecutive ranged GETs, one at a time."""
+
+    def __init__(self, get: Any, *, start: int, range_bytes: int) -> None:
+        self._get = get
+        self._position = start
+        self._range_bytes = range_bytes
+        self._size: int | None = None
+        self._body: Any = None
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        while len(view):
+            if self._body is None and not self._next_range():
+                return 0
+            chunk = self._body.read(len(view))
+            if chunk:
+                view[: len(chunk)] = chunk
+                self._position += len(chunk)
+                return len(chunk)
+            self._body.close()
+            self._body = None
+        return 0
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            parts = []
+            while chunk := self.read(self._range_bytes):
+                parts.append(chunk)
+            return b"".join(parts)
+        buffer = bytearray(size)
+        count = self.readinto(buffer)
+        return bytes(buffer[:count])
+
+    def _next_range(self) -> bool:
+        if self._size is not None and self._position >= self._size:
+            return False
+        try:
+            response = self._get(self._position, self._position + self._range_bytes - 1)
+        except ClientError as error:
+            # S3 answers a range starting at or past the end with 416 InvalidRange.
+            if error.response.get("Error", {}).get("Code") == "InvalidRange":
+                return False
+            raise
+        # "bytes 0-99/200": the object's size follows the slash.
+        total = str(response.get("ContentRange", "")).rpartition("/")[2]
+        self._size = int(total) if total.isdigit() else None
+        self._body = response["Body"]
+        return True
+
+    def close(self) -> None:
+        if self._body is not None:
+            self._body.close()
 
 
 class _ConvertingBody:

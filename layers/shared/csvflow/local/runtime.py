@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import boto3
 
@@ -31,6 +31,7 @@ from csvflow.local.lambda_endpoint import LambdaEndpointRunner
 from csvflow.local.lambda_runner import InProcessLambdaRunner
 from csvflow.local.logs_sink import CloudWatchLogsSink
 from csvflow.local.map_runs import map_runs_fail_past_their_tolerance
+from csvflow.local.s3_bodies import large_bodies_written_to_disk, put_file
 from csvflow.local.s3_ranges import ranged_gets_read_their_range
 from csvflow.local.sam_template import read_template
 from csvflow.local.stack import (
@@ -112,6 +113,7 @@ class LocalRuntime:
         self._stack.enter_context(_integrity_checks_left_to_real_s3())
         self._stack.enter_context(map_runs_fail_past_their_tolerance())
         self._stack.enter_context(ranged_gets_read_their_range())
+        self._stack.enter_context(large_bodies_written_to_disk())
         session = boto3.session.Session(region_name=REGION)
         self.s3, self.sqs = session.client("s3"), session.client("sqs")
         self.sfn, self.lam = session.client("stepfunctions"), session.client("lambda")
@@ -204,9 +206,9 @@ class LocalRuntime:
         key = key or (
             f"{UPLOAD_PREFIX}{dataset}/{path.name}" if dataset else f"{UPLOAD_PREFIX}{path.name}"
         )
-        with path.open("rb") as file:
-            body = _ReportingReader(file, path.stat().st_size, on_progress) if on_progress else file
-            response = self.s3.put_object(Bucket=self.names.bucket, Key=key, Body=body)
+        # Straight into the emulator's S3, as its PUT handler stores it, without the copies of
+        # the request body its HTTP layer makes (s3_bodies.py; docs/adr/0016).
+        response = put_file(self.names.bucket, key, path, on_progress)
         return self._upload(str(path), key, response)
 
     def upload_bytes(self, data: bytes, key: str) -> Upload:
@@ -363,21 +365,3 @@ def _integrity_checks_left_to_real_s3() -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-
-
-class _ReportingReader:
-    """A file whose reads report the bytes read so far: an upload's progress."""
-
-    def __init__(self, file: BinaryIO, size: int, report: Callable[[int, int], None]) -> None:
-        self._file, self._size, self._report = file, size, report
-
-    def read(self, size: int = -1) -> bytes:
-        chunk = self._file.read(size)
-        self._report(self._file.tell(), self._size)
-        return chunk
-
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        return self._file.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._file.tell()

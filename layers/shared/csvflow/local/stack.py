@@ -42,6 +42,9 @@ STATE_MACHINE = "IngestStateMachine"  # the template's logical id
 # The functions move whole objects in one request here: moto reads an object whole for each
 # ranged GET and copies the parts again to complete a multipart upload (ADR 0016).
 WHOLE_OBJECTS = {"CSVFLOW_S3_MULTIPART_BYTES": str(5 << 30)}  # S3's largest single PUT
+# ...but read an upload in ranges: moto holds a whole object in memory for a plain GET, where a
+# ranged GET reads only its range (s3_ranges.py).
+READ_IN_RANGES = {"CSVFLOW_S3_READ_RANGE_BYTES": str(64 << 20)}
 
 
 SPLIT_VARIABLES = ("CSVFLOW_SPLIT_BYTES", "CSVFLOW_PART_BYTES", "CSVFLOW_PART_CONCURRENCY")
@@ -56,7 +59,8 @@ def local_variables(function: str) -> dict[str, str]:
         "validate": {
             "CSVFLOW_PROGRESS_LOG_SECONDS": os.environ.get("CSVFLOW_PROGRESS_LOG_SECONDS", "1")
         }
-        | WHOLE_OBJECTS,
+        | WHOLE_OBJECTS
+        | READ_IN_RANGES,
         "summarize": WHOLE_OBJECTS,
         "persist": WHOLE_OBJECTS,
         # Where a file is split (docs/adr/0018), as set where csvflow runs: to see the split
