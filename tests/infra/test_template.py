@@ -220,6 +220,10 @@ def test_reserved_concurrency_is_a_switch_and_the_docs_give_the_limit_it_needs(t
     (uploads,) = functions["StarterFunction"]["Events"].values()
     maximum = uploads["Properties"]["ScalingConfig"]["MaximumConcurrency"]
     assert 2 <= maximum <= reserved["StarterFunction"]
+    # A split file's parts run at most this many at a time: fewer than validate may run,
+    # or the map's iterations are throttled (docs/adr/0018).
+    starter = functions["StarterFunction"]["Environment"]["Variables"]
+    assert 0 < int(starter["CSVFLOW_PART_CONCURRENCY"]) < reserved["ValidateFunction"]
 
 
 def test_the_persist_function_reaches_s3_with_default_parameters(template):
