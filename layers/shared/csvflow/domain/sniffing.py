@@ -130,7 +130,24 @@ def leading_preamble(lines: Sequence[str]) -> tuple[int, str]:
         return 0, ""
     while count and not lines[count - 1].strip():
         count -= 1  # blank lines below the comments are left to the table's start
+    if count and count < len(lines) and _names_the_row_below(lines[count - 1], lines[count]):
+        count -= 1  # VCF's "#CHROM\tPOS..." heads the table: the header, not a comment
+        comments -= 1
     return (count, "comments") if comments else (0, "")
+
+
+def _names_the_row_below(comment: str, row: str) -> bool:
+    """Whether a "#" line just above the table is its header written after a "#": a name
+    right after the "#" (a comment's text follows a space: "# exported, see notes"), and
+    split as the row below it is (the same number of tab, ",", ";" or "|" delimiters)."""
+    text = comment.lstrip(" ")
+    if text[1:2].isspace() or not text[1:2]:
+        return False
+    for delimiter in ("\t", ",", ";", "|"):
+        fields = comment.count(delimiter)
+        if fields and fields == row.count(delimiter):
+            return True
+    return False
 
 
 def csv_module_options(
