@@ -26,6 +26,8 @@ def test_a_failed_run_prints_the_failure_and_none_of_the_emulators_logs(
     out, err = capfd.readouterr()
     assert code == 1
     assert "error:      InvalidCsv: incoming/broken.csv, line 2" in out
+    # How it was being read when it failed, as `summary` shows it too.
+    assert "  read as:    utf-8, delimiter ',', quote '\"', LF, header line 1" in out
     assert "moto" not in err and "FailureEventException" not in err
     assert "Traceback" not in out + err
 

@@ -65,11 +65,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
         queries = PostgresSummaryQueries(connector(url))
         records = [_run_record(result) for result in results]
+        summaries = [queries.summary(record["key"]) for record in records]
+        for record, summary in zip(records, summaries, strict=True):
+            # A failed file's dialect, as far as detection got, is in its ingestions row.
+            record["dialect"] = record["dialect"] or (summary or {}).get("dialect")
         if args.json:
             print(json.dumps(records, indent=2))
         else:
-            for record in records:
-                _print_run(record, queries.summary(record["key"]))
+            for record, summary in zip(records, summaries, strict=True):
+                _print_run(record, summary)
     return 0 if all(record["status"] == "SUCCEEDED" for record in records) else 1
 
 
@@ -150,6 +154,8 @@ def _print_run(record: dict[str, Any], summary: dict[str, Any] | None) -> None:
     if record["status"] != "SUCCEEDED":
         error = record["error"] or {}
         print(f"  error:      {error.get('type')}: {error.get('cause')}")
+        if record["dialect"]:  # how it was being read when it failed
+            print(format_dialect(record["dialect"]))
         return
     print(f"  rows:       {record['rows']}   rejected: {record['rejected_rows']}")
     if record["rejects_report"]:
