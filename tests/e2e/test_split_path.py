@@ -10,7 +10,6 @@ import csv
 import io
 import json
 import random
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from csvflow.local.stack import function_zip
 from csvflow.operations.execution_graph import state_machine_svg
 from csvflow.operations.execution_text import format_execution
 from csvflow.operations.executions import describe_execution
+from tests.support.emulated_lambda import app_zip
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).parents[2]
@@ -70,13 +70,6 @@ def messy_csv(rows: int = 220, seed: int = 11) -> bytes:
             row[0] = "7"  # id 7 again, parts later: a duplicate of an earlier row
         writer.writerow(row)
     return out.getvalue().encode("utf-8")
-
-
-def _zipped(source: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", source)
-    return buffer.getvalue()
 
 
 def _by_line(report: str) -> list[list[str]]:
@@ -205,7 +198,7 @@ def lambda_handler(event, context):
 def test_a_redrive_after_a_part_failed_reads_only_the_parts_not_finished(runtime, database_url):
     validate = runtime.function_arns["validate"]
     package = function_zip(ROOT / "functions" / "validate")
-    runtime.lam.update_function_code(FunctionName=validate, ZipFile=_zipped(PART_ONE_FAILS))
+    runtime.lam.update_function_code(FunctionName=validate, ZipFile=app_zip(PART_ONE_FAILS))
     try:
         _configure_starter(runtime, SPLIT)
         key = "incoming/messy/redriven.csv"

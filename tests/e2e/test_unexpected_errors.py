@@ -9,8 +9,6 @@ itself raises in the real handler. A function that cannot even start (a module l
 package) is the deployment's fault, not the file's: that execution waits on the step for a redrive.
 """
 
-import io
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ from csvflow.adapters.postgres.queries import PostgresSummaryQueries
 from csvflow.local.executions import iter_states
 from csvflow.local.runtime import LocalRuntime
 from csvflow.local.stack import function_zip
+from tests.support.emulated_lambda import app_zip
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).parents[2]
@@ -81,13 +80,6 @@ def lambda_handler(event, context):
 NOT_PARQUET = "Parquet magic bytes not found in footer"
 
 
-def _package(source: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", source)
-    return buffer.getvalue()
-
-
 @pytest.fixture
 def runtime(database_url):
     with LocalRuntime(database_url=database_url) as running:
@@ -128,7 +120,7 @@ def test_an_unexpected_exception_in_a_step_is_recorded_with_its_type_and_message
     runtime, database_url, replaced, code, step, state, error, message
 ):
     runtime.lam.update_function_code(
-        FunctionName=runtime.function_arns[replaced], ZipFile=_package(code)
+        FunctionName=runtime.function_arns[replaced], ZipFile=app_zip(code)
     )
     key = f"incoming/unexpected/{step}.csv"
     upload = runtime.upload_bytes(CSV, key)
@@ -161,7 +153,7 @@ def test_a_function_that_cannot_start_fails_on_its_step_and_is_redriven_once_dep
     validate = runtime.function_arns["validate"]
     package = function_zip(ROOT / "functions" / "validate")
     runtime.lam.update_function_code(
-        FunctionName=validate, ZipFile=_package("import csvflow_layer_module_left_out\n")
+        FunctionName=validate, ZipFile=app_zip("import csvflow_layer_module_left_out\n")
     )
     key = "incoming/unexpected/cannot-start.csv"
     upload = runtime.upload_bytes(CSV, key)

@@ -1,13 +1,11 @@
 """The one hook into moto's internals: fails loudly if a moto upgrade moves it."""
 
 import base64
-import io
 import json
 import logging
 import os
 import threading
 import time
-import zipfile
 
 import boto3
 import moto
@@ -18,6 +16,7 @@ from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 
 from csvflow.local.lambda_runner import InProcessLambdaRunner
+from tests.support.emulated_lambda import app_zip, create_function, emulated_role
 
 HANDLER = """
 import logging
@@ -53,10 +52,7 @@ def lambda_handler(event, context):
 
 
 def code() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", HANDLER)
-    return buffer.getvalue()
+    return app_zip(HANDLER)
 
 
 def test_moto_is_the_pinned_version_with_the_seam():
@@ -116,18 +112,7 @@ def test_an_invocations_log_reaches_the_sinks_and_the_tail_as_lambda_sends_it():
 
 def _lambda_with_function(**config):
     """A Lambda client of the emulated account, with function "f" running HANDLER."""
-    iam = boto3.client("iam", region_name="us-east-1")
-    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    lam = boto3.client("lambda", region_name="us-east-1")
-    lam.create_function(
-        FunctionName="f",
-        Runtime="python3.12",
-        Role=role,
-        Handler="app.lambda_handler",
-        Code={"ZipFile": code()},
-        **config,
-    )
-    return lam
+    return create_function("f", HANDLER, emulated_role(), **config)
 
 
 @mock_aws
@@ -227,10 +212,8 @@ def _until(condition, timeout=30.0):
 @mock_aws
 def test_a_handler_module_that_cannot_be_imported_is_reported_as_lambda_reports_it():
     lam = _lambda_with_function()
-    broken = io.BytesIO()
-    with zipfile.ZipFile(broken, "w") as archive:
-        archive.writestr("app.py", "import csvflow_no_such_module\n" + HANDLER)
-    lam.update_function_code(FunctionName="f", ZipFile=broken.getvalue())
+    broken = app_zip("import csvflow_no_such_module\n" + HANDLER)
+    lam.update_function_code(FunctionName="f", ZipFile=broken)
     with InProcessLambdaRunner().installed() as runner:
         failed = lam.invoke(FunctionName="f", Payload=json.dumps({}))
         assert failed["FunctionError"]
@@ -264,27 +247,11 @@ def lambda_handler(event, context):
 """
 
 
-def _powertools_zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", POWERTOOLS_HANDLER)
-    return buffer.getvalue()
-
-
 @mock_aws
 def test_each_function_logs_with_its_own_powertools_configuration_and_the_caller_keeps_its():
-    iam = boto3.client("iam", region_name="us-east-1")
-    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    lam = boto3.client("lambda", region_name="us-east-1")
+    role, shop_service = emulated_role(), {"Variables": {"POWERTOOLS_SERVICE_NAME": "shop"}}
     for name in ("a", "b"):
-        lam.create_function(
-            FunctionName=name,
-            Runtime="python3.12",
-            Role=role,
-            Handler="app.lambda_handler",
-            Code={"ZipFile": _powertools_zip()},
-            Environment={"Variables": {"POWERTOOLS_SERVICE_NAME": "shop"}},
-        )
+        lam = create_function(name, POWERTOOLS_HANDLER, role, Environment=shop_service)
     shop, root = logging.getLogger("shop"), logging.getLogger()
     callers = (list(shop.handlers), shop.level, [list(h.filters) for h in root.handlers])
     with InProcessLambdaRunner().installed() as runner:
@@ -311,15 +278,10 @@ def test_each_function_logs_with_its_own_powertools_configuration_and_the_caller
 
 @mock_aws
 def test_what_other_threads_log_or_print_while_a_function_runs_stays_the_callers(tmp_path, capsys):
-    iam = boto3.client("iam", region_name="us-east-1")
-    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    lam = boto3.client("lambda", region_name="us-east-1")
-    lam.create_function(
-        FunctionName="a",
-        Runtime="python3.12",
-        Role=role,
-        Handler="app.lambda_handler",
-        Code={"ZipFile": _powertools_zip()},
+    lam = create_function(
+        "a",
+        POWERTOOLS_HANDLER,
+        emulated_role(),
         Environment={"Variables": {"POWERTOOLS_SERVICE_NAME": "shop"}},
     )
     callers = []

@@ -3,13 +3,11 @@ the emulated account over HTTP (lambda_runner.py, worker_pool.py; docs/adr/0019)
 
 import base64
 import datetime as dt
-import io
 import json
 import logging
 import os
 import threading
 import time
-import zipfile
 from contextlib import contextmanager
 from decimal import Decimal
 
@@ -21,6 +19,7 @@ from csvflow.local import worker_pool
 from csvflow.local.lambda_runner import InProcessLambdaRunner
 from csvflow.local.lambda_worker import record_fields
 from tests.support.distributed_map import run_map
+from tests.support.emulated_lambda import app_zip, create_function, emulated_role
 
 HANDLER = """
 import json
@@ -87,25 +86,9 @@ def meet(event):
 """
 
 
-def _zip(source: str = HANDLER) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", source)
-    return buffer.getvalue()
-
-
 def _account(**config):
-    iam = boto3.client("iam", region_name="us-east-1")
-    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    lam = boto3.client("lambda", region_name="us-east-1")
-    lam.create_function(
-        FunctionName="f",
-        Runtime="python3.12",
-        Role=role,
-        Handler="app.lambda_handler",
-        Code={"ZipFile": _zip()},
-        **({"Timeout": 60} | config),
-    )
+    role = emulated_role()
+    lam = create_function("f", HANDLER, role, **({"Timeout": 60} | config))
     boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="data")
     return lam, role
 
@@ -285,7 +268,7 @@ def test_a_worker_reports_a_module_that_cannot_be_imported_as_lambda_does(tmp_pa
     with InProcessLambdaRunner(side_by_side=2).installed():
         with _busy_here(lam, tmp_path):
             lam.update_function_code(
-                FunctionName="f", ZipFile=_zip("import csvflow_no_such_module\n" + HANDLER)
+                FunctionName="f", ZipFile=app_zip("import csvflow_no_such_module\n" + HANDLER)
             )
             _, error = _invoke(lam, {})
 
@@ -298,13 +281,7 @@ def test_a_worker_reports_a_module_that_cannot_be_imported_as_lambda_does(tmp_pa
 @mock_aws
 def test_other_functions_wait_for_this_process_rather_than_start_a_worker(tmp_path):
     lam, role = _account()
-    lam.create_function(
-        FunctionName="g",
-        Runtime="python3.12",
-        Role=role,
-        Handler="app.lambda_handler",
-        Code={"ZipFile": _zip()},
-    )
+    create_function("g", HANDLER, role)
     with InProcessLambdaRunner(side_by_side=2).installed() as runner:
         with _busy_here(lam, tmp_path):
             other = threading.Thread(target=lam.invoke, kwargs={"FunctionName": "g"})

@@ -1,9 +1,6 @@
 """A Distributed Map fails past its tolerated failures locally, as in AWS: the third hook into
 moto's internals (local/map_runs.py), and the check that moto still needs it."""
 
-import io
-import zipfile
-
 import boto3
 import pytest
 from moto import mock_aws
@@ -11,6 +8,7 @@ from moto import mock_aws
 from csvflow.local.lambda_runner import InProcessLambdaRunner
 from csvflow.local.map_runs import exceeds_tolerance, map_runs_fail_past_their_tolerance
 from tests.support.distributed_map import run_map
+from tests.support.emulated_lambda import create_function, emulated_role
 
 ITEM_TWO_FAILS = """
 def lambda_handler(event, context):
@@ -20,30 +18,16 @@ def lambda_handler(event, context):
 """
 
 
-def _zip(source):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", source)
-    return buffer.getvalue()
-
-
 def _run(tolerance: dict) -> dict:
-    session = boto3.session.Session(region_name="us-east-1")
-    role = session.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")
-    s3 = session.client("s3")
+    role = emulated_role()
+    create_function("f", ITEM_TWO_FAILS, role)
+    s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="items-bucket")
-    session.client("lambda").create_function(
-        FunctionName="f",
-        Runtime="python3.12",
-        Role=role["Role"]["Arn"],
-        Handler="app.lambda_handler",
-        Code={"ZipFile": _zip(ITEM_TWO_FAILS)},
-    )
     items = [{"n": n} for n in range(5)]
     return run_map(
-        session.client("stepfunctions"),
+        boto3.client("stepfunctions", region_name="us-east-1"),
         s3,
-        role["Role"]["Arn"],
+        role,
         items,
         bucket="items-bucket",
         concurrency=2,

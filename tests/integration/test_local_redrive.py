@@ -1,9 +1,7 @@
 """Local RedriveExecution on moto's Step Functions: the second hook into moto's internals."""
 
-import io
 import json
 import time
-import zipfile
 
 import boto3
 import pytest
@@ -11,6 +9,7 @@ from moto import mock_aws
 
 from csvflow.local.lambda_runner import InProcessLambdaRunner
 from csvflow.local.redrive import NotRedrivable, redrive_execution
+from tests.support.emulated_lambda import create_function, emulated_role
 
 FLAKY = """
 calls = []
@@ -41,13 +40,6 @@ DEFINITION = {
 }
 
 
-def _zip(source):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", source)
-    return buffer.getvalue()
-
-
 def _finished(sfn, arn):
     for _ in range(400):
         described = sfn.describe_execution(executionArn=arn)
@@ -63,18 +55,9 @@ def machine():
         mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
         InProcessLambdaRunner().installed() as runner,
     ):
-        session = boto3.session.Session(region_name="us-east-1")
-        role = session.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")[
-            "Role"
-        ]["Arn"]
-        session.client("lambda").create_function(
-            FunctionName="flaky",
-            Runtime="python3.12",
-            Role=role,
-            Handler="app.lambda_handler",
-            Code={"ZipFile": _zip(FLAKY)},
-        )
-        sfn = session.client("stepfunctions")
+        role = emulated_role()
+        create_function("flaky", FLAKY, role)
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
         arn = sfn.create_state_machine(name="m", definition=json.dumps(DEFINITION), roleArn=role)[
             "stateMachineArn"
         ]
