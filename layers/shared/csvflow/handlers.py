@@ -30,7 +30,6 @@ from csvflow.commands import (
 from csvflow.config import Settings
 from csvflow.domain.dialect import check_size
 from csvflow.domain.model import ObjectRef, SourceObject
-from csvflow.domain.read_ahead import read_ahead
 from csvflow.domain.rejects import RejectReport
 from csvflow.domain.summary import (
     Failure,
@@ -38,20 +37,18 @@ from csvflow.domain.summary import (
     Summary,
     profiles_from_table,
 )
-from csvflow.domain.validation import CsvValidator
 from csvflow.exceptions import RejectedRowsExceeded
 from csvflow.observability import phase
-from csvflow.parquet_files import write_parquet
 from csvflow.ports import IngestionRepository, ObjectStore
-from csvflow.progress import PROGRESS_LOGGER, telling_progress
-from csvflow.split_path import merge_parts, plan_parts, read_dialect, validate_part
+from csvflow.progress import PROGRESS_LOGGER
+from csvflow.split_path import merge_parts, plan_parts, validate_part
 from csvflow.starting import start_ingestion
 from csvflow.summary_state_files import (
-    SummarizingBatches,
-    read_summary_state,
+    merged_summary_state,
     write_finished_summary,
     write_summary_state,
 )
+from csvflow.validating import read_dialect, validator_for, write_and_summarize
 
 logger = logging.getLogger(__name__)
 # Progress of long steps, on a logger of its own: its records carry their figures as a
@@ -76,33 +73,28 @@ def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> di
     report_ref = rejects_report_ref(settings, source.bucket, cmd.ingestion_id)
     with tempfile.TemporaryDirectory(prefix="csvflow-") as tmp:
         parquet_path, report_path = Path(tmp, "validated.parquet"), Path(tmp, "rejects.csv")
-        # One streaming pass reads and checks the CSV (on a read-ahead thread) while this
-        # thread writes the typed Parquet and summarizes the same batches, so the summarize
-        # step never reads the rows back (docs/adr/0005, 0018).
+        # One streaming pass: the summarize step never reads the rows back (docs/adr/0018).
         with (
             phase("validate"),
             report_path.open("w", newline="", encoding="utf-8") as report_file,
+            store.open(source.ref) as stream,
         ):
             report = RejectReport(report_file)
-            with store.open(source.ref) as stream:
-                validator = CsvValidator(
-                    stream,
-                    file=source.key,
-                    dialect=dialect,
-                    contract=contract,
-                    report=report,
-                    block_size=settings.max_line_bytes,
-                    default_rejected_share=settings.max_rejected_share,
-                    default_rejected_rows=settings.max_rejected_rows,
-                )
-                # Told on this thread (the function's), where the runtime collects its log.
-                batches = telling_progress(
-                    read_ahead(validator.batches()),
-                    lambda: log_validation_progress(source, validator.progress()),
-                    every_seconds=settings.progress_log_seconds,
-                )
-                summarizing = SummarizingBatches(batches, lambda: validator.schema, contract)
-                write_parquet(summarizing, lambda: validator.schema, parquet_path)
+            validator = validator_for(
+                stream,
+                file=source.key,
+                dialect=dialect,
+                contract=contract,
+                report=report,
+                settings=settings,
+            )
+            summarizer = write_and_summarize(
+                validator,
+                contract,
+                parquet_path,
+                progress=lambda: log_validation_progress(source, validator.progress()),
+                every_seconds=settings.progress_log_seconds,
+            )
         outcome = validator.outcome
         has_rejects = report.problems > 0
         with phase("upload"):
@@ -110,7 +102,7 @@ def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> di
                 store.upload_file(report_path, report_ref)
             validator.raise_if_too_many_rejected(report_ref.uri if has_rejects else None)
             store.upload_file(parquet_path, validated)
-            write_summary_state(store, summarizing.summarizer(), state_refs, Path(tmp))
+            write_summary_state(store, summarizer, state_refs, Path(tmp))
     logger.info(
         "validated",
         extra={
@@ -153,11 +145,8 @@ def summarize_dataset(
     with tempfile.TemporaryDirectory(prefix="csvflow-") as tmp:
         with phase("read"):
             contract = load_contract(store, settings, cmd.bucket, cmd.dataset)
-            states = [read_summary_state(store, refs, contract, Path(tmp)) for refs in cmd.states]
         with phase("summarize"):
-            summarizer = states[0]
-            for other in states[1:]:
-                summarizer.merge(other)
+            summarizer = merged_summary_state(store, cmd.states, contract, Path(tmp))
         summary = write_finished_summary(
             store,
             settings,
@@ -166,7 +155,7 @@ def summarize_dataset(
             ingestion_id=cmd.ingestion_id,
             folder=Path(tmp),
         )
-    return summary | {"parts": len(states)}
+    return summary | {"parts": len(cmd.states)}
 
 
 def persist_summary(

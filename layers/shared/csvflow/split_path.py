@@ -16,9 +16,6 @@ import io
 import json
 import logging
 import tempfile
-from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 from typing import Any, TypeVar
@@ -45,22 +42,22 @@ from csvflow.domain.chunks import (
     true_states,
     unsplittable_reason,
 )
-from csvflow.domain.dialect import HEAD_BYTES, TAIL_BYTES, Dialect, detect_dialect
+from csvflow.domain.dialect import Dialect
 from csvflow.domain.model import ColumnSpec, ColumnType, Contract, ObjectRef, SourceObject
-from csvflow.domain.read_ahead import read_ahead
 from csvflow.domain.rejects import REPORT_HEADER, Reject, RejectReport
 from csvflow.domain.summarizing import Summarizer
-from csvflow.domain.validation import CsvValidator, ValidationOutcome, raise_if_too_many_rejected
+from csvflow.domain.validation import ValidationOutcome, raise_if_too_many_rejected
 from csvflow.exceptions import InvalidContract, InvalidCsv, PermanentError, RejectedRowsExceeded
+from csvflow.fetching import fetched_in_order
 from csvflow.observability import phase
-from csvflow.parquet_files import write_parquet, write_parquet_table
+from csvflow.parquet_files import write_parquet_table
 from csvflow.ports import ObjectStore
 from csvflow.summary_state_files import (
-    SummarizingBatches,
-    read_summary_state,
+    merged_summary_state,
     write_finished_summary,
     write_summary_state,
 )
+from csvflow.validating import read_dialect, validator_for, write_and_summarize
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -72,25 +69,6 @@ _RECORDED_ERRORS: dict[str, type[PermanentError]] = {
     "InvalidContract": InvalidContract,
     "RejectedRowsExceeded": RejectedRowsExceeded,
 }
-
-
-def read_dialect(
-    store: ObjectStore, settings: Settings, source: SourceObject, contract: Contract
-) -> Dialect:
-    """How to read the upload, from its head (and its tail, for a footer)."""
-    head = store.read_head(source.ref, HEAD_BYTES)
-    tail, size = (
-        store.read_tail(source.ref, TAIL_BYTES) if len(head) >= HEAD_BYTES else (None, None)
-    )
-    return detect_dialect(
-        head,
-        file=source.key,
-        tail=tail,
-        size=size,
-        rules=contract.reading,
-        max_columns=settings.max_columns,
-        columns=tuple(c.name for c in contract.columns),
-    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,7 +111,8 @@ def plan_parts(cmd: PlanParts, store: ObjectStore, settings: Settings) -> dict[s
         contract = load_contract(store, settings, source.bucket, cmd.dataset)
         # No CSVFLOW_MAX_FILE_BYTES here: it bounds what one validate stages in /tmp, and a
         # part stages only its own rows (a file that falls back to one pass is checked there).
-        _, size = store.read_tail(source.ref, 1)
+        # The event's size (S3's own), else one more request for it.
+        size = source.size if source.size is not None else store.read_tail(source.ref, 1)[1]
         dialect = read_dialect(store, settings, source, contract)
         save_dialect(store, settings, source.bucket, cmd.ingestion_id, dialect.to_dict())
     table_end = dialect.end_byte if dialect.end_byte is not None else size
@@ -179,13 +158,13 @@ def _settle_types(
 ) -> list[ColumnSpec]:
     """The columns' types as one pass settles them: from the table's first block."""
     with store.open(source.ref) as stream:
-        validator = CsvValidator(
+        validator = validator_for(
             stream,
             file=source.key,
             dialect=dialect,
             contract=contract,
             report=RejectReport(io.StringIO()),
-            block_size=settings.max_line_bytes,
+            settings=settings,
         )
         with closing(validator.batches()) as batches:
             next(batches, None)
@@ -255,21 +234,19 @@ def validate_part(cmd: ValidatePart, store: ObjectStore, settings: Settings) -> 
                 max_record_bytes=settings.max_line_bytes,
             )
             report = RejectReport(report_file)
-            validator = CsvValidator(
+            validator = validator_for(
                 part,  # type: ignore[arg-type]  # a raw stream of bytes, as BinaryIO reads
                 file=source.key,
                 dialect=part_dialect,
                 contract=contract,
                 report=report,
-                block_size=settings.max_line_bytes,
+                settings=settings,
                 specs=specs,
                 earlier_keys=earlier,
             )
-            summarizing = SummarizingBatches(
-                read_ahead(validator.batches()), lambda: validator.schema, contract
-            )
+            summarizer: Summarizer | None = None
             try:
-                write_parquet(summarizing, lambda: validator.schema, parquet_path)
+                summarizer = write_and_summarize(validator, contract, parquet_path)
             except PermanentError as e:
                 error = _error_of(e)
             while part.read(1 << 20):  # what a failed parse left: the reading needs it all
@@ -280,11 +257,9 @@ def validate_part(cmd: ValidatePart, store: ObjectStore, settings: Settings) -> 
             rejects = layout.part(cmd.index, "rejects.csv") if report.problems else None
             if rejects is not None:
                 store.upload_file(report_path, rejects)
-            if error is None:
+            if summarizer is not None:
                 store.upload_file(parquet_path, layout.part(cmd.index, "validated.parquet"))
-                write_summary_state(
-                    store, summarizing.summarizer(), layout.part_state(cmd.index), folder
-                )
+                write_summary_state(store, summarizer, layout.part_state(cmd.index), folder)
             record = {
                 "asked": asked,
                 "index": cmd.index,
@@ -382,19 +357,8 @@ def merge_parts(cmd: MergeParts, store: ObjectStore, settings: Settings) -> dict
             default_rows=settings.max_rejected_rows,
         )
         with phase("summarize"):
-            summarizer = None
-
-            def read_state(index: int) -> Summarizer:
-                into = folder / f"state-{index}"
-                into.mkdir()
-                return read_summary_state(store, layout.part_state(index), contract, into)
-
-            for state in fetched_in_order(read_state, len(parts)):
-                if summarizer is None:
-                    summarizer = state
-                else:
-                    summarizer.merge(state)
-        assert summarizer is not None
+            parts_states = [layout.part_state(index) for index in range(len(parts))]
+            summarizer = merged_summary_state(store, parts_states, contract, folder)
         summary = write_finished_summary(
             store,
             settings,
@@ -426,25 +390,6 @@ def merge_parts(cmd: MergeParts, store: ObjectStore, settings: Settings) -> dict
         },
         "summary": summary | {"parts": len(parts)},
     }
-
-
-# Reads from S3 at once: the merge of hundreds of parts waits on S3's latency, not its CPU.
-FETCHED_AT_ONCE = 16
-
-
-def fetched_in_order(
-    fetch: Callable[[int], T], count: int, ahead: int = FETCHED_AT_ONCE
-) -> Iterator[T]:
-    """``fetch(0)``, ``fetch(1)``... in order, with up to ``ahead`` of them running at once
-    (and no more held, so memory stays bounded by ``ahead`` results)."""
-    with ThreadPoolExecutor(max_workers=ahead) as pool:
-        waiting: deque[Future[T]] = deque()
-        for index in range(count):
-            waiting.append(pool.submit(fetch, index))
-            if len(waiting) >= ahead:
-                yield waiting.popleft().result()
-        while waiting:
-            yield waiting.popleft().result()
 
 
 def _reread(

@@ -7,7 +7,7 @@ files; the summarize step reads them back and merges them (docs/adr/0018).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from csvflow.domain.model import Contract, ObjectRef
 from csvflow.domain.summarizing import Summarizer, coalesced
 from csvflow.domain.summary import profiles_to_table
 from csvflow.domain.summary_state import summarizer_from_tables, summarizer_tables
+from csvflow.fetching import fetched_in_order
 from csvflow.observability import phase
 from csvflow.parquet_files import write_parquet_table
 from csvflow.ports import ObjectStore
@@ -75,6 +76,24 @@ def read_summary_state(
     return summarizer_from_tables(
         pq.read_table(columns_path), pq.read_table(aggregates_path), contract
     )
+
+
+def merged_summary_state(
+    store: ObjectStore, refs: Sequence[SummaryStateRefs], contract: Contract, folder: Path
+) -> Summarizer:
+    """The summary states at ``refs`` (one per part of a file) merged into one, read several
+    at a time, merged in order."""
+
+    def read(index: int) -> Summarizer:
+        into = folder / f"state-{index}"
+        into.mkdir()
+        return read_summary_state(store, refs[index], contract, into)
+
+    states = fetched_in_order(read, len(refs))
+    merged = next(states)
+    for state in states:
+        merged.merge(state)
+    return merged
 
 
 def write_finished_summary(

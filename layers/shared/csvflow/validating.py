@@ -1,0 +1,86 @@
+"""One streaming pass over an upload, or over one part of a split one: how to read it, from its
+head; its rows validated, written as typed Parquet and summarized in the same pass
+(docs/adr/0005, 0018). The single path's validate step and each part of the split path run it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pyarrow as pa
+
+from csvflow.config import Settings
+from csvflow.domain.dialect import HEAD_BYTES, TAIL_BYTES, Dialect, detect_dialect
+from csvflow.domain.model import Contract, SourceObject
+from csvflow.domain.read_ahead import read_ahead
+from csvflow.domain.rejects import RejectReport
+from csvflow.domain.summarizing import Summarizer
+from csvflow.domain.validation import CsvValidator
+from csvflow.parquet_files import write_parquet
+from csvflow.ports import ObjectStore
+from csvflow.progress import telling_progress
+from csvflow.summary_state_files import SummarizingBatches
+
+
+def read_dialect(
+    store: ObjectStore, settings: Settings, source: SourceObject, contract: Contract
+) -> Dialect:
+    """How to read the upload, from its head (and its tail, for a footer)."""
+    head = store.read_head(source.ref, HEAD_BYTES)
+    tail, size = (
+        store.read_tail(source.ref, TAIL_BYTES) if len(head) >= HEAD_BYTES else (None, None)
+    )
+    return detect_dialect(
+        head,
+        file=source.key,
+        tail=tail,
+        size=size,
+        rules=contract.reading,
+        max_columns=settings.max_columns,
+        columns=tuple(c.name for c in contract.columns),
+    )
+
+
+def validator_for(
+    stream: BinaryIO,
+    *,
+    file: str,
+    dialect: Dialect,
+    contract: Contract,
+    report: RejectReport,
+    settings: Settings,
+    **options: Any,
+) -> CsvValidator:
+    """A validator of ``stream`` with the deployment's limits (``options``: a split file's
+    settled types and earlier parts' keys)."""
+    return CsvValidator(
+        stream,
+        file=file,
+        dialect=dialect,
+        contract=contract,
+        report=report,
+        block_size=settings.max_line_bytes,
+        default_rejected_share=settings.max_rejected_share,
+        default_rejected_rows=settings.max_rejected_rows,
+        **options,
+    )
+
+
+def write_and_summarize(
+    validator: CsvValidator,
+    contract: Contract,
+    parquet_path: Path,
+    *,
+    progress: Callable[[], None] | None = None,
+    every_seconds: float = 0,
+) -> Summarizer:
+    """Run the validator's pass: its rows, checked and parsed on a read-ahead thread, written
+    to ``parquet_path`` and summarized on this one; ``progress`` told every ``every_seconds``
+    (on this thread, the function's, where the runtime collects its log)."""
+    batches: Iterator[pa.RecordBatch] = read_ahead(validator.batches())
+    if progress is not None:
+        batches = telling_progress(batches, progress, every_seconds=every_seconds)
+    summarizing = SummarizingBatches(batches, lambda: validator.schema, contract)
+    write_parquet(summarizing, lambda: validator.schema, parquet_path)
+    return summarizing.summarizer()
