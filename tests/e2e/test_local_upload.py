@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.function_settings import told_after_every_block
+
 pytestmark = pytest.mark.e2e
 
 
@@ -25,16 +27,7 @@ def test_an_upload_reports_its_bytes_up_to_the_whole_file(runtime, tmp_path):
 
 
 def test_validation_tells_its_rows_while_it_runs(runtime, tmp_path):
-    # Small blocks and a line after each: a few hundred kilobytes show several steps.
-    validate = runtime.function_arns["validate"]
-    variables = runtime.lam.get_function_configuration(FunctionName=validate)["Environment"]
-    runtime.lam.update_function_configuration(
-        FunctionName=validate,
-        Environment={
-            "Variables": variables.get("Variables", {})
-            | {"CSVFLOW_PROGRESS_LOG_SECONDS": "0", "CSVFLOW_MAX_LINE_BYTES": str(64 << 10)}
-        },
-    )
+    told_after_every_block(runtime)
     path = tmp_path / "told.csv"
     path.write_text("id,amount\n" + "".join(f"{i},{i * 0.5}\n" for i in range(50_000)))
     heard: list[tuple[str, dict]] = []

@@ -14,6 +14,7 @@ from csvflow.config import Settings
 from csvflow.exceptions import ConfigurationError
 from csvflow.local.runtime import LocalRuntime, invocations_side_by_side
 from csvflow.local.stack import REGION
+from tests.support.function_settings import told_after_every_block
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +36,7 @@ def test_overlapping_validations_run_in_two_processes_with_their_logs_and_progre
         assert runtime.runner.worker_processes_started == 0
         before = len(runtime.runner.invocations)
 
-        _told_after_every_block(runtime)
+        told_after_every_block(runtime)
         heard: list[tuple[str, dict]] = []
 
         results = runtime.run(
@@ -70,18 +71,6 @@ def test_overlapping_validations_run_in_two_processes_with_their_logs_and_progre
     for path, rows in zip(paths, (40_000, 30_000), strict=True):
         summary = queries.summary(f"incoming/{path.name}")
         assert (summary["status"], summary["rows"]) == ("SUCCEEDED", rows)
-
-
-def _told_after_every_block(runtime: LocalRuntime) -> None:
-    validate = runtime.function_arns["validate"]
-    variables = runtime.lam.get_function_configuration(FunctionName=validate)["Environment"]
-    runtime.lam.update_function_configuration(
-        FunctionName=validate,
-        Environment={
-            "Variables": variables.get("Variables", {})
-            | {"CSVFLOW_PROGRESS_LOG_SECONDS": "0", "CSVFLOW_MAX_LINE_BYTES": str(64 << 10)}
-        },
-    )
 
 
 def test_how_many_invocations_run_at_once_is_a_setting_with_a_default_per_core():

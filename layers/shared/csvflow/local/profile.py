@@ -19,6 +19,7 @@ from csvflow.domain.summary import aggregate_groups
 from csvflow.domain.validation import CsvValidator
 from csvflow.exceptions import PermanentError
 from csvflow.process_memory import return_large_blocks
+from csvflow.validating import validator_for
 
 
 def profile_file(
@@ -73,15 +74,13 @@ def _profile(path: Path, contract_path: Path | None, report_file: TextIO) -> dic
             )
             result["dialect"] = dialect.to_dict()
             stream.seek(0)
-            validator = CsvValidator(
+            validator = validator_for(
                 stream,
                 file=str(path),
                 dialect=dialect,
                 contract=contract,
                 report=report,
-                block_size=limits.max_line_bytes,
-                default_rejected_share=limits.max_rejected_share,
-                default_rejected_rows=limits.max_rejected_rows,
+                settings=limits,
             )
             batches = read_ahead(validator.batches())
             first = next(batches, None)
