@@ -32,6 +32,8 @@ from typing import Any
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "data" / "dialects"
 MANIFEST = "expected.toml"
+# Beside the files: where they come from, and what was measured on them.
+NOTES = ("SOURCES.md", "RESULTS.md")
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ class Expected:
 def load_expected(corpus: Path = CORPUS) -> list[Expected]:
     """Every annotated file of the corpus, by name; a file without an annotation is an error."""
     manifest = tomllib.loads((corpus / MANIFEST).read_text(encoding="utf-8"))
-    on_disk = {p.name for p in corpus.iterdir() if p.name not in (MANIFEST, "SOURCES.md")}
+    on_disk = {p.name for p in corpus.iterdir() if p.name not in (MANIFEST, *NOTES)}
     if on_disk != set(manifest):
         raise ValueError(
             f"{corpus}: files and annotations differ: {sorted(on_disk ^ set(manifest))}"
