@@ -36,6 +36,7 @@ def validate_bytes(
     unique_keys_memory: int = UNIQUE_KEYS_MEMORY,
     default_rejected_share: float = 0.0,
     default_rejected_rows: int = 0,
+    check_quotes_closed: bool = True,
 ) -> Validated:
     contract = contract or no_contract("test")
     dialect = detect_dialect(
@@ -57,6 +58,7 @@ def validate_bytes(
         unique_keys_memory=unique_keys_memory,
         default_rejected_share=default_rejected_share,
         default_rejected_rows=default_rejected_rows,
+        check_quotes_closed=check_quotes_closed,
     )
     batches = list(validator.batches())
     table = pa.Table.from_batches(batches, schema=validator.schema)

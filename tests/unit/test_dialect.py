@@ -106,3 +106,19 @@ def test_quoted_notes_of_equal_word_counts_are_not_read_as_space_separated():
 
     assert dialect.delimiter == ","
     assert dialect.header == ("id", "email", "note", "score")
+
+
+def test_the_exact_dict_gives_back_the_same_dialect_through_json():
+    # A split file's plan hands its parts the dialect detected once, as JSON.
+    import json
+
+    data = (
+        b"Sales export\nGenerated 2026-11-29\n\n"
+        + b"id;;name\r\n"
+        + b"".join(b'%d;"x ""%d""";n\xc3\xa9 %d\r\n' % (i, i, i) for i in range(60))
+        + b"\r\nTotal;60;\r\n"
+    )
+    dialect = detect_dialect(data, file="f.csv", tail=data[-200:], size=len(data))
+    assert dialect.skipped and dialect.renamed  # the fields a shortened copy loses
+    stored = json.loads(json.dumps(dialect.to_exact_dict()))
+    assert type(dialect).from_exact_dict(stored) == dialect

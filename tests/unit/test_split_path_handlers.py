@@ -94,3 +94,57 @@ def test_a_file_past_one_validates_limit_is_split_not_refused():
     for part in _parts(store, plan):
         handle(ValidatePart.from_event(payload | {"part": part}))
     assert handle(MergeParts.from_event(payload))["validation"]["rows"] == 400
+
+
+class _ReadsRecorded(InMemoryObjectStore):
+    """The fake, noting how the upload's bytes are read: each call and what it asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: list[tuple[str, int]] = []
+
+    def _note(self, ref, kind: str, figure: int) -> None:
+        if ref.key.startswith("incoming/"):
+            self.reads.append((kind, figure))
+
+    def read_head(self, ref, size):
+        self._note(ref, "head", size)
+        return super().read_head(ref, size)
+
+    def read_tail(self, ref, size):
+        self._note(ref, "tail", size)
+        return super().read_tail(ref, size)
+
+    def open(self, ref, start=0):
+        self._note(ref, "stream", start)
+        return super().open(ref, start)
+
+
+def test_the_plan_settles_types_from_a_ranged_read_as_one_pass_settles_them():
+    # Blocks of 256 bytes: the date cut at the first block's end would be read as text if
+    # that block were taken for the table's last.
+    store = _ReadsRecorded()
+    settings = Settings(max_line_bytes=256)
+    handle = bootstrap(settings=settings, store=store)
+    rows = b"".join(b"%d,2020-01-%02d\n" % (i, i % 28 + 1) for i in range(10, 99))
+    assert rows[250:256] == b"8\n28,2"  # the first block ends inside a date
+    data = b"id,day\n" + rows
+    payload, plan = _plan(handle, store, data, part_bytes=500)
+    assert plan["path"] == "parts"
+    assert ("stream", 0) not in store.reads  # no GET of the whole object
+    assert max(size for kind, size in store.reads if kind == "head") <= 8 + 2 * 256 + (1 << 20)
+    import json
+
+    columns = json.loads(store.objects[(BUCKET, "work/file-1/plan.json")])["columns"]
+    assert [c["type"] for c in columns] == ["int", "date"]
+
+
+def test_a_part_reads_its_range_only_with_the_plans_dialect():
+    store = _ReadsRecorded()
+    handle = bootstrap(settings=Settings(), store=store)
+    data = b"id,name\n" + b"".join(b"%d,name %d\n" % (i, i) for i in range(400))
+    payload, plan = _plan(handle, store, data, part_bytes=1000)
+    part = _parts(store, plan)[2]
+    store.reads.clear()
+    handle(ValidatePart.from_event(payload | {"part": part}))
+    assert store.reads == [("stream", part["start"])]

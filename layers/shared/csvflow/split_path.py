@@ -127,6 +127,8 @@ def plan_parts(cmd: PlanParts, store: ObjectStore, settings: Settings) -> dict[s
         specs = _settle_types(store, settings, source, dialect, contract)
     plan = {
         "dialect": dialect.to_dict(),
+        # Detected once: the parts read the file as the plan did, without its head again.
+        "dialect_fields": dialect.to_exact_dict(),
         "data_byte": dialect.data_byte,
         "data_line": dialect.data_line,
         "table_end": table_end,
@@ -156,8 +158,13 @@ def _settle_types(
     dialect: Dialect,
     contract: Contract,
 ) -> list[ColumnSpec]:
-    """The columns' types as one pass settles them: from the table's first block."""
-    with store.open(source.ref) as stream:
+    """The columns' types as one pass settles them: from the table's first block.
+
+    One ranged GET of the head: the first block, and a second one so that the first is not
+    taken for the table's last (whose unfinished last line would count as a row).
+    """
+    head = store.read_head(source.ref, dialect.data_byte + 2 * settings.max_line_bytes)
+    with io.BytesIO(head) as stream:
         validator = validator_for(
             stream,
             file=source.key,
@@ -197,7 +204,7 @@ def validate_part(cmd: ValidatePart, store: ObjectStore, settings: Settings) -> 
             if plan is None:
                 raise InvalidCsv("the split file has no plan; plan it again", file=source.key)
             contract = load_contract(store, settings, source.bucket, cmd.dataset)
-            dialect = read_dialect(store, settings, source, contract)
+            dialect = Dialect.from_exact_dict(plan["dialect_fields"])
             earlier = _read_earlier_keys(store, cmd.earlier_keys)
     except PermanentError as e:
         # Before any byte of the range was read (the contract changed since the plan, the
@@ -243,6 +250,8 @@ def validate_part(cmd: ValidatePart, store: ObjectStore, settings: Settings) -> 
                 settings=settings,
                 specs=specs,
                 earlier_keys=earlier,
+                # The merge checks the quotes from the parities ChunkBytes counted.
+                check_quotes_closed=False,
             )
             summarizer: Summarizer | None = None
             try:
@@ -469,6 +478,8 @@ def _repeated_keys(
             path = Path(tmp, f"{index}.parquet")
             store.download_file(layout.part(index, "validated.parquet"), path)
             kept = pq.read_table(path, columns=columns)
+            # Only the keys stay: hundreds of parts' Parquet would not fit in /tmp.
+            path.unlink()
             return kept.append_column("part", pa.array([index] * kept.num_rows, pa.int32()))
 
         tables = list(fetched_in_order(kept_keys, len(parts)))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from csvflow.domain.encoding import detect_encoding
@@ -130,6 +130,25 @@ class Dialect:
             "renamed_count": len(self.renamed),
             "assumptions": assumptions,
         }
+
+    def to_exact_dict(self) -> dict[str, Any]:
+        """Every field as JSON, nothing shortened: a split file's plan hands its parts the
+        dialect it detected once (``from_exact_dict`` reads it back equal)."""
+        return asdict(self)
+
+    @classmethod
+    def from_exact_dict(cls, fields: dict[str, Any]) -> Dialect:
+        return cls(
+            **fields
+            | {
+                "header": tuple(fields["header"]),
+                "skipped": tuple(
+                    SkippedLines(**s | {"text": tuple(s["text"])}) for s in fields["skipped"]
+                ),
+                "renamed": tuple(tuple(r) for r in fields["renamed"]),
+                "assumptions": tuple(fields["assumptions"]),
+            }
+        )
 
 
 def detect_dialect(

@@ -141,19 +141,26 @@ class CsvValidator:
         default_rejected_rows: int = 0,
         specs: list[ColumnSpec] | None = None,
         earlier_keys: dict[str, pa.Array] | None = None,
+        check_quotes_closed: bool = True,
     ) -> None:
         """``specs`` are the columns' types when they were settled before (for all the parts
         of a split file, by its plan); ``earlier_keys`` the unique columns' keys that rows
         before this stream kept (earlier parts of a split file): a row repeating one is a
-        duplicate, as in one pass over the whole file."""
+        duplicate, as in one pass over the whole file. ``check_quotes_closed`` False: the
+        stream's quotes are not counted, because another check covers them (a split file's
+        merge, from the quote parities its parts' streams counted already)."""
         self.file = file
         self.dialect = dialect
         self.contract = contract
         self.report = report
         self.outcome = ValidationOutcome()
         self._stream = _TableBytes(
-            stream, start=dialect.data_byte, end=dialect.end_byte, quote=dialect.quote
+            stream,
+            start=dialect.data_byte,
+            end=dialect.end_byte,
+            quote=dialect.quote if check_quotes_closed else "",
         )
+        self._check_quotes = check_quotes_closed
         self._default_rejected_share = default_rejected_share
         self._default_rejected_rows = default_rejected_rows
         self._block_size = block_size
@@ -419,7 +426,12 @@ class CsvValidator:
     def _check_quotes_closed(self) -> None:
         encoding = self.dialect.encoding.lower()
         # A backslash-escaped quote is one quote character: the count's parity says nothing.
-        counted = self.dialect.quote and not self.dialect.escape and not self.dialect.literal_quotes
+        counted = (
+            self._check_quotes
+            and self.dialect.quote
+            and not self.dialect.escape
+            and not self.dialect.literal_quotes
+        )
         if counted and encoding in _SINGLE_BYTE_QUOTE_SAFE and self._stream.quotes % 2:
             raise InvalidCsv(
                 "a quoted field is opened and never closed", file=self.file, line=self._last_line
