@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--part-megabytes",
         type=float,
-        help="MiB per part: 128 (CSVFLOW_PART_BYTES' default), less for a file under two parts a worker",
+        help="MiB per part: 128 (the figures of docs/scale.md; CSVFLOW_PART_BYTES is 256), less for a file under two parts a worker",
     )
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
@@ -195,6 +195,12 @@ def run_split(root: Path, size: int, part_bytes: int, workers: int) -> dict[str,
                 "tasks": len(parts),
                 "part_wall_s": [min(part_walls), sum(part_walls) / len(parts), max(part_walls)],
                 "part_cpu_s_sum": sum(p["cpu_s"] for p in parts),
+                # Each part's CPU over its busiest thread's: the cores it could keep busy.
+                "part_cores_at_most": [
+                    p["cpu_s"] / p["busiest_thread_cpu_s"]
+                    for p in parts
+                    if p["busiest_thread_cpu_s"]
+                ],
                 "part_wall_s_sum": sum(part_walls),
                 "peak_mb_per_worker": sorted(peak_per_worker.values()),
             },
@@ -219,23 +225,80 @@ def in_fresh_process(step: Callable[..., Any], *args: Any) -> dict[str, Any]:
 
 
 def _step_figures(step: dict[str, Any]) -> dict[str, float]:
-    return {"wall_s": step["wall_s"], "cpu_s": step["cpu_s"], "peak_mb": step["peak_mb"]}
+    return {
+        "wall_s": step["wall_s"],
+        "cpu_s": step["cpu_s"],
+        "busiest_thread_cpu_s": step["busiest_thread_cpu_s"],
+        "peak_mb": step["peak_mb"],
+    }
 
 
 # --- What runs in the children ----------------------------------------------------------------
 
 
 def _timed(step: Callable[..., Any], *args: Any) -> dict[str, Any]:
-    """The step's result, its wall and CPU seconds (all threads), and the process's peak RSS."""
+    """The step's result, its wall and CPU seconds (all threads), the CPU seconds of its
+    busiest thread, and the process's peak RSS."""
+    threads = _ThreadCpu()
     started, cpu_started = time.perf_counter(), _cpu_seconds()
     result = step(*args)
+    wall, cpu = time.perf_counter() - started, _cpu_seconds() - cpu_started
     return {
         "result": result,
-        "wall_s": time.perf_counter() - started,
-        "cpu_s": _cpu_seconds() - cpu_started,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "busiest_thread_cpu_s": threads.busiest(),
         "peak_mb": _peak_rss_mb(),
         "pid": os.getpid(),
     }
+
+
+class _ThreadCpu:
+    """Each thread's CPU seconds while a step runs, sampled from /proc every 50 ms.
+
+    The busiest thread bounds how many cores the step can keep busy, whatever the load:
+    its threads overlap at best, so its wall time is at least the busiest one's CPU time.
+    (A thread that ends loses up to 50 ms of its count.)
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self._ticks = os.sysconf("SC_CLK_TCK")
+        self._before = self._sample()
+        self._latest = dict(self._before)
+        self._done = threading.Event()
+        self._sampler = threading.Thread(target=self._run, daemon=True)
+        self._sampler.start()
+
+    def busiest(self) -> float:
+        self._done.set()
+        self._sampler.join()
+        self._latest.update(self._sample())
+        sampler = self._sampler.native_id
+        return max(
+            (
+                cpu - self._before.get(tid, 0.0)
+                for tid, cpu in self._latest.items()
+                if tid != sampler
+            ),
+            default=0.0,
+        )
+
+    def _run(self) -> None:
+        while not self._done.wait(0.05):
+            self._latest.update(self._sample())
+
+    def _sample(self) -> dict[int, float]:
+        cpu = {}
+        for task in Path("/proc/self/task").iterdir():
+            try:
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # it ended meanwhile
+                continue
+            # utime and stime: fields 14 and 15 of stat, 12 and 13 after the name.
+            cpu[int(task.name)] = (int(fields[11]) + int(fields[12])) / self._ticks
+        return cpu
 
 
 def _cpu_seconds() -> float:
@@ -431,10 +494,24 @@ def summarize_rounds(rounds: list[dict[str, Any]], size: int, workers: int) -> d
         "parts": parts[0]["count"],
         "workers": workers,
     }
+    # Cores kept busy: CPU over wall seconds (what the moment's load left), and at most the
+    # CPU over the busiest thread's (however free the cores).
+    best["cores"] = {
+        "single_validate": max(v["cpu_s"] / v["wall_s"] for v in validate),
+        "single_validate_at_most": max(v["cpu_s"] / v["busiest_thread_cpu_s"] for v in validate),
+        "part_at_most": max(max(p["part_cores_at_most"], default=0.0) for p in parts),
+        "part_at_most_median": sorted(c for p in parts for c in p["part_cores_at_most"])[
+            sum(len(p["part_cores_at_most"]) for p in parts) // 2
+        ],
+    }
+    cpu_ratio = best["split"]["cpu_s"] / best["single"]["cpu_s"]
     best["ratios"] = {
         "speed_up_best": best["single"]["wall_s"] / best["split"]["wall_s"],
         "speed_up_per_round": [f["single"]["wall_s"] / f["split"]["wall_s"] for f in rounds],
-        "cpu_split_over_single": best["split"]["cpu_s"] / best["single"]["cpu_s"],
+        "cpu_split_over_single": cpu_ratio,
+        # The most the split path can gain on ``workers`` free cores: it needs at least its
+        # CPU over the cores, the single path takes its CPU over the cores it keeps busy.
+        "speed_up_ceiling": workers / (cpu_ratio * best["cores"]["single_validate"]),
     }
     best["load_end"] = _load()
     return best
@@ -479,6 +556,11 @@ def _table(best: dict[str, Any], size: int, workers: int) -> str:
         f"per round {', '.join(f'{r:.2f}' for r in ratios['speed_up_per_round'])}"
         f" (goal >= 1.7x with 2 workers: {'met' if ratios['speed_up_best'] >= 1.7 else 'NOT met'})",
         f"CPU split/single: {ratios['cpu_split_over_single']:.2f}x",
+        f"cores busy: single validate {best['cores']['single_validate']:.2f} (CPU / wall; at most"
+        f" {best['cores']['single_validate_at_most']:.2f}, CPU / busiest thread); a part at most"
+        f" {best['cores']['part_at_most_median']:.2f} (median; max {best['cores']['part_at_most']:.2f})",
+        f"speed-up ceiling, with the cores the single path kept busy here: {workers} / (CPU ratio x them) ="
+        f" {ratios['speed_up_ceiling']:.2f}x",
         f"rows {single['rows']:,} / {split['rows']:,}, rejected {single['rejected_rows']:,}"
         f" / {split['rejected_rows']:,}; load at the end {best['load_end']}",
     ]
