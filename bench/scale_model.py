@@ -232,7 +232,7 @@ DEPLOYED_ON_MAIN = Figures()
 CHOICES: tuple[tuple[str, dict[str, object]], ...] = (
     ("as deployed before this page (128 MiB parts, 8 MiB multipart)", {}),
     ("parts of 256 MiB (template.yaml now)", {"part_bytes": 256 * MIB}),
-    ("+ Parquet multipart in 64 MiB pieces (template.yaml now)", {"multipart_bytes": 64 * MIB}),
+    ("+ Parquet multipart in 64 MiB pieces (config.py now)", {"multipart_bytes": 64 * MIB}),
     ("+ parts in a function of 1,769 MB (one vCPU)", {"part_memory_mb": 1769}),
     ("+ parts of 512 MiB", {"part_bytes": 512 * MIB}),
     ("+ the Map's children EXPRESS", {"express_children": True}),

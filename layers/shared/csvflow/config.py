@@ -83,8 +83,10 @@ class Settings:
     # How often a long validation logs how far it got (rows, bytes): in CloudWatch for an
     # operator, in the terminal for `csvflow run`. 0: after every block.
     progress_log_seconds: int = 10
-    # Parts of the Parquet the steps put and get (S3ObjectStore): boto3's 8 MB by default.
-    s3_multipart_bytes: int = 8 << 20
+    # Pieces of the Parquet the steps put and get (S3ObjectStore): 64 MiB, not boto3's 8 MiB,
+    # so a split file's part (about 75 MB of Parquet) goes up in 4 requests instead of 11, and
+    # a 10 GiB file's 2.8 GB still in pieces side by side (docs/scale.md).
+    s3_multipart_bytes: int = 64 << 20
     # 0: the validate step streams an upload in one GET, as S3 serves it best. The local stack
     # reads in ranged GETs of 64 MB: its emulator holds a whole object for a plain GET.
     s3_read_range_bytes: int = 0
