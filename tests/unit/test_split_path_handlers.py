@@ -148,3 +148,56 @@ def test_a_part_reads_its_range_only_with_the_plans_dialect():
     store.reads.clear()
     handle(ValidatePart.from_event(payload | {"part": part}))
     assert store.reads == [("stream", part["start"])]
+
+
+def _split_outcome(handle, store, data: bytes) -> tuple[dict, list[list[int]]]:
+    """Plan, parts and merges until the merge has no part to read again: its validation,
+    and which parts each merge asked to read again."""
+    import json
+
+    payload, plan = _plan(handle, store, data, part_bytes=400)
+    items, asked = _parts(store, plan), []
+    while True:
+        for item in items:
+            handle(ValidatePart.from_event(payload | {"part": item}))
+        merged = handle(MergeParts.from_event(payload))
+        if merged["reread"] is None:
+            return merged["validation"], asked
+        items = json.loads(store.objects[(BUCKET, merged["reread"]["parts"]["key"])])
+        asked.append([item["index"] for item in items])
+
+
+@pytest.mark.parametrize("keys_in_memory", [5, 1_000_000])
+def test_unique_keys_repeated_across_parts_are_found_however_many_buckets_they_take(
+    monkeypatch, keys_in_memory
+):
+    # 5 keys in memory: 300 rows' keys in 60 hash buckets, compared one bucket at a time.
+    import csvflow.split_path
+
+    monkeypatch.setattr(csvflow.split_path, "KEYS_IN_MEMORY", keys_in_memory)
+    store = InMemoryObjectStore()
+    handle = bootstrap(settings=Settings(), store=store)
+    store.put(
+        BUCKET,
+        "contracts/t.yaml",
+        b"columns: [{name: id, type: int, unique: true}, {name: code, type: string, unique: true}]"
+        b"\nmax_rejected_share: 0.5\n",
+    )
+    ids = list(range(300))
+    ids[250] = 7  # a late part repeats the first part's id 7
+    codes = [f"c{i}" for i in range(300)]
+    codes[180] = "c40"  # and a middle part an earlier code
+    data = ("id,code\n" + "".join(f"{i},{c}\n" for i, c in zip(ids, codes, strict=True))).encode()
+    validation, asked = _split_outcome(handle, store, data)
+    assert len(asked) == 1 and len(asked[0]) == 2  # the two parts, read again once
+    assert (validation["rows"], validation["rejected_rows"]) == (298, 2)
+    report = store.objects[(BUCKET, validation["rejects_report"]["key"])].decode()
+    assert [int(line.split(",")[0]) for line in report.splitlines()[1:]] == [182, 252]
+
+
+def test_the_merge_spreads_keys_over_buckets_by_how_many_parts_kept():
+    from csvflow.split_path import KEYS_IN_MEMORY, key_buckets
+
+    assert key_buckets(0) == key_buckets(KEYS_IN_MEMORY) == 1
+    assert key_buckets(KEYS_IN_MEMORY + 1) == 2
+    assert key_buckets(1_400_000_000) == 88  # 100 GB of 70-byte rows, each with its key

@@ -20,6 +20,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -46,6 +47,7 @@ from csvflow.domain.dialect import Dialect
 from csvflow.domain.model import ColumnSpec, ColumnType, Contract, ObjectRef, SourceObject
 from csvflow.domain.rejects import REPORT_HEADER, Reject, RejectReport
 from csvflow.domain.summarizing import Summarizer
+from csvflow.domain.unique import key_array, key_hashes
 from csvflow.domain.validation import ValidationOutcome, raise_if_too_many_rejected
 from csvflow.exceptions import InvalidContract, InvalidCsv, PermanentError, RejectedRowsExceeded
 from csvflow.fetching import fetched_in_order
@@ -468,42 +470,128 @@ def _raise_first_error(
 def _repeated_keys(
     store: ObjectStore, layout: _Layout, contract: Contract, parts: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Parts keeping a unique key an earlier part kept: each with those keys, to reject."""
+    """Parts keeping a unique key an earlier part kept: each with those keys, to reject.
+
+    Bounded in memory whatever the file's size: every part's kept keys go to local files by
+    their hash, in as many buckets as it takes for one bucket of every part to hold about
+    ``KEYS_IN_MEMORY`` keys, and the buckets are compared one at a time (a key and its repeats
+    share a bucket). Keys are compared as the validator compares them (``key_array``: NaN
+    and null repeat nothing, -0.0 is 0.0).
+    """
     columns = [spec.name for spec in contract.columns if spec.unique]
     if not columns or len(parts) < 2:
         return []
+    buckets = key_buckets(sum(record["rows"] for record in parts))
+    repeated: dict[tuple[int, int], list[pa.Array]] = {}
     with tempfile.TemporaryDirectory(prefix="csvflow-") as tmp:
-
-        def kept_keys(index: int) -> pa.Table:
-            path = Path(tmp, f"{index}.parquet")
-            store.download_file(layout.part(index, "validated.parquet"), path)
-            kept = pq.read_table(path, columns=columns)
-            # Only the keys stay: hundreds of parts' Parquet would not fit in /tmp.
-            path.unlink()
-            return kept.append_column("part", pa.array([index] * kept.num_rows, pa.int32()))
-
-        tables = list(fetched_in_order(kept_keys, len(parts)))
-    keys = pa.concat_tables(tables)
+        spilled = _spill_keys_by_hash(
+            store, layout, columns=columns, count=len(parts), buckets=buckets, folder=Path(tmp)
+        )
+        for position in range(len(columns)):
+            for bucket in range(buckets):
+                keys = spilled.read(position, bucket)
+                if keys is None:
+                    continue
+                first = keys.group_by("key", use_threads=False).aggregate([("part", "min")])
+                joined = keys.join(first, "key")
+                later = joined.filter(pc.greater(joined["part"], joined["part_min"]))
+                for index in sorted(set(later["part"].to_pylist())):
+                    # As keys: the validator compares what it is given through key_array too.
+                    keys_here = later.filter(pc.equal(later["part"], index))["key"]
+                    repeated.setdefault((index, position), []).append(keys_here.combine_chunks())
     rereads: dict[int, dict[str, Any]] = {}
-    for position, column in enumerate(columns):
-        pairs = keys.select([column, "part"]).filter(pc.is_valid(keys[column]))
-        first = pairs.group_by(column, use_threads=False).aggregate([("part", "min")])
-        joined = pairs.join(first, column)
-        later = joined.filter(pc.greater(joined["part"], joined["part_min"]))
-        for index in sorted(set(later["part"].to_pylist())):
-            repeated = later.filter(pc.equal(later["part"], index))[column]
-            ref = layout.part(index, f"earlier-keys/{position}.parquet")
-            with tempfile.TemporaryDirectory(prefix="csvflow-") as tmp:
-                path = Path(tmp, "keys.parquet")
-                write_parquet_table(pa.table({"key": repeated.combine_chunks()}), path)
-                store.upload_file(path, ref)
-            entry = rereads.setdefault(index, {"index": index, "earlier_keys": {}})
-            entry["earlier_keys"][column] = ref.to_dict()
+    for (index, position), values in sorted(repeated.items()):
+        ref = layout.part(index, f"earlier-keys/{position}.parquet")
+        with tempfile.TemporaryDirectory(prefix="csvflow-") as tmp:
+            path = Path(tmp, "keys.parquet")
+            write_parquet_table(pa.table({"key": pa.chunked_array(values)}), path)
+            store.upload_file(path, ref)
+        entry = rereads.setdefault(index, {"index": index, "earlier_keys": {}})
+        entry["earlier_keys"][columns[position]] = ref.to_dict()
     for index in rereads:
         if parts[index]["asked"]["earlier_keys"] is not None:
             # It was given those keys: repeating one now would be csvflow's mistake.
             raise RuntimeError(f"part {index} repeats earlier parts' keys it was given")
     return [rereads[i] for i in sorted(rereads)]
+
+
+# Keys of all the parts the merge compares at once, per unique column: a key and its part's
+# number, 12 bytes for a number's, and Arrow's group-by and join over them take a few times
+# that (the merge runs in the summarize function's 3,008 MB).
+KEYS_IN_MEMORY = 16_000_000
+_KEY_BUCKETS_AT_MOST = 4096
+
+
+def key_buckets(kept_rows: int) -> int:
+    """How many hash buckets the merge spreads ``kept_rows`` keys over."""
+    return max(1, min(_KEY_BUCKETS_AT_MOST, -(-kept_rows // KEYS_IN_MEMORY)))
+
+
+@dataclasses.dataclass(frozen=True)
+class _SpilledKeys:
+    """Local Arrow files of (key, part): one per unique column and hash bucket."""
+
+    folder: Path
+
+    def path(self, position: int, bucket: int) -> Path:
+        return self.folder / f"{position}-{bucket}.arrow"
+
+    def read(self, position: int, bucket: int) -> pa.Table | None:
+        path = self.path(position, bucket)
+        if not path.exists():  # no part kept a key in this bucket
+            return None
+        with pa.OSFile(str(path)) as source:
+            return pa.ipc.open_stream(source).read_all()
+
+
+def _spill_keys_by_hash(
+    store: ObjectStore,
+    layout: _Layout,
+    *,
+    columns: list[str],
+    count: int,
+    buckets: int,
+    folder: Path,
+) -> _SpilledKeys:
+    """Every part's kept keys, read from its Parquet, appended to their buckets' files."""
+    spilled = _SpilledKeys(folder)
+    writers: dict[tuple[int, int], pa.ipc.RecordBatchStreamWriter] = {}
+
+    def kept_keys(index: int) -> pa.Table:
+        path = folder / f"part-{index}.parquet"
+        store.download_file(layout.part(index, "validated.parquet"), path)
+        kept = pq.read_table(path, columns=columns)
+        # Only the keys stay: hundreds of parts' Parquet would not fit in /tmp.
+        path.unlink()
+        return kept
+
+    try:
+        for index, kept in enumerate(fetched_in_order(kept_keys, count)):
+            for position, column in enumerate(columns):
+                keys = key_array(kept[column].combine_chunks())
+                keys = keys.filter(pc.is_valid(keys))
+                bucket_of = (key_hashes(keys) % np.uint64(buckets)).astype(np.intp)
+                order = np.argsort(bucket_of, kind="stable")
+                ends = np.cumsum(np.bincount(bucket_of, minlength=buckets))
+                keys = keys.take(order)
+                for bucket in map(int, np.flatnonzero(np.diff(ends, prepend=0))):
+                    start = int(ends[bucket - 1]) if bucket else 0
+                    rows = int(ends[bucket]) - start
+                    batch = pa.record_batch(
+                        {
+                            "key": keys.slice(start, rows),
+                            "part": pa.array(np.full(rows, index, np.int32)),
+                        }
+                    )
+                    writer = writers.get((position, bucket))
+                    if writer is None:
+                        sink = str(spilled.path(position, bucket))
+                        writer = writers[(position, bucket)] = pa.ipc.new_stream(sink, batch.schema)
+                    writer.write_batch(batch)
+    finally:
+        for writer in writers.values():
+            writer.close()
+    return spilled
 
 
 def _read_earlier_keys(
