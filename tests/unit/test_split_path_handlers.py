@@ -200,4 +200,4 @@ def test_the_merge_spreads_keys_over_buckets_by_how_many_parts_kept():
 
     assert key_buckets(0) == key_buckets(KEYS_IN_MEMORY) == 1
     assert key_buckets(KEYS_IN_MEMORY + 1) == 2
-    assert key_buckets(1_400_000_000) == 88  # 100 GB of 70-byte rows, each with its key
+    assert key_buckets(1_400_000_000) == 175  # 100 GB of 70-byte rows, each with its key
