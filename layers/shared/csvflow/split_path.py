@@ -206,7 +206,13 @@ def validate_part(cmd: ValidatePart, store: ObjectStore, settings: Settings) -> 
             if plan is None:
                 raise InvalidCsv("the split file has no plan; plan it again", file=source.key)
             contract = load_contract(store, settings, source.bucket, cmd.dataset)
-            dialect = Dialect.from_exact_dict(plan["dialect_fields"])
+            dialect = (
+                Dialect.from_exact_dict(plan["dialect_fields"])
+                if "dialect_fields" in plan
+                # A plan written before plans kept the exact dialect (a redrive of an
+                # execution started by the earlier release): detect it from the head again.
+                else read_dialect(store, settings, source, contract)
+            )
             earlier = _read_earlier_keys(store, cmd.earlier_keys)
     except PermanentError as e:
         # Before any byte of the range was read (the contract changed since the plan, the
