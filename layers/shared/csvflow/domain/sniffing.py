@@ -32,6 +32,8 @@ _UNIFORM_SHARE = 0.7
 # Rows that stop early are a pattern of the file, not a few ragged rows, from this share on.
 _STOPPING_EARLY_SHARE = 0.1
 _MAX_FOOTER_RECORDS = 20
+# The years a header may name its columns by (a statistics table's 1990, 1991...).
+_FIRST_YEAR, _LAST_YEAR = 1800, 2100
 # How a note below a table begins, where it is not a sentence of its own.
 _NOTE = re.compile(r"(notes?|source|sources|footnotes?|remarks?|quelle|\*)\b\W", re.I)
 _TOTALS = re.compile(
@@ -253,7 +255,12 @@ def find_table(
     if not content:
         return Table(reading, records, 0, 0, 0, 0.0)
     if width is None:
-        width = _modal_width([len(records[i].fields) for i in content])
+        # Titles padded with delimiters ("Summary,,,,,,,,") are no rows, whatever their
+        # width: a payment service's sixteen summary lines padded to 9 fields stand above
+        # its table of 11; they decide the width only where nothing else does.
+        unpadded = [i for i in content if not _padded_line(records[i], len(records[i].fields))]
+        measured = unpadded if len(unpadded) >= 3 else content
+        width = _modal_width([len(records[i].fields) for i in measured])
         width = _width_below_key_values(records, content, width)
     first = _table_start(records, content, width) if start is None else start
     end = len(records)
@@ -294,8 +301,12 @@ def _width_below_key_values(records: tuple[Record, ...], content: list[int], wid
     if width != 2:
         return width
     pairs = [i for i in content if len(records[i].fields) == 2]
-    keys = [records[i].fields[0].strip() for i in pairs]
-    if len(set(keys)) != len(keys) or not all(k and cell_kind(k) not in TYPED for k in keys):
+    # A blank key continues the key above it (an instrument's "\tWavelengths: 450" under
+    # "Read\tAbsorbance Endpoint"), as long as most keys are written out.
+    keys = [k for k in (records[i].fields[0].strip() for i in pairs) if k]
+    if len(set(keys)) != len(keys) or not all(cell_kind(k) not in TYPED for k in keys):
+        return width
+    if len(keys) * 2 <= len(pairs):
         return width
     wider = Counter(len(records[i].fields) for i in content if len(records[i].fields) > 2)
     for candidate, _ in wider.most_common():
@@ -478,11 +489,14 @@ def _votes(
     whether most text columns' first cell recurs below it (data, not a name)."""
     names, values, text_columns, repeated = 0, 0, 0, 0
     labels = _whole_numbers_above_decimals(first, body, width)
+    years = _years_above_other_numbers(first, body, width)
     for j in range(min(width, len(first))):
         column = [row[j] for row in body]
         family = _family(column)
         name = first[j]
-        if family is None:
+        if j in years:
+            names += 1
+        elif family is None:
             text_columns += 1
             repeated += bool(name.strip()) and name in column
             values += _written_alike(name, column)
@@ -533,6 +547,33 @@ def _whole_numbers_above_decimals(
         if not column or decimal < 0.9 * len(column):
             return False
     return True
+
+
+def _years_above_other_numbers(
+    first: tuple[str, ...], body: list[tuple[str, ...]], width: int
+) -> set[int]:
+    """The columns a statistics table names by year ("2020;2021;2022" above populations, a
+    World Bank export's 2000 to 2023 above rates): two or more distinct whole numbers of a
+    year's range, in increasing or decreasing order, above columns of numbers that are not
+    years. A row of years above years (a start and an end year) is data."""
+    years = {
+        j: int(cell)
+        for j, cell in enumerate(f.strip() for f in first[:width])
+        if len(cell) == 4 and cell.isdigit() and _FIRST_YEAR <= int(cell) <= _LAST_YEAR
+    }
+    order = list(years.values())
+    if len(years) < 2 or len(set(order)) != len(order):
+        return set()
+    if order != sorted(order) and order != sorted(order, reverse=True):
+        return set()
+    for j in years:
+        column = [row[j].strip() for row in body if row[j].strip()]
+        numbers = [v for v in column if cell_kind(v) == NUMBER]
+        if not column or len(numbers) < 0.9 * len(column) or len(
+            [v for v in numbers if v.isdigit() and _FIRST_YEAR <= int(v) <= _LAST_YEAR]
+        ) > 0.1 * len(numbers):
+            return set()
+    return set(years)
 
 
 def _counts_columns(first: tuple[str, ...]) -> bool:
