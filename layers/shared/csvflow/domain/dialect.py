@@ -36,6 +36,7 @@ from csvflow.domain.sniffing import (
     rival,
     starting_at_top,
     stopping_early,
+    sums_the_columns,
 )
 from csvflow.exceptions import InvalidCsv
 
@@ -543,7 +544,14 @@ def _footer_start(records: tuple[Record, ...], width: int, *, short_rows: bool) 
     if notes > _MAX_NOTES:
         return None  # a long ragged end is rows to reject, not a footer
     totals = 0
-    while at > 0 and totals < 5 and is_totals(records[at - 1], width):
+    while (
+        at > 0
+        and totals < 5
+        and (
+            is_totals(records[at - 1], width)
+            or sums_the_columns(records[at - 1], records[: at - 1], width)
+        )
+    ):
         at -= 1
         notes += 1
         totals += 1

@@ -12,6 +12,7 @@ score). Docs: docs/adr/0013-reading-real-world-csv.md.
 from __future__ import annotations
 
 import csv
+import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -37,8 +38,12 @@ _FIRST_YEAR, _LAST_YEAR = 1800, 2100
 # How a note below a table begins, where it is not a sentence of its own.
 _NOTE = re.compile(r"(notes?|source|sources|footnotes?|remarks?|quelle|\*)\b\W", re.I)
 _TOTALS = re.compile(
-    r"(grand\s+)?(total|totals|sum|summe|gesamt|totaal|totale?|mwst|vat|tax)\b.*", re.I
+    r"(grand\s+)?(total|totals|sum|summe|gesamt|insgesamt|gesamtsumme|zusammen|totaal|totale?"
+    r"|totaux|suma|summa|итого|всего|mwst|vat|tax|合计|总计|合計|総計|합계)\b.*",
+    re.I,
 )
+# A spreadsheet formula exported as text instead of its value ("=SUMME(E2:E16)", "=SUM(B2:B9)").
+_FORMULA = re.compile(r"=[A-Za-zÄÖÜäöü.]+\(.*\)")
 # A line drawn across a report to close a table ("-----", "=====", "*****").
 _SEPARATOR = re.compile(r"\s*([-=_*~+])\1{2,}\s*")
 # A comment line: "#" then text, not "#" then a delimiter ("#,name,type" names a column "#").
@@ -451,7 +456,8 @@ def padded_header(table: Table) -> tuple[Record | None, str]:
     above = table.records[table.start - 1]
     if above.blank or len(above.fields) != table.width - 1:
         return None, ""
-    if not all(cell_kind(f) not in TYPED and f.strip() for f in above.fields):
+    # Not numbers or dates; a name may look like a boolean ("T" for a time, "Y" for a target).
+    if not all(cell_kind(f) not in (NUMBER, TEMPORAL) and f.strip() for f in above.fields):
         return None, ""
     rows = table.rows[:50]
     if all(not r.fields[-1].strip() for r in rows if len(r.fields) == table.width):
@@ -635,4 +641,45 @@ def is_totals(record: Record, width: int) -> bool:
     if not filled or not _TOTALS.fullmatch(fields[filled[0]]):
         return False
     rest = [f for f in fields[filled[0] + 1 :] if f]
-    return all(cell_kind(f) == NUMBER for f in rest)
+    return all(cell_kind(f) == NUMBER or _FORMULA.fullmatch(f) for f in rest)
+
+
+def sums_the_columns(record: Record, above: Sequence[Record], width: int) -> bool:
+    """A totals row without a label: nothing but numbers under the numeric columns, each the
+    sum of its column above it (an analytics export's last row, "","72,413"), with the cells
+    left of them empty. The whole table must be above it for the sums to be checked."""
+    fields = [f.strip() for f in record.fields]
+    rows = [r for r in above if len(r.fields) == width and not r.blank]
+    if len(fields) != width or len(rows) < 2 or not fields or fields[0]:
+        return False
+    checked = 0
+    for j, cell in enumerate(fields):
+        if not cell:
+            continue
+        total = amount(cell)
+        column = [amount(r.fields[j]) for r in rows if r.fields[j].strip()]
+        if total is None or not column or any(v is None for v in column):
+            return False
+        values = [v for v in column if v is not None]
+        if not math.isclose(total, sum(values), rel_tol=1e-6, abs_tol=0.01 * len(values)):
+            return False
+        checked += 1
+    return checked > 0
+
+
+def amount(text: str) -> float | None:
+    """A number as spreadsheets and reports write it ("3,118", "1.234,50", "12 800", "-4.5%"),
+    or None. A comma followed by exactly three digits groups thousands; otherwise the last of
+    "," and "." is the decimal mark."""
+    value = text.strip().strip("$€£¥%‰ ").replace("\u00a0", "").replace(" ", "")
+    if cell_kind(value) != NUMBER:
+        return None
+    last = max(value.rfind(","), value.rfind("."))
+    if last >= 0 and value[last] == "," and not re.fullmatch(r"-?\d{1,3}(,\d{3})+", value):
+        value = value.replace(".", "").replace(",", ".")
+    else:
+        value = value.replace(",", "")
+    try:
+        return float(value)
+    except ValueError:
+        return None
