@@ -33,6 +33,8 @@ _UNIFORM_SHARE = 0.7
 # Rows that stop early are a pattern of the file, not a few ragged rows, from this share on.
 _STOPPING_EARLY_SHARE = 0.1
 _MAX_FOOTER_RECORDS = 20
+# Rows above an unlabelled last row that all have a label, for that row to be their totals.
+_LABELLED_ROWS = 5
 # The years a header may name its columns by (a statistics table's 1990, 1991...).
 _FIRST_YEAR, _LAST_YEAR = 1800, 2100
 # How a note below a table begins, where it is not a sentence of its own.
@@ -609,6 +611,54 @@ def _family(column: list[str]) -> str | None:
     return None
 
 
+def second_table(table: Table, first_data_line: int) -> Record | None:
+    """The first line of what sets a second table apart from the first (an analytics export's
+    blank and "# ----" lines, then "Day Index,Sessions" above more rows), or None.
+
+    A second table is a row of the table's width whose cells are all names where the first
+    table's columns hold values (text above numbers and dates, none of them a value of its
+    column), after a blank, comment or separator line, with a row of its width below it. A
+    row of text in a table of text is no evidence; neither is a row of another width (it is
+    a row to reject, not a misread)."""
+    records = table.records
+    index = next((i for i, r in enumerate(records) if r.first_line >= first_data_line), None)
+    if index is None:
+        return None
+    body: list[tuple[str, ...]] = []
+    i = index
+    while i < len(records):
+        if not _sets_apart(records[i]):
+            if len(records[i].fields) == table.width:
+                body.append(records[i].fields)
+            i += 1
+            continue
+        gap = i
+        while i < len(records) and _sets_apart(records[i]):
+            i += 1
+        if i + 1 < len(records) and len(body) >= 2 and _heads_a_table(
+            records[i], records[i + 1], body[:100], table.width
+        ):
+            return records[gap]
+    return None
+
+
+def _sets_apart(record: Record) -> bool:
+    filled = [f.strip() for f in record.fields if f.strip()]
+    return not filled or is_separator(record) or (len(filled) == 1 and filled[0][:1] == "#")
+
+
+def _heads_a_table(
+    record: Record, below: Record, body: list[tuple[str, ...]], width: int
+) -> bool:
+    fields = record.fields
+    if len(fields) != width or len(below.fields) != width:
+        return False
+    if not all(f.strip() and cell_kind(f) not in TYPED for f in fields):
+        return False
+    names, values, _ = _votes(fields, body, width)
+    return names >= 1 and values == 0
+
+
 def is_footer(record: Record, width: int) -> bool:
     """A note below a table: fewer fields than its rows, most of them empty, and words
     among them (a short row of values is a row to reject, not a note); or a sentence
@@ -644,27 +694,33 @@ def is_totals(record: Record, width: int) -> bool:
     return all(cell_kind(f) == NUMBER or _FORMULA.fullmatch(f) for f in rest)
 
 
-def sums_the_columns(record: Record, above: Sequence[Record], width: int) -> bool:
-    """A totals row without a label: nothing but numbers under the numeric columns, each the
-    sum of its column above it (an analytics export's last row, "","72,413"), with the cells
-    left of them empty. The whole table must be above it for the sums to be checked."""
+def unlabelled_totals(record: Record, above: Sequence[Record], width: int) -> bool:
+    """A totals row without a label: numbers under numeric columns and nothing where every
+    row above has its label (an analytics export's last row, "","72,413", under dates), or
+    numbers that are each the sum of their column above. A numeric first column is no
+    label: there, a row without its first value is a row."""
     fields = [f.strip() for f in record.fields]
     rows = [r for r in above if len(r.fields) == width and not r.blank]
-    if len(fields) != width or len(rows) < 2 or not fields or fields[0]:
+    if len(fields) != width or len(rows) < 2 or fields[0]:
         return False
-    checked = 0
-    for j, cell in enumerate(fields):
-        if not cell:
-            continue
-        total = amount(cell)
+    filled = [j for j, cell in enumerate(fields) if cell]
+    totals = [amount(fields[j]) for j in filled]
+    if not filled or any(t is None for t in totals):
+        return False
+    labels = [r.fields[0].strip() for r in rows[-100:]]
+    if len(labels) >= _LABELLED_ROWS and all(
+        label and cell_kind(label) != NUMBER for label in labels[1:]
+    ):
+        return True
+    for j, total in zip(filled, totals, strict=True):
         column = [amount(r.fields[j]) for r in rows if r.fields[j].strip()]
-        if total is None or not column or any(v is None for v in column):
-            return False
         values = [v for v in column if v is not None]
+        # Every cell a number but one: the column's name, where the header is in view.
+        if total is None or len(values) < 2 or len(values) < len(column) - 1:
+            return False
         if not math.isclose(total, sum(values), rel_tol=1e-6, abs_tol=0.01 * len(values)):
             return False
-        checked += 1
-    return checked > 0
+    return True
 
 
 def amount(text: str) -> float | None:
