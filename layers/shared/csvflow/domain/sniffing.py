@@ -406,7 +406,10 @@ def _table_start(records: tuple[Record, ...], content: list[int], width: int) ->
         if not following:
             return i
         same = [len(records[j].fields) == width for j in following]
-        if not same[0] and sum(same) / len(same) < _UNIFORM_SHARE:
+        # One odd row right below, then the width for every line after it: a ragged row,
+        # however few lines a small file has to show it ("a,b,c" then "1" then "4,5,6").
+        ragged_row = len(same) >= 2 and all(same[1:])
+        if not same[0] and sum(same) / len(same) < _UNIFORM_SHARE and not ragged_row:
             continue
         # A line of the table's width set apart from it by a blank line is a title or a
         # note above it ("Report,2024" then a blank line), unless the table is just that.
