@@ -75,7 +75,7 @@ def test_the_corpus_covers_every_kind_issue_13_names_with_ordinary_files_a_large
     named = {
         "encoding-utf-8-bom", "encoding-utf-16le", "encoding-utf-16be", "encoding-utf-16le-nobom",
         "encoding-utf-16be-nobom", "encoding-cp1252", "encoding-cp1251", "encoding-shift-jis",
-        "encoding-gb18030", "encoding-latin-1",
+        "encoding-gb18030", "encoding-latin-1", "encoding-cp949", "encoding-big5", "header-years",
         "delimiter-semicolon", "delimiter-tab", "delimiter-pipe", "delimiter-space",
         "delimiter-hash", "delimiter-colon", "quote-single", "quote-none", "escape-doubled",
         "escape-backslash", "space-after-delimiter", "line-ending-crlf", "line-ending-cr",

@@ -517,3 +517,161 @@ def test_a_hash_line_that_splits_as_the_rows_below_is_their_header_not_a_comment
     # A comment that does not split as the rows do stays a comment.
     noted = b"# exported 2024-01-02, see notes\nid,name\n1,a\n2,b\n"
     assert detect_dialect(noted, file="noted.csv").header == ("id", "name")
+
+
+# --- misreads and refusals of the second held-out set, one cause each (docs/adr/0013) -----
+
+
+def test_a_header_of_years_above_other_numbers_names_the_columns():
+    # A World Bank export: 2015 to 2023 above rates. Once read as a row of data.
+    dialect = detect(corpus_file("indicator-years-header.csv"))
+
+    assert dialect.has_header and dialect.header[:4] == ("Country", "Indicator", "2015", "2016")
+
+
+def test_a_first_row_of_years_above_years_is_data():
+    # Years above columns of years (a start and an end year) are values like those below.
+    data = b"1998,2003,12.5\n2001,2004,13.1\n1999,2010,9.4\n2005,2011,8.8\n"
+
+    assert detect(data).has_header is False
+
+
+def test_a_totals_row_labelled_in_german_and_the_notes_below_it_are_a_footer():
+    data = corpus_file("population-years-insgesamt-cp1252.csv")
+
+    dialect = detect(data)
+
+    assert dialect.header[:2] == ("Stadtteil", "2019")
+    (preamble, footer) = dialect.skipped
+    assert footer.text[0].startswith("Insgesamt;") and footer.count == 4
+    assert [r["Stadtteil"] for r in rows_of(data)][-1] == "Altstadt"
+
+
+def test_a_totals_row_holding_an_exported_formula_is_a_footer():
+    data = corpus_file("order-total-formula.csv")
+
+    (footer,) = detect(data).skipped
+
+    assert footer.text == (";;;;", ";;;Summe;=SUMME(E2:E9)")
+    assert [r["Pos"] for r in rows_of(data)] == list(range(1, 9))
+
+
+def test_an_unlabelled_last_row_under_labelled_rows_is_their_totals():
+    data = b"day,users\nMon,10\nTue,12\nWed,9\nThu,11\nFri,14\n,41\n"
+
+    (footer,) = detect(data).skipped
+
+    assert footer.text == (",41",)
+
+
+def test_an_unlabelled_last_row_is_a_row_where_the_first_column_holds_numbers():
+    # Not the sum of the column (55) and no label the rows above all have: a row, whose id
+    # is missing.
+    data = b"id,amount\n1,5\n2,6\n3,7\n4,8\n5,9\n,36\n"
+
+    assert not detect(data).skipped
+    assert len(rows_of(data)) == 6
+
+
+def test_an_unlabelled_row_of_the_columns_sums_is_their_totals():
+    data = b"id,amount\n1,5\n2,6\n3,7\n4,8\n5,9\n,35\n"
+
+    (footer,) = detect(data).skipped
+
+    assert footer.text == (",35",)
+
+
+def test_a_second_table_of_the_same_width_is_set_aside_and_recorded():
+    # An analytics export: two reports, each "Week,<metric>" above its rows and a totals row.
+    data = corpus_file("analytics-two-tables.csv")
+
+    dialect = detect(data)
+
+    preamble, totals, second = dialect.skipped
+    assert totals.text == ('"","23,102"',)
+    assert (second.first_line, second.text[0]) == (14, "Week,Sessions")
+    assert any("second table" in a for a in dialect.assumptions)
+    assert [r["Week"] for r in rows_of(data)] == [f"2024-W0{i}" for i in range(1, 9)]
+
+
+def test_a_second_table_in_a_file_longer_than_its_head_is_refused_naming_where_it_starts():
+    first = b"day,users\n" + b"".join(b"2024-01-%02d,%d\n" % (d, d * 7) for d in range(1, 29))
+    second = b"\n# ----\n\nday,sessions\n" + b"2024-01-01,5\n" * 40
+
+    with pytest.raises(InvalidCsv) as caught:
+        detect(first + second, size=len(first + second) + HEAD_BYTES)
+
+    assert "a second table starts below the first, at line 30" in str(caught.value)
+    assert "day,sessions" in str(caught.value)
+
+
+def test_a_row_of_text_after_a_blank_line_in_a_table_of_text_is_a_row():
+    data = b"name,city\nAnna,Oslo\nBen,Rome\n\nCarl,Lima\nDora,Kyiv\n"
+
+    assert not detect(data).skipped
+    assert len(rows_of(data)) == 4
+
+
+def test_summary_lines_padded_with_delimiters_do_not_make_the_tables_width():
+    # A payment service's statement: 13 summary lines padded to 6 fields, a table of 8.
+    dialect = detect(corpus_file("payment-bill-padded-summary.csv"))
+
+    assert (len(dialect.header), dialect.header_line) == (8, 14)
+
+
+def test_key_value_lines_with_blank_keys_above_a_grid_are_a_preamble():
+    # A plate reader's run details: "Read\tAbsorbance Endpoint", then "\tFull Plate".
+    data = corpus_file("plate-reader-grid.txt")
+
+    dialect = detect(data)
+
+    assert dialect.header_line == 17 and dialect.header[:3] == ("column_1", "1", "2")
+    assert [r["column_1"] for r in rows_of(data)] == list("ABCDEFGH")
+
+
+def test_a_space_separated_header_one_name_short_may_have_a_one_letter_name():
+    # pandas' to_csv(sep=" ") with its index: " id ... T", "T" looking like a boolean.
+    dialect = detect(corpus_file("space-index-one-letter-names.txt"))
+
+    assert dialect.has_header and dialect.header[1:3] == ("id", "group")
+    assert dialect.header[-1] == "T"
+
+
+def test_one_short_row_below_a_header_leaves_the_header_in_a_small_file():
+    # Astropy's "a,b,c" then "1" then "4,5,6": the short row is rejected, the header kept.
+    dialect = detect(b"a,b,c\n1\n4,5,6\n")
+
+    assert dialect.header == ("a", "b", "c")
+
+
+@pytest.mark.parametrize(
+    ("name", "encoding", "first_name"),
+    [
+        ("library-list-cp949.csv", "cp949", "번호"),
+        ("district-households-big5.csv", "big5", "行政區"),
+    ],
+    ids=["cp949", "big5"],
+)
+def test_korean_and_traditional_chinese_are_told_from_gbk_by_their_characters(
+    name, encoding, first_name
+):
+    dialect = detect(corpus_file(name))
+
+    assert (dialect.encoding, dialect.header[0]) == (encoding, first_name)
+
+
+def test_japanese_is_not_read_as_rare_hangul_syllables():
+    data = '"入出金明細"\n"口座番号","普通 1234567"\n'.encode("shift_jis")
+
+    assert detect(data).encoding == "shift_jis"
+
+
+def test_a_lone_accented_byte_is_latin_text_not_half_width_katakana():
+    assert detect("Name,Note\nAcme,\u00a9 2024\nBeta,x\n".encode("cp1252")).encoding == "cp1252"
+
+
+def test_text_as_plausible_in_two_east_asian_encodings_is_refused_naming_both():
+    with pytest.raises(InvalidCsv) as caught:
+        detect("가,나\n1,2\n".encode("cp949"))
+
+    assert "reads as well in" in str(caught.value) and "cp949" in str(caught.value)

@@ -275,15 +275,15 @@ class _Detection:
         data_line = skip + (header_record.last_line + 1 if header_record else start.first_line)
         data_byte = self.bom + len("".join(lines[: data_line - 1]).encode(self.encoding))
         reading = table.reading
-        rest = None
+        second = None
         if self.rules.footer != "none":
-            rest = self._second_table(lines, table, data_line - skip, whole=whole)
-        if rest is not None:
-            lines = lines[: rest.first_line - 1]  # the first table's footer is above it
+            second = self._second_table(lines, table, data_line - skip, whole=whole)
+        if second is not None:
+            lines = lines[: second[0] - 1]  # the first table's footer is above it
             whole = True
         footer = self._footer(lines, reading, table.width, whole=whole, tail=tail, size=size)
         end_byte = None
-        if rest is not None:
+        if second is not None:
             end_byte = self.bom + len("".join(lines).encode(self.encoding))
         if footer is not None:
             end_byte, skipped = footer
@@ -294,12 +294,12 @@ class _Detection:
                 else f"the last {skipped.count} line(s)"
             )
             self.assume(f"{where} below the table are a footer (notes or totals), not rows")
-        if rest is not None:
+        if second is not None:
+            first_line, rest = second
             self.skipped.append(rest)
             self.assume(
-                f"lines {rest.first_line}-{rest.first_line + rest.count - 1} hold a second table "
-                f"(its header: {rest.text[0] if rest.text else '?'}): set aside, only the first "
-                "is read"
+                f"lines {first_line}-{first_line + rest.count - 1} hold a second table (its "
+                f"header: {rest.text[0]}): set aside, only the first table is read"
             )
         header = self._names(names, has_header, start_line, max_columns)
         return Dialect(
@@ -411,30 +411,29 @@ class _Detection:
 
     def _second_table(
         self, lines: list[str], table: Table, first_data_line: int, *, whole: bool
-    ) -> SkippedLines | None:
-        """The lines from where a second table is set apart from the first, to the end of the
-        file; None without a second table. Where the file runs on past its head, the second
-        table's end is unknown: refused, naming both tables."""
-        gap = second_table(table, first_data_line)
-        if gap is None:
+    ) -> tuple[int, SkippedLines] | None:
+        """The line where a second table is set apart from the first, and the lines from there
+        to the end of the file (shown from the second table's header); None without a second
+        table. Where the file runs on past its head, where the second table ends is unknown:
+        refused, saying where it starts."""
+        found = second_table(table, first_data_line)
+        if found is None:
             return None
+        gap, heading = found
         first_line = self.offset + gap.first_line
         rest = lines[first_line - 1 :]
-        heading = next(
-            (line for line in rest if line.strip() and not _sets_apart_line(line)), ""
-        )
+        at = heading.first_line - gap.first_line
         if not whole:
             raise InvalidCsv(
                 f"a second table starts below the first, at line {first_line} "
-                f"({_shown(heading)!r}), and the file runs on past what was read to find it: "
-                "read one table per file, or declare footer: none in the dataset contract to "
-                "read every line as rows",
+                f"({_shown(rest[at])!r}), and the file runs on past what was read to find it: "
+                "split the tables into files, or declare footer: none in the dataset contract to "
+                "read every line as a row",
                 file=self.file,
                 line=first_line,
             )
-        shown = tuple(_shown(line) for line in rest if line.strip())
-        shown = (_shown(heading), *[line for line in shown if line != _shown(heading)])
-        return SkippedLines("footer", len(rest), first_line, shown[:_SHOWN_LINES])
+        shown = tuple(_shown(line) for line in rest[at:] if line.strip())
+        return first_line, SkippedLines("footer", len(rest), first_line, shown[:_SHOWN_LINES])
 
     def _skipped_above(self, above: list[str], start_line: int) -> None:
         shown = tuple(_shown(line) for line in above if line.strip())[:_SHOWN_LINES]
@@ -543,12 +542,6 @@ class _Detection:
                 taken.add(new)
             names.append(new)
         return tuple(names)
-
-
-def _sets_apart_line(line: str) -> bool:
-    """A blank, comment or separator line (between two tables)."""
-    text = line.strip()
-    return not text or text.startswith("#") or len(set(text)) == 1
 
 
 def _sample(lines: list[str]) -> list[str]:

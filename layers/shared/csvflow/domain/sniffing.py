@@ -580,9 +580,12 @@ def _years_above_other_numbers(
     for j in years:
         column = [row[j].strip() for row in body if row[j].strip()]
         numbers = [v for v in column if cell_kind(v) == NUMBER]
-        if not column or len(numbers) < 0.9 * len(column) or len(
-            [v for v in numbers if v.isdigit() and _FIRST_YEAR <= int(v) <= _LAST_YEAR]
-        ) > 0.1 * len(numbers):
+        if (
+            not column
+            or len(numbers) < 0.9 * len(column)
+            or len([v for v in numbers if v.isdigit() and _FIRST_YEAR <= int(v) <= _LAST_YEAR])
+            > 0.1 * len(numbers)
+        ):
             return set()
     return set(years)
 
@@ -614,9 +617,9 @@ def _family(column: list[str]) -> str | None:
     return None
 
 
-def second_table(table: Table, first_data_line: int) -> Record | None:
-    """The first line of what sets a second table apart from the first (an analytics export's
-    blank and "# ----" lines, then "Day Index,Sessions" above more rows), or None.
+def second_table(table: Table, first_data_line: int) -> tuple[Record, Record] | None:
+    """What sets a second table apart from the first (an analytics export's blank and
+    "# ----" lines) and the second table's header ("Day Index,Sessions"), or None.
 
     A second table is a row of the table's width whose cells are all names where the first
     table's columns hold values (text above numbers and dates, none of them a value of its
@@ -638,10 +641,12 @@ def second_table(table: Table, first_data_line: int) -> Record | None:
         gap = i
         while i < len(records) and _sets_apart(records[i]):
             i += 1
-        if i + 1 < len(records) and len(body) >= 2 and _heads_a_table(
-            records[i], records[i + 1], body[:100], table.width
+        if (
+            i + 1 < len(records)
+            and len(body) >= 2
+            and _heads_a_table(records[i], records[i + 1], body[:100], table.width)
         ):
-            return records[gap]
+            return records[gap], records[i]
     return None
 
 
@@ -650,9 +655,7 @@ def _sets_apart(record: Record) -> bool:
     return not filled or is_separator(record) or (len(filled) == 1 and filled[0][:1] == "#")
 
 
-def _heads_a_table(
-    record: Record, below: Record, body: list[tuple[str, ...]], width: int
-) -> bool:
+def _heads_a_table(record: Record, below: Record, body: list[tuple[str, ...]], width: int) -> bool:
     fields = record.fields
     if len(fields) != width or len(below.fields) != width:
         return False
