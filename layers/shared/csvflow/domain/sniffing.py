@@ -422,8 +422,15 @@ def _table_start(records: tuple[Record, ...], content: list[int], width: int) ->
 def _padded_line(record: Record, width: int) -> bool:
     """A title or note padded with delimiters to the table's width ("Report,,,,,"), as
     spreadsheets export them: one filled cell of three or more."""
-    filled = sum(1 for f in record.fields if f.strip())
-    return width >= 3 and filled <= 1
+    if width < 3:
+        return False
+    filled = 0
+    for field in record.fields:  # stops at a row's second value: it runs on every line
+        if field and not field.isspace():
+            filled += 1
+            if filled > 1:
+                return False
+    return True
 
 
 def rank(tables: Iterable[Table]) -> list[Table]:
@@ -651,6 +658,13 @@ def second_table(table: Table, first_data_line: int) -> tuple[Record, Record] | 
 
 
 def _sets_apart(record: Record) -> bool:
+    """A blank, comment ("# ----") or separator line; a row is told at its first value."""
+    for field in record.fields:
+        text = field.strip()
+        if text:
+            if text[0] != "#" and not _SEPARATOR.fullmatch(text):
+                return False
+            break
     filled = [f.strip() for f in record.fields if f.strip()]
     return not filled or is_separator(record) or (len(filled) == 1 and filled[0][:1] == "#")
 
