@@ -135,6 +135,7 @@ BAD_CONTRACTS = [
     ("escape: slash", "escape", "slash", "escape must be double"),
     ("header: maybe", "header", "maybe", "header must be one of auto, required, absent"),
     ("names: fix", "names", "fix", "names must be one of repair, exact"),
+    ("short_rows: pad", "short_rows", "pad", "short_rows must be one of auto, reject"),
     ("skip_lines: -1", "skip_lines", -1, "skip_lines must be a whole number of lines"),
     ("thousands_separator: '_'", "thousands_separator", "_", "thousands_separator must be one of"),
     (

@@ -227,6 +227,21 @@ def test_an_optional_last_column_of_remarks_is_read_where_rows_have_it():
     assert rows[0]["column_2"] == "+5230+01322"
 
 
+def test_short_rows_reject_makes_rows_that_stop_early_rejected_rows_of_the_same_table():
+    # Issue 13: "a contract can make each of these strict again". The table is still the
+    # header's eight columns; its rows that stop early are rejected, not read as empty.
+    data = corpus_file("debian-releases.csv")
+    declared = contract("short_rows: reject\nmax_rejected_share: 1")
+
+    dialect = detect(data, rules=declared.reading)
+    result = validate_bytes(data, declared)
+
+    assert (len(dialect.header), dialect.short_rows_filled, dialect.skipped) == (8, False, ())
+    assert "short_rows: reject" in dialect.assumptions[0]
+    assert result.outcome.rows == 7
+    assert len(report_rows(result.report_csv)) == 15  # the four-field rows at the end too
+
+
 def test_rows_missing_a_value_in_the_middle_are_rejected_not_filled_at_the_end():
     data = b"name,age,city\nAl,30,Oslo\nBo,Paris\nCy,41,Rome\nDi,Bergen\nEd,52,Lund\nFi,Turku\n"
 
@@ -321,7 +336,7 @@ def test_names_exact_refuses_a_blank_name():
 def test_contract_reading_keys_are_parsed():
     declared = contract(
         'delimiter: space\nquote: "\'"\nescape: backslash\nskip_lines: 2\n'
-        "header: absent\nnames: exact\nfooter: none\n"
+        "header: absent\nnames: exact\nfooter: none\nshort_rows: reject\n"
     )
     assert declared.reading == ReadingRules(
         delimiter=" ",
@@ -331,6 +346,7 @@ def test_contract_reading_keys_are_parsed():
         header="absent",
         names="exact",
         footer="none",
+        short_rows="reject",
     )
 
 

@@ -47,6 +47,7 @@ ESCAPES = {"double": "", "backslash": "\\"}
 HEADER_MODES = ("auto", "required", "absent")
 NAME_MODES = ("repair", "exact")
 FOOTER_MODES = ("auto", "none")
+SHORT_ROW_MODES = ("auto", "reject")
 _AGGREGATE_NAME = r"[A-Za-z0-9_.-]{1,100}"
 
 
@@ -107,6 +108,7 @@ class _ContractSchema(_Schema):
     header: str = "auto"
     names: str = "repair"
     footer: str = "auto"
+    short_rows: str = "auto"
     max_rejected_share: float = Field(0.0, ge=0, le=1)
     null_values: list[str] = Field(default_factory=lambda: list(DEFAULT_NULL_VALUES))
     decimal_separator: str | None = None
@@ -124,6 +126,7 @@ _EXPECTED = {
     "header": "must be one of " + ", ".join(HEADER_MODES),
     "names": "must be one of " + ", ".join(NAME_MODES),
     "footer": "must be one of " + ", ".join(FOOTER_MODES),
+    "short_rows": "must be one of " + ", ".join(SHORT_ROW_MODES),
     "decimal_separator": 'must be "." or ","',
     "thousands_separator": "must be one of " + ", ".join(repr(t) for t in THOUSANDS_SEPARATORS),
     "max_rejected_share": "must be a number from 0 to 1",
@@ -254,6 +257,7 @@ class _ContractReader:
             ("header", HEADER_MODES),
             ("names", NAME_MODES),
             ("footer", FOOTER_MODES),
+            ("short_rows", SHORT_ROW_MODES),
         ):
             value = getattr(schema, key)
             if value is not None and value not in allowed:
@@ -267,6 +271,7 @@ class _ContractReader:
             header=schema.header,
             names=schema.names,
             footer=schema.footer,
+            short_rows=schema.short_rows,
         )
 
     def _refuse(self, path: str, value: Any, expected: str) -> None:

@@ -239,6 +239,9 @@ class _Detection:
     offset: int = 0
     preamble_kind: str = ""
     short_rows_filled: bool = False
+    # Rows stop early as a pattern of the file (filled, or rejected where a contract says so):
+    # below the table, a note is then one filled field, not a short row.
+    stops_early: bool = False
 
     def assume(self, sentence: str) -> None:
         self.assumptions.append(sentence)
@@ -360,11 +363,17 @@ class _Detection:
         whole = stopping_early(best)
         if whole is not None:
             short = sum(1 for r in whole.rows if len(r.fields) < whole.width)
-            self.short_rows_filled = True
-            self.assume(
+            stopping = (
                 f"{short} of the table's first {len(whole.rows)} lines stop early (fewer than "
-                f"{whole.width} fields): the values they lack, the last ones, are read as empty"
+                f"{whole.width} fields)"
             )
+            self.stops_early = True
+            if rules.short_rows == "reject":
+                # The table is still the header's width; its short rows are rows to reject.
+                self.assume(f"{stopping}: rejected, as the contract's short_rows: reject says")
+                return whole
+            self.short_rows_filled = True
+            self.assume(f"{stopping}: the values they lack, the last ones, are read as empty")
             return whole
         return best
 
@@ -471,7 +480,7 @@ class _Detection:
         else:
             return None
         records = parse(last, reading)
-        at = _footer_start(records, width, short_rows=self.short_rows_filled)
+        at = _footer_start(records, width, short_rows=self.stops_early)
         if at is None:
             return None
         footer_lines = last[records[at].first_line - 1 :]

@@ -168,6 +168,9 @@ class ReadingRules:
     header: str = "auto"  # "auto", "required" (refuse a file without one) or "absent"
     names: str = "repair"  # "repair" blank and repeated names, or "exact" (refuse them)
     footer: str = "auto"  # "auto", or "none": the table runs to the end, misfits rejected
+    # "auto": rows that stop early, as a pattern of the file, lack their last values (read as
+    # empty); "reject": every row with fewer fields than the header is a rejected row.
+    short_rows: str = "auto"
 
 
 DEFAULT_NULL_VALUES = ("", "NULL", "null", "N/A", "n/a", "NaN", "#N/A")
