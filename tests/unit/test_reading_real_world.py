@@ -691,3 +691,22 @@ def test_text_as_plausible_in_two_east_asian_encodings_is_refused_naming_both():
         detect("가,나\n1,2\n".encode("cp949"))
 
     assert "reads as well in" in str(caught.value) and "cp949" in str(caught.value)
+
+
+def test_a_row_of_bad_values_after_a_blank_line_is_a_row_to_reject_not_a_second_table():
+    # Text under numbers, as a second table's header would be; but no "#" or separator line
+    # sets it apart and it repeats none of the header's names: a bad row.
+    data = b"id,code,n\n2,c,1\n3,b,1\n\nx,a,bad\n4,d,2\n"
+
+    assert not detect(data).skipped
+    declared = contract("columns: [{name: id, type: int}, {name: code}, {name: n, type: int}]")
+    result = validate_bytes(data, declared)
+    assert [r["line"] for r in report_rows(result.report_csv)] == ["5", "5"]
+
+
+def test_a_second_table_after_only_a_blank_line_repeats_a_name_of_the_first():
+    data = b"day,users\nMon,10\nTue,12\nWed,9\n\nday,sessions\nMon,14\nTue,15\n"
+
+    (second,) = detect(data).skipped
+
+    assert (second.first_line, second.text[0]) == (5, "day,sessions")

@@ -280,7 +280,7 @@ class _Detection:
         reading = table.reading
         second = None
         if self.rules.footer != "none":
-            second = self._second_table(lines, table, data_line - skip, whole=whole)
+            second = self._second_table(lines, table, data_line - skip, names, whole=whole)
         if second is not None:
             lines = lines[: second[0] - 1]  # the first table's footer is above it
             whole = True
@@ -419,13 +419,19 @@ class _Detection:
         return True, rows[0], fields + ("",) * (table.width - len(fields))
 
     def _second_table(
-        self, lines: list[str], table: Table, first_data_line: int, *, whole: bool
+        self,
+        lines: list[str],
+        table: Table,
+        first_data_line: int,
+        header: tuple[str, ...],
+        *,
+        whole: bool,
     ) -> tuple[int, SkippedLines] | None:
         """The line where a second table is set apart from the first, and the lines from there
         to the end of the file (shown from the second table's header); None without a second
         table. Where the file runs on past its head, where the second table ends is unknown:
         refused, saying where it starts."""
-        found = second_table(table, first_data_line)
+        found = second_table(table, first_data_line, header)
         if found is None:
             return None
         gap, heading = found

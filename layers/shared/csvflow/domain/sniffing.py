@@ -624,15 +624,19 @@ def _family(column: list[str]) -> str | None:
     return None
 
 
-def second_table(table: Table, first_data_line: int) -> tuple[Record, Record] | None:
+def second_table(
+    table: Table, first_data_line: int, header: tuple[str, ...]
+) -> tuple[Record, Record] | None:
     """What sets a second table apart from the first (an analytics export's blank and
     "# ----" lines) and the second table's header ("Day Index,Sessions"), or None.
 
     A second table is a row of the table's width whose cells are all names where the first
     table's columns hold values (text above numbers and dates, none of them a value of its
-    column), after a blank, comment or separator line, with a row of its width below it. A
-    row of text in a table of text is no evidence; neither is a row of another width (it is
-    a row to reject, not a misread)."""
+    column), with a row of its width below it, set apart from the first by a comment or
+    separator line, or by a blank line where it repeats a name of the first table's
+    ``header`` in its place ("Day Index"). A row of bad values after a blank line ("x,a,bad"
+    under numbers) is a row to reject; a row of text in a table of text is no evidence;
+    neither is a row of another width (it is a row to reject, not a misread)."""
     records = table.records
     index = next((i for i, r in enumerate(records) if r.first_line >= first_data_line), None)
     if index is None:
@@ -648,12 +652,15 @@ def second_table(table: Table, first_data_line: int) -> tuple[Record, Record] | 
         gap = i
         while i < len(records) and _sets_apart(records[i]):
             i += 1
-        if (
-            i + 1 < len(records)
-            and len(body) >= 2
-            and _heads_a_table(records[i], records[i + 1], body[:100], table.width)
+        if i + 1 >= len(records) or len(body) < 2:
+            continue
+        candidate = records[i]
+        marked = any(not r.blank for r in records[gap:i])  # a "#" or separator line
+        repeats = any(a.strip() and a == b for a, b in zip(candidate.fields, header, strict=False))
+        if (marked or repeats) and _heads_a_table(
+            candidate, records[i + 1], body[:100], table.width
         ):
-            return records[gap], records[i]
+            return records[gap], candidate
     return None
 
 
