@@ -31,6 +31,7 @@ from csvflow.local.lambda_endpoint import LambdaEndpointRunner
 from csvflow.local.lambda_runner import InProcessLambdaRunner
 from csvflow.local.logs_sink import CloudWatchLogsSink
 from csvflow.local.map_runs import map_runs_fail_past_their_tolerance
+from csvflow.local.moto_imports import defer_batch_backend
 from csvflow.local.s3_bodies import large_bodies_written_to_disk, put_file
 from csvflow.local.s3_ranges import ranged_gets_read_their_range
 from csvflow.local.sam_template import read_template
@@ -104,6 +105,8 @@ class LocalRuntime:
         return self
 
     def _start(self) -> None:
+        # Before moto's Step Functions loads, at the stack's first request (moto_imports.py).
+        defer_batch_backend()
         from moto import mock_aws
 
         self._stack.enter_context(

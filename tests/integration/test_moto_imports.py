@@ -1,0 +1,83 @@
+"""The local runtime loads moto's Batch backend (and EC2's with it) only when it is used
+(local/moto_imports.py). Each check runs in a fresh interpreter: this one's imports are shared
+by every test. Fails if a moto upgrade moves the seam."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+
+def _in_a_fresh_interpreter(code: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_step_functions_emulator_loads_neither_batch_nor_ec2():
+    found = _in_a_fresh_interpreter(
+        """
+        import json, sys
+        from csvflow.local.moto_imports import defer_batch_backend
+        defer_batch_backend()  # as the local runtime does as it starts
+        import moto.stepfunctions.parser.models  # as the emulator loads it, at first use
+        print(json.dumps({
+            "stepfunctions": "moto.stepfunctions.parser.models" in sys.modules,
+            "batch_utils": "moto.batch.utils" in sys.modules,
+            "batch_models": "moto.batch.models" in sys.modules,
+            "ec2": "moto.ec2" in sys.modules,
+        }))
+        """
+    )
+    # moto's Step Functions still reaches for moto.batch.utils (else this seam is moot)...
+    assert found["stepfunctions"] and found["batch_utils"], found
+    # ...but Batch's backend, and EC2's, wait for their first use.
+    assert not found["batch_models"] and not found["ec2"], found
+
+
+def test_batch_is_all_there_when_used():
+    found = _in_a_fresh_interpreter(
+        """
+        import json, sys
+        from csvflow.local.moto_imports import defer_batch_backend
+        defer_batch_backend()
+        from moto.backends import get_backend
+        from moto.batch import batch_backends
+        import moto.batch
+        backends = get_backend("batch")
+        missing = None
+        try:
+            moto.batch.no_such_name
+        except AttributeError as error:
+            missing = str(error)
+        print(json.dumps({
+            "same": backends is batch_backends,
+            "models": "moto.batch.models" in sys.modules,
+            "backend": type(backends["123456789012"]["us-east-1"]).__name__,
+            "missing": missing,
+        }))
+        """
+    )
+    assert found["same"] and found["models"] and found["backend"] == "BatchBackend", found
+    assert "no_such_name" in found["missing"], found
+
+
+def test_batch_runs_in_the_emulated_account():
+    found = _in_a_fresh_interpreter(
+        """
+        import json
+        from csvflow.local.moto_imports import defer_batch_backend
+        defer_batch_backend()
+        import boto3
+        from moto import mock_aws
+        with mock_aws():
+            batch = boto3.client("batch", region_name="us-east-1")
+            print(json.dumps({"queues": batch.describe_job_queues()["jobQueues"]}))
+        """
+    )
+    assert found == {"queues": []}
