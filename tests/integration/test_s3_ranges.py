@@ -2,6 +2,8 @@
 moto's own, in this process and through the served account, and the whole object is not read.
 Fails if a moto upgrade moves the seam."""
 
+import tracemalloc
+
 import boto3
 import pytest
 from botocore.config import Config
@@ -10,7 +12,7 @@ from moto import mock_aws
 from moto.s3.models import FakeKey
 
 from csvflow.local.aws_endpoint import account_served
-from csvflow.local.s3_ranges import ranged_gets_read_their_range
+from csvflow.local.s3_ranges import gets_streamed_from_disk, ranged_gets_read_their_range
 
 BODY = bytes(range(256)) * 40  # 10 240 bytes, each offset's byte telling where it is
 
@@ -107,3 +109,40 @@ def test_ranged_gets_through_the_served_account_read_only_their_range(whole_read
         assert whole_reads == []
         assert answer == (206, "bytes 1000-1999/10240", 1000, BODY[1000:2000])
         assert _answers(s3, older)[-5] == (206, "bytes 3-5/13", 3, b"er ")
+
+
+@mock_aws
+def test_gets_streamed_from_disk_answer_as_moto_does_and_read_nothing_whole(whole_reads):
+    s3 = boto3.client("s3", region_name="us-east-1", config=Config(retries={"max_attempts": 1}))
+    older = _fill(s3)
+    s3.put_object(Bucket="data", Key="part", Body=BODY)
+    expected = _answers(s3, older) + [_answer(s3, Key="part", PartNumber=1)]
+    with ranged_gets_read_their_range(), gets_streamed_from_disk():
+        whole_reads.clear()
+        answers = _answers(s3, older) + [_answer(s3, Key="part", PartNumber=1)]
+        assert whole_reads == []  # not even the GET of the whole object read it whole
+    assert answers == expected
+    assert expected[-2] == (200, None, len(BODY), BODY)
+
+
+@mock_aws
+def test_a_streamed_get_holds_a_block_of_the_object_not_the_object():
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="data")
+    size = 24 << 20
+    s3.put_object(Bucket="data", Key="large", Body=b"z" * size)
+
+    def read_in_blocks(**request):
+        tracemalloc.start()
+        try:
+            body = s3.get_object(Bucket="data", Key="large", **request)["Body"]
+            read = sum(len(block) for block in iter(lambda: body.read(1 << 20), b""))
+            return read, tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    with ranged_gets_read_their_range(), gets_streamed_from_disk():
+        whole, whole_peak = read_in_blocks()
+        ranged, ranged_peak = read_in_blocks(Range=f"bytes=1000-{size - 1001}")
+    assert (whole, ranged) == (size, size - 2000)
+    assert whole_peak < 4 << 20 and ranged_peak < 4 << 20, (whole_peak, ranged_peak)

@@ -33,7 +33,7 @@ from csvflow.local.logs_sink import CloudWatchLogsSink
 from csvflow.local.map_runs import map_runs_fail_past_their_tolerance
 from csvflow.local.moto_imports import defer_batch_backend
 from csvflow.local.s3_bodies import large_bodies_written_to_disk, put_file
-from csvflow.local.s3_ranges import ranged_gets_read_their_range
+from csvflow.local.s3_ranges import gets_streamed_from_disk, ranged_gets_read_their_range
 from csvflow.local.sam_template import read_template
 from csvflow.local.stack import (
     REGION,
@@ -116,6 +116,7 @@ class LocalRuntime:
         self._stack.enter_context(_integrity_checks_left_to_real_s3())
         self._stack.enter_context(map_runs_fail_past_their_tolerance())
         self._stack.enter_context(ranged_gets_read_their_range())
+        self._stack.enter_context(gets_streamed_from_disk())
         self._stack.enter_context(large_bodies_written_to_disk())
         session = boto3.session.Session(region_name=REGION)
         self.s3, self.sqs = session.client("s3"), session.client("sqs")
