@@ -42,8 +42,9 @@ STATE_MACHINE = "IngestStateMachine"  # the template's logical id
 # The functions move whole objects in one request here: moto reads an object whole for each
 # ranged GET and copies the parts again to complete a multipart upload (ADR 0016).
 WHOLE_OBJECTS = {"CSVFLOW_S3_MULTIPART_BYTES": str(5 << 30)}  # S3's largest single PUT
-# ...but read an upload in ranges: moto holds a whole object in memory for a plain GET, where a
-# ranged GET reads only its range (s3_ranges.py).
+# ...but read an upload in ranges: in this process any GET streams from the object's file
+# (s3_ranges.py), but a function in a worker process or a container reads over HTTP, where moto
+# holds a whole object in memory for a plain GET and a ranged GET reads only its range.
 READ_IN_RANGES = {"CSVFLOW_S3_READ_RANGE_BYTES": str(64 << 20)}
 
 
