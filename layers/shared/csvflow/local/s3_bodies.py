@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -95,7 +94,8 @@ class SpilledBody:
 
 
 def _copy_file(source: Any, target: Any, size: int) -> None:
-    """``size`` bytes of ``source`` into the empty ``target``, in the kernel where it can."""
+    """The first ``size`` bytes of ``source`` (those hashed) into the empty ``target``, in the
+    kernel where it can."""
     copied = 0
     try:
         while copied < size:
@@ -108,8 +108,9 @@ def _copy_file(source: Any, target: Any, size: int) -> None:
     except OSError:  # a file system or kernel without it: through this process
         source.seek(copied)
         target.seek(copied)
-        shutil.copyfileobj(source, target, READ_BYTES)
-        return
+        while copied < size and (block := source.read(min(READ_BYTES, size - copied))):
+            target.write(block)
+            copied += len(block)
     if copied < size:
         raise OSError(f"the file shrank while it was copied ({copied} of {size} bytes)")
 
