@@ -479,7 +479,9 @@ class CsvValidator:
         keep = ~(bad | rejected)
         self.outcome.rows += int(keep.sum())
         typed = pa.RecordBatch.from_arrays(columns, schema=self.schema)
-        return typed.filter(pa.array(keep))
+        # Usually every row is kept: a filter would copy every column (the text ones value
+        # by value) for nothing.
+        return typed if keep.all() else typed.filter(pa.array(keep))
 
     def _decide_specs(self, sample: pa.RecordBatch) -> list[ColumnSpec]:
         specs = []
