@@ -260,3 +260,18 @@ def test_counted_quantiles_are_numpys_however_batches_pend_and_merge(batches, cu
     values = [v for batch in batches for v in batch]
     expected = [float(v) for v in np.quantile(values, (0.1, 0.5, 0.9))] if values else [None] * 3
     assert results == [(expected, True), (expected, True)]
+
+
+def test_a_count_that_passes_the_limit_when_it_is_read_says_so(small_limit):
+    # The keys pending when the result is asked for take the set past the limit: the
+    # answer is the sketch's estimate, not the emptied set's size.
+    # 1,001 keys (600 distinct) are merged at once; the next 450 new ones wait.
+    def counter():
+        return _counted(list(range(600)) + list(range(401)), list(range(600, 1_050)))
+
+    merged = DistinctCount()
+    merged.merge(counter())  # the same, when a part's pending keys pass it as it is merged
+
+    for read in (counter(), merged):
+        estimate, exact = read.result()
+        assert not exact and abs(estimate - 1_050) / 1_050 < 0.03

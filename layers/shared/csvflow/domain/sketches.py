@@ -59,6 +59,7 @@ class DistinctCount:
     def merge(self, other: DistinctCount) -> None:
         if other._pending is not None:
             other._compact()
+        if other._pending is not None:  # still exact: what was pending did not pass the limit
             if other._unique is not None:
                 self.update(other._unique)
             return
@@ -72,6 +73,7 @@ class DistinctCount:
     def result(self) -> tuple[int, bool]:
         if self._pending is not None:
             self._compact()
+        if self._pending is not None:  # still exact: what was pending did not pass the limit
             return len(self._unique or ()), True
         assert self._sketch is not None
         return round(self._sketch.estimate()), False
