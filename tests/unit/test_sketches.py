@@ -262,6 +262,59 @@ def test_counted_quantiles_are_numpys_however_batches_pend_and_merge(batches, cu
     assert results == [(expected, True), (expected, True)]
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    batches=st.lists(
+        st.lists(st.tuples(st.integers(0, 40), st.none() | st.integers(0, 40)), max_size=30),
+        min_size=1,
+        max_size=8,
+    ),
+    cut=st.integers(0, 8),
+)
+def test_a_profiles_distinct_counts_through_the_limit_in_batches_and_parts(batches, cut):
+    # A text column's distinct count is its top values' values while those are exact, then
+    # a sketch started from every value seen; a number's is counted from the same value
+    # counts as its quantiles. Both must say what a set says, fed in batches or merged.
+    from csvflow.domain.model import ColumnSpec, ColumnType
+    from csvflow.domain.profile import Profiler
+
+    specs = [ColumnSpec("s", ColumnType.STRING), ColumnSpec("n", ColumnType.INT)]
+
+    def profiled(part):
+        profiler = Profiler(specs)
+        for batch in part:
+            profiler.update(
+                pa.record_batch(
+                    [
+                        pa.array([f"v{s}" for s, _ in batch], pa.string()),
+                        pa.array([n for _, n in batch], pa.int64()),
+                    ],
+                    names=["s", "n"],
+                )
+            )
+        return profiler
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sketches, "EXACT_LIMIT", 12)
+        patch.setattr(sketches, "COUNTED_LIMIT", 5)
+        patch.setattr(sketches, "TOP_CAPACITY", 6)
+        left, right = profiled(batches[:cut]), profiled(batches[cut:])
+        left.merge(right)
+        results = [profiled(batches).profiles(), left.profiles()]
+
+    for column, truth in (
+        (0, {s for batch in batches for s, _ in batch}),
+        (1, {n for batch in batches for _, n in batch if n is not None}),
+    ):
+        for profiles in results:
+            found = profiles[column]
+            if len(truth) <= 12:
+                assert (found["distinct"], found["distinct_exact"]) == (len(truth), True)
+            else:
+                assert not found["distinct_exact"]
+                assert found["distinct"] == pytest.approx(len(truth), abs=2)
+
+
 def test_a_count_that_passes_the_limit_when_it_is_read_says_so(small_limit):
     # The keys pending when the result is asked for take the set past the limit: the
     # answer is the sketch's estimate, not the emptied set's size.

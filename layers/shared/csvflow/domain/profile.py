@@ -88,28 +88,71 @@ class ColumnState:
             bounds = pc.min_max(values)
             self._bounds(bounds["min"].as_py(), bounds["max"].as_py())
         if kind in NUMERIC_TYPES:
-            # Mean, spread and quantiles are statistics, read as floats; an int64 above 2**53
-            # (an 18-digit id) only rounds there. Its min, max and distinct count stay exact.
-            as_float = pc.cast(values, pa.float64(), safe=False).drop_null()
-            self.moments.update(as_float.to_numpy())
-            self.quantiles.update(as_float)
-        if kind is ColumnType.STRING:
-            counts = pc.value_counts(values.drop_null())
-            distinct = counts.field("values")
-            self.top.update(distinct, counts.field("counts"))
-            self.distinct.update(distinct)
-            # The least and greatest value and length are those of the distinct values: a
-            # column of 50 labels is read 50 times, not once a row.
-            bounds = pc.min_max(distinct)
-            self._bounds(bounds["min"].as_py(), bounds["max"].as_py())
-            lengths = pc.min_max(pc.utf8_length(distinct))
-            self._lengths(lengths["min"].as_py(), lengths["max"].as_py())
+            self._update_numbers(values)
+        elif kind is ColumnType.STRING:
+            self._update_text(values)
         elif self.distinct.exact:
             self.distinct.update(_keys(pc.unique(values.drop_null())))
         else:
             # Past the exact limit the column is high-cardinality: deduplicating each batch
             # first costs more than it saves, and the sketch ignores repeats anyway.
             self.distinct.update(_keys(values.drop_null()))
+
+    def _update_numbers(self, values: pa.Array) -> None:
+        # Mean, spread and quantiles are statistics, read as floats; an int64 above 2**53
+        # (an 18-digit id) only rounds there. Its min, max and distinct count stay exact.
+        as_float = pc.cast(values, pa.float64(), safe=False).drop_null()
+        self.moments.update(as_float.to_numpy())
+        if self.distinct.exact and self.quantiles.counting:
+            # One hash table for both: the batch's distinct values are the distinct count's
+            # keys and, with their counts, the quantiles'.
+            counted = _value_counts(values)
+            distinct = counted.field("values")
+            self.distinct.update(_keys(distinct))
+            self.quantiles.update_counts(
+                pc.cast(distinct, pa.float64(), safe=False).to_numpy(zero_copy_only=False),
+                counted.field("counts").to_numpy(),
+            )
+            return
+        self.quantiles.update(as_float)
+        if self.distinct.exact:
+            self.distinct.update(_keys(pc.unique(values.drop_null())))
+        else:
+            self.distinct.update(_keys(values.drop_null()))
+
+    def _update_text(self, values: pa.Array) -> None:
+        counted = _value_counts(values)
+        distinct = counted.field("values")
+        self.top.update(distinct, counted.field("counts"))
+        # While the top values are exact their values are the column's distinct values
+        # (distinct_count), so the text is hashed once, by the value counts; past the limit
+        # the distinct count is a sketch of its own.
+        if not self.top.exact:
+            self._distinct_past_limit()
+            self.distinct.update(distinct)
+        # The least and greatest value and length are those of the distinct values: a
+        # column of 50 labels is read 50 times, not once a row.
+        bounds = pc.min_max(distinct)
+        self._bounds(bounds["min"].as_py(), bounds["max"].as_py())
+        lengths = pc.min_max(pc.utf8_length(distinct))
+        self._lengths(lengths["min"].as_py(), lengths["max"].as_py())
+
+    def distinct_count(self) -> DistinctCount:
+        """The column's distinct count; a text column's is its top values' values while
+        those are exact."""
+        if self.spec.type is ColumnType.STRING:
+            values, _, exact, _ = self.top.to_state()
+            if exact:
+                self.distinct = DistinctCount.from_state(values, None)
+            else:
+                self._distinct_past_limit()
+        return self.distinct
+
+    def _distinct_past_limit(self) -> None:
+        at_limit = self.top.take_values_at_limit()
+        if at_limit is not None:  # just gone past it: every distinct value so far
+            self.distinct = DistinctCount()
+            self.distinct.update(at_limit)
 
     def merge(self, other: ColumnState) -> None:
         self.count += other.count
@@ -118,7 +161,7 @@ class ColumnState:
         self.false_count += other.false_count
         self._bounds(other.minimum, other.maximum)
         self._lengths(other.min_length, other.max_length)
-        self.distinct.merge(other.distinct)
+        self.distinct_count().merge(other.distinct_count())
         self.moments.merge(other.moments)
         self.quantiles.merge(other.quantiles)
         self.top.merge(other.top)
@@ -138,7 +181,7 @@ class ColumnState:
     def profile(self, position: int) -> dict[str, Any]:
         """The finished profile, in the shape ``csvflow summary --json`` prints."""
         kind = self.spec.type
-        distinct, exact = self.distinct.result()
+        distinct, exact = self.distinct_count().result()
         if kind is ColumnType.BOOL:
             distinct, exact = int(self.true_count > 0) + int(self.false_count > 0), True
         result: dict[str, Any] = {
@@ -173,6 +216,15 @@ class ColumnState:
         if kind is ColumnType.BOOL:
             result |= {"true_count": self.true_count, "false_count": self.false_count}
         return result
+
+
+def _value_counts(values: pa.Array) -> pa.StructArray:
+    """Each distinct non-null value and how often it occurs (nulls counted, then dropped:
+    cheaper than a copy of the column without them)."""
+    counted = pc.value_counts(values)
+    if values.null_count:
+        counted = counted.filter(counted.field("values").is_valid())
+    return counted
 
 
 def _keys(values: pa.Array) -> pa.Array:

@@ -237,12 +237,22 @@ class Quantiles:
         self._size = 0
         self._sketch: kll_doubles_sketch | None = None
 
+    @property
+    def counting(self) -> bool:
+        """Whether the quantiles are still value counts (``update_counts`` takes a batch's)."""
+        return self._counts is not None
+
     def update(self, values: pa.Array) -> None:
         """Take a batch of a column as float64, nulls dropped."""
         if self._counts is not None:
             self._add_counts(*_value_counts(values))
         else:
             self._add_values(without_nan(values.to_numpy()))
+
+    def update_counts(self, values: np.ndarray, counts: np.ndarray) -> None:
+        """Take a batch as float64 values, each ``counts`` times (repeats among the values
+        allowed)."""
+        self._add_counts(values, counts)
 
     def merge(self, other: Quantiles) -> None:
         if other._counts is not None:
@@ -444,6 +454,7 @@ class TopValues:
         self._pending_size = 0
         self.exact = True
         self.error = 0
+        self._values_at_limit: pa.Array | None = None
 
     def update(self, values: pa.Array, counts: pa.Array) -> None:
         """Add ``counts[i]`` occurrences of ``values[i]`` (distinct, non-null strings)."""
@@ -456,12 +467,19 @@ class TopValues:
         if self._pending_size > max(EXACT_LIMIT, len(self._values)):
             self._compact()
 
+    def take_values_at_limit(self) -> pa.Array | None:
+        """Every distinct value counted, if the summary has just gone past the exact limit
+        (once: a distinct count goes on from them); else None."""
+        values, self._values_at_limit = self._values_at_limit, None
+        return values
+
     def merge(self, other: TopValues) -> None:
         other._compact()
         self._pending.append((other._values, other._counts))
         self.exact = self.exact and other.exact
         self.error += other.error
         self._compact()
+        self._values_at_limit = None  # the merged distinct counts hold them already
 
     def result(self, k: int = 10) -> tuple[list[dict[str, Any]], bool]:
         self._compact()
@@ -497,8 +515,9 @@ class TopValues:
         self._pending, self._pending_size = [], 0
         summed = table.group_by("value", use_threads=False).aggregate([("count", "sum")])
         values, counts = summed["value"].combine_chunks(), summed["count_sum"].combine_chunks()
-        if len(values) > EXACT_LIMIT:
+        if len(values) > EXACT_LIMIT and self.exact:
             self.exact = False
+            self._values_at_limit = values
         if not self.exact and len(values) > TOP_CAPACITY:
             values, counts = self._decrement(values, counts)
         self._values, self._counts = values, counts

@@ -95,7 +95,7 @@ def summarizer_from_tables(
 
 
 def _column_row(state: ColumnState, kind: pa.DataType) -> dict[str, Any]:
-    distinct_values, registers = state.distinct.to_state()
+    distinct_values, registers = state.distinct_count().to_state()
     quantiles = state.quantiles.to_state()
     top_values, top_counts, top_exact, top_error = state.top.to_state()
     return {
