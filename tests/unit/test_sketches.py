@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from csvflow.domain import sketches
 from csvflow.domain.sketches import DistinctCount, Quantiles
-from csvflow.domain.unique import key_hashes
 
 
 @pytest.fixture
@@ -173,8 +172,9 @@ def test_hyperloglog_stays_within_its_stated_error_on_large_sets(size):
     rng = np.random.default_rng(size)
     emails = pa.array([f"user{i}@example{i % 97}.com" for i in rng.permutation(size)])
     numbers = pa.array(rng.integers(0, 2**62, size))
-    # Hashed in slices of a bounded size, with the same hashes as all at once.
-    assert np.array_equal(sketches.value_hashes(emails), key_hashes(emails))
+    # Eight bytes at a time: the same hashes in pieces as all at once.
+    pieces = [sketches.value_hashes(emails[a : a + 7_777]) for a in range(0, size, 7_777)]
+    assert np.array_equal(sketches.value_hashes(emails), np.concatenate(pieces))
     for values, distinct in ((emails, size), (numbers, len(np.unique(numbers.to_numpy())))):
         sketch = sketches.HyperLogLog(14)
         sketch.update(sketches.value_hashes(values))
@@ -328,3 +328,28 @@ def test_a_count_that_passes_the_limit_when_it_is_read_says_so(small_limit):
     for read in (counter(), merged):
         estimate, exact = read.result()
         assert not exact and abs(estimate - 1_050) / 1_050 < 0.03
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(st.text(max_size=20), st.text(alphabet="ab", min_size=120, max_size=140)),
+        min_size=1,
+        max_size=60,
+    ),
+    cut=st.integers(min_value=0, max_value=60),
+)
+def test_text_hashes_depend_on_the_value_alone(values, cut):
+    # Eight bytes at a time up to 128 bytes, the polynomial hash past it: either way equal
+    # values hash equal wherever they stand (in a slice, in another array), and the values
+    # of different lengths or bytes around the word and length boundaries do not collide.
+    whole = pa.array(values + ["pad"])
+    hashes = sketches.text_hashes(whole)
+    by_value: dict[str, int] = {}
+    for value, hashed in zip(values, hashes.tolist(), strict=False):
+        assert by_value.setdefault(value, hashed) == hashed
+    assert len(set(by_value.values())) == len(by_value)
+    tail = whole[cut:]
+    assert sketches.text_hashes(tail).tolist() == hashes[cut:].tolist()
+    alone = sketches.text_hashes(pa.array(sorted(by_value)))
+    assert alone.tolist() == [by_value[v] for v in sorted(by_value)]

@@ -128,8 +128,62 @@ def value_hashes(values: pa.Array) -> np.ndarray:
         return key_hashes(key_array(values))
     if not pa.types.is_string(kind):
         values = values.cast(pa.string())
-    # key_hashes holds about 30 bytes per byte of text: slices of about 256 KiB of text
-    # keep that under ten megabytes whatever the batch.
+    return text_hashes(values)
+
+
+_WORDS_HASHED = 16  # a value of up to 128 bytes is hashed 8 bytes at a time
+_HASHED_BYTES = 1 << 18
+
+
+def text_hashes(values: pa.Array) -> np.ndarray:
+    """A 64-bit hash of each value of a null-free string array.
+
+    Eight bytes at a time: word k of every value at once (an unaligned 8-byte view of the
+    text, the bytes past the value's end masked off), mixed into its hash with splitmix's
+    finaliser. A value of up to 128 bytes costs a few vectorised passes over the array's
+    values, not several over its bytes (ten times faster on e-mail addresses than the
+    polynomial hash); longer ones take that hash, in slices of about 256 KiB of text
+    (it holds about 30 bytes per byte).
+    """
+    bounds = np.frombuffer(values.buffers()[1], np.int32)[values.offset :][: len(values) + 1]
+    if not len(values) or bounds[-1] == bounds[0]:
+        return mix64(np.diff(bounds).astype(_U64))
+    lengths = np.diff(bounds)
+    data = values.buffers()[2]
+    text = np.zeros(int(bounds[-1] - bounds[0]) + 8, np.uint8)  # 8 bytes of slack to read past
+    text[:-8] = np.frombuffer(data, np.uint8)[bounds[0] : bounds[-1]]
+    words = np.ndarray((len(text) - 7,), np.dtype("<u8"), text, strides=(1,))
+    starts = (bounds[:-1] - bounds[0]).astype(np.intp)
+    hashes = mix64(lengths.astype(_U64))
+    long = lengths > 8 * _WORDS_HASHED
+    rows = np.flatnonzero(~long) if long.any() else None
+    for k in range(_WORDS_HASHED):
+        left = lengths - 8 * k if rows is None else lengths[rows] - 8 * k
+        live = left > 0
+        if not live.any():
+            break
+        if not live.all():
+            rows = np.flatnonzero(live) if rows is None else rows[live]
+            left = left[live]
+        at = starts + 8 * k if rows is None else starts[rows] + 8 * k
+        # ~0 >> 8 * (8 - n): the value's last n bytes of this word, little-endian.
+        mask = _ALL_ONES >> (8 * (8 - np.minimum(left, 8))).astype(_U64)
+        word = words[at] & mask
+        if rows is None:
+            hashes = mix64(hashes ^ word)
+        else:
+            hashes[rows] = mix64(hashes[rows] ^ word)
+    if long.any():
+        hashes[long] = _long_text_hashes(values.filter(pa.array(long))) ^ _U64(_LONG_SEED)
+    return hashes
+
+
+_ALL_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
+_LONG_SEED = 0x5851F42D4C957F2D
+_U64 = np.uint64
+
+
+def _long_text_hashes(values: pa.Array) -> np.ndarray:
     offsets = np.frombuffer(values.buffers()[1], np.int32)[values.offset :][: len(values) + 1]
     cuts = np.searchsorted(offsets, np.arange(offsets[0], offsets[-1], _HASHED_BYTES))
     starts = np.unique(np.clip(cuts, 0, len(values)))
@@ -137,9 +191,6 @@ def value_hashes(values: pa.Array) -> np.ndarray:
     if len(bounds) <= 2:
         return key_hashes(values)
     return np.concatenate([key_hashes(values[a:b]) for a, b in itertools.pairwise(bounds) if b > a])
-
-
-_HASHED_BYTES = 1 << 18
 
 
 class HyperLogLog:
