@@ -167,14 +167,16 @@ def test_null_tokens_are_nulls_even_where_they_read_as_values(column_type, nulls
 @settings(max_examples=200, deadline=None)
 @given(
     values=st.lists(
-        st.sampled_from(["", "NA", "null", "NULL", "n/a", "east", "west", "x" * 9, "1.5"])
+        st.sampled_from(["", "NA", "null", "NULL", "n/a", "east", "west", "x" * 9, "1.5", "né"])
         | st.text(max_size=6),
         max_size=40,
     ),
     start=st.integers(0, 5),
+    empty_is_null=st.booleans(),
 )
-def test_null_tokens_and_nulled_text_are_what_is_in_and_if_else_give(values, start):
-    tokens = pa.array(["", "NULL", "null", "N/A", "#N/A"], pa.string())
+def test_null_tokens_and_nulled_text_are_what_is_in_and_if_else_give(values, start, empty_is_null):
+    # "" is found by its length, the other tokens by their length in bytes, then hashed.
+    tokens = pa.array(["", "NULL", "null", "N/A", "#N/A", "né"][not empty_is_null :])
     raw = pa.array(values, pa.string()).slice(min(start, len(values)))
 
     is_null = types._is_null_token(raw, tokens)

@@ -118,21 +118,34 @@ def _is_null_token(raw: pa.Array, null_values: pa.Array) -> pa.Array:
 
 
 def _is_null_token_by_length(raw: pa.Array, null_values: pa.Array) -> pa.Array:
-    """As ``_is_null_token``, for text without nulls (as the CSV reader gives it): the
-    lengths compared in numpy, from the offsets, instead of hashed one by one in Arrow."""
+    """As ``_is_null_token``, for text without nulls (as the CSV reader gives it): lengths
+    compared in numpy, from the offsets, instead of hashed one by one in Arrow. An empty
+    value is the token "" by its length alone: a column of mostly empty values hashes none."""
     bounds = np.frombuffer(raw.buffers()[1], np.int32, len(raw) + 1, raw.offset * 4)
     lengths = np.diff(bounds)
-    token_lengths = np.unique(np.asarray(pc.binary_length(null_values), np.int32))
+    tokens = _token_lengths(tuple(null_values.to_pylist()))
+    is_null = lengths == 0 if tokens.empty_is_null else np.zeros(len(raw), dtype=bool)
     could_be = np.zeros(len(raw), dtype=bool)
-    for length in token_lengths:  # a handful: one comparison each beats a hash per value
+    for length in tokens.others:  # a handful: one comparison each beats a hash per value
         could_be |= lengths == length
     candidates = np.flatnonzero(could_be)
     if len(candidates) * 2 > len(raw):  # most could be: hashing them all is cheaper
         return pc.is_in(raw, value_set=null_values)
     if len(candidates):
         found = pc.is_in(raw.take(pa.array(candidates)), value_set=null_values)
-        could_be[candidates] = np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
-    return pa.array(could_be)
+        is_null[candidates] = np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+    return pa.array(is_null)
+
+
+@dataclass(frozen=True)
+class _TokenLengths:
+    empty_is_null: bool
+    others: tuple[int, ...]  # the lengths in bytes of the other null tokens
+
+
+@functools.cache
+def _token_lengths(tokens: tuple[str, ...]) -> _TokenLengths:
+    return _TokenLengths("" in tokens, tuple(sorted({len(t.encode("utf-8")) for t in tokens if t})))
 
 
 def _convert_local_numbers(raw: pa.Array, spec: ColumnSpec, null_values: pa.Array) -> Converted:
