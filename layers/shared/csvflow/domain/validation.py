@@ -377,7 +377,7 @@ class CsvValidator:
         n = batch.num_rows
         pending = sorted(r.number for r in self._invalid)
         window = np.arange(self._next_record, self._next_record + n + len(pending))
-        numbers = window[~np.isin(window, pending)][:n]
+        numbers = window[~np.isin(window, pending)][:n] if pending else window
         last = int(numbers[-1]) if n else self._next_record - 1
         invalid_here = self._flush_invalid(up_to=last, emit=False)
         newlines = np.zeros(n, dtype=np.int64)
@@ -386,6 +386,17 @@ class CsvValidator:
             # usual case, a batch without a line break inside any value.
             if contains_byte(column, b"\n"):
                 newlines += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
+        if not invalid_here:
+            # The usual batch: its rows in order, none skipped; no sort to interleave.
+            breaks = int(newlines.sum())
+            lines = numbers + self._extra_lines
+            if breaks:
+                lines += np.cumsum(newlines) - newlines
+            self._extra_lines += breaks
+            self._next_record = last + 1
+            if n:
+                self._last_line = int(lines[-1])
+            return lines
         all_numbers = np.concatenate([numbers, [r.number for r in invalid_here]]).astype(np.int64)
         all_newlines = np.concatenate([newlines, [r.text.count("\n") for r in invalid_here]])
         order = np.argsort(all_numbers, kind="stable")
