@@ -353,3 +353,11 @@ def test_text_hashes_depend_on_the_value_alone(values, cut):
     assert sketches.text_hashes(tail).tolist() == hashes[cut:].tolist()
     alone = sketches.text_hashes(pa.array(sorted(by_value)))
     assert alone.tolist() == [by_value[v] for v in sorted(by_value)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(numbers=st.lists(st.integers(0, 5) | st.integers(0, 10**9), min_size=1, max_size=60))
+def test_the_cut_of_a_misra_gries_decrement_is_the_kth_largest(numbers):
+    array = np.array(numbers, np.int64)
+    for k in range(1, len(numbers) + 1):
+        assert sketches._kth_largest(array, k) == sorted(numbers, reverse=True)[k - 1]
