@@ -151,8 +151,7 @@ class ColumnState:
     def _distinct_past_limit(self) -> None:
         at_limit = self.top.take_values_at_limit()
         if at_limit is not None:  # just gone past it: every distinct value so far
-            self.distinct = DistinctCount()
-            self.distinct.update(at_limit)
+            self.distinct = DistinctCount.of_distinct(at_limit)
 
     def merge(self, other: ColumnState) -> None:
         self.count += other.count

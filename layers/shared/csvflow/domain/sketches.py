@@ -97,6 +97,15 @@ class DistinctCount:
             counter._unique = values
         return counter
 
+    @classmethod
+    def of_distinct(cls, values: pa.Array) -> DistinctCount:
+        """The count of ``values``, known to be distinct: no ``unique`` to find them again."""
+        counter = cls()
+        counter._unique = values
+        if len(values) > EXACT_LIMIT:
+            counter._to_sketch()
+        return counter
+
     def _compact(self) -> None:
         assert self._pending is not None
         if self._pending:
@@ -152,7 +161,7 @@ def text_hashes(values: pa.Array) -> np.ndarray:
     data = values.buffers()[2]
     text = np.zeros(int(bounds[-1] - bounds[0]) + 8, np.uint8)  # 8 bytes of slack to read past
     text[:-8] = np.frombuffer(data, np.uint8)[bounds[0] : bounds[-1]]
-    words = np.ndarray((len(text) - 7,), np.dtype("<u8"), text, strides=(1,))
+    words: np.ndarray = np.ndarray((len(text) - 7,), np.dtype("<u8"), text, strides=(1,))
     starts = (bounds[:-1] - bounds[0]).astype(np.intp)
     hashes = mix64(lengths.astype(_U64))
     long = lengths > 8 * _WORDS_HASHED
