@@ -137,11 +137,19 @@ def test_year_zero_is_not_a_date_python_can_hold_so_it_is_refused(column_type, t
         ([], 0, b"\n", False),
     ],
 )
-def test_contains_byte_scans_only_the_values_of_the_array(values, start, wanted, found):
+@pytest.mark.parametrize("c_memchr", [True, False])
+def test_contains_byte_scans_only_the_values_of_the_array(
+    values, start, wanted, found, c_memchr, monkeypatch
+):
+    if not c_memchr:  # numpy's scan, where the C library offers no memchr
+        monkeypatch.setattr(types, "_memchr", None)
     for string_type in (pa.string(), pa.large_string()):
         array = pa.array(values, string_type).slice(start)
 
         assert contains_byte(array, wanted) is found
+        # Nor past its end: the bytes of a value after the slice are not its own.
+        past_end = pa.array([*values, "x\nX"], string_type).slice(start, len(array))
+        assert contains_byte(past_end, wanted) is found
 
 
 @pytest.mark.parametrize(
