@@ -574,11 +574,7 @@ def _years_above_other_numbers(
     World Bank export's 2000 to 2023 above rates): two or more distinct whole numbers of a
     year's range, in increasing or decreasing order, above columns of numbers that are not
     years. A row of years above years (a start and an end year) is data."""
-    years = {
-        j: int(cell)
-        for j, cell in enumerate(f.strip() for f in first[:width])
-        if len(cell) == 4 and cell.isdigit() and _FIRST_YEAR <= int(cell) <= _LAST_YEAR
-    }
+    years = {j: year for j, f in enumerate(first[:width]) if (year := _year(f)) is not None}
     order = list(years.values())
     if len(years) < 2 or len(set(order)) != len(order):
         return set()
@@ -590,11 +586,20 @@ def _years_above_other_numbers(
         if (
             not column
             or len(numbers) < 0.9 * len(column)
-            or len([v for v in numbers if v.isdigit() and _FIRST_YEAR <= int(v) <= _LAST_YEAR])
-            > 0.1 * len(numbers)
+            or sum(1 for v in numbers if _year(v) is not None) > 0.1 * len(numbers)
         ):
             return set()
     return set(years)
+
+
+def _year(cell: str) -> int | None:
+    """The year a cell names, or None. ASCII digits only: "¹⁹⁹⁰" passes str.isdigit()
+    and int() refuses it."""
+    text = cell.strip()
+    if len(text) != 4 or not text.isascii() or not text.isdigit():
+        return None
+    year = int(text)
+    return year if _FIRST_YEAR <= year <= _LAST_YEAR else None
 
 
 def _counts_columns(first: tuple[str, ...]) -> bool:
@@ -604,7 +609,8 @@ def _counts_columns(first: tuple[str, ...]) -> bool:
     if index:
         named = named[1:]
     # Without the unnamed index column, 1,2,3 could as well be a row of data.
-    if not index or len(named) < 2 or not all(f.isdigit() for f in named):
+    # ASCII digits: int() refuses what else str.isdigit() lets through ("²").
+    if not index or len(named) < 2 or not all(f.isascii() and f.isdigit() for f in named):
         return False
     numbers = [int(f) for f in named]
     return numbers in (list(range(len(named))), list(range(1, len(named) + 1)))
