@@ -123,7 +123,7 @@ def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> di
         "encoding": dialect.encoding,
         "delimiter": dialect.delimiter,
         # How the file was read and what was assumed, to persist with the ingestion.
-        "dialect": dialect.to_dict(),
+        "dialect": validator.dialect_read.to_dict(),
     }
 
 

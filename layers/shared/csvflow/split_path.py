@@ -284,6 +284,8 @@ def validate_part(cmd: ValidatePart, store: ObjectStore, settings: Settings) -> 
                 "rows": outcome.rows,
                 "rejected_rows": outcome.rejected_rows,
                 "empty_rows": outcome.empty_rows,
+                "header_repeats": outcome.header_repeats,
+                "header_repeat_lines": outcome.header_repeat_lines,
                 "rejects": rejects.to_dict() if rejects else None,
                 "first_reject": dataclasses.asdict(report.first) if report.first else None,
                 "error": error,
@@ -384,7 +386,7 @@ def merge_parts(cmd: MergeParts, store: ObjectStore, settings: Settings) -> dict
             ingestion_id=cmd.ingestion_id,
             folder=folder,
         )
-    dialect = dict(plan["dialect"]) | {
+    dialect = _dialect_read(plan, parts, offsets) | {
         "split": {"parts": len(parts), "part_bytes": plan["part_bytes"]}
     }
     logger.info(
@@ -407,6 +409,24 @@ def merge_parts(cmd: MergeParts, store: ObjectStore, settings: Settings) -> dict
         },
         "summary": summary | {"parts": len(parts)},
     }
+
+
+def _dialect_read(
+    plan: dict[str, Any], parts: list[dict[str, Any]], offsets: list[int]
+) -> dict[str, Any]:
+    """The plan's dialect with what its parts found, as one pass finds it: the header's
+    repeats (the plan saw the head's), counted over the parts, the first lines in the file's
+    numbering."""
+    if "dialect_fields" not in plan:  # a plan from before they were kept, and counted
+        return dict(plan["dialect"])
+    lines = [
+        line + offset
+        for record, offset in zip(parts, offsets, strict=True)
+        for line in record.get("header_repeat_lines", [])
+    ]
+    count = sum(record.get("header_repeats", 0) for record in parts)
+    dialect = Dialect.from_exact_dict(plan["dialect_fields"])
+    return dialect.with_header_repeats(count, lines).to_dict()
 
 
 def _reread(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from csvflow.domain.encoding import detect_encoding
@@ -33,6 +33,7 @@ from csvflow.domain.sniffing import (
     parse,
     physical_lines,
     rank,
+    repeats_header,
     rival,
     second_table,
     starting_at_top,
@@ -105,6 +106,11 @@ class Dialect:
     literal_quotes: bool = False
     # Rows that stop early lack their last values: read as empty, not rejected.
     short_rows_filled: bool = False
+    # Lines inside the table equal to its header (files joined, an export appended to): set
+    # aside, not rows. How many, and the first lines; detection counts the head's, a pass
+    # over the file all of them (``with_header_repeats``).
+    header_repeats: int = 0
+    header_repeat_lines: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The dialect as JSON: small, for a step's result and the ``ingestions`` row (a file
@@ -130,8 +136,33 @@ class Dialect:
                 for p, old, new in self.renamed[:_LISTED]
             ],
             "renamed_count": len(self.renamed),
+            "header_repeats": {
+                "count": self.header_repeats,
+                "lines": list(self.header_repeat_lines),
+            },
             "assumptions": assumptions,
         }
+
+    @property
+    def names_in_file(self) -> tuple[str, ...]:
+        """The header's names as the file writes them (before blank or repeated ones were
+        renamed); () for a file without a header."""
+        if not self.has_header:
+            return ()
+        names = list(self.header)
+        for position, name_in_file, _ in self.renamed:
+            names[position - 1] = name_in_file
+        return tuple(names)
+
+    def with_header_repeats(self, count: int, lines: list[int] | tuple[int, ...]) -> Dialect:
+        """This dialect with the header's repeats a pass over the whole table found (detection
+        sees only its head's): their count, their first lines, and the assumption saying so."""
+        assumptions = [a for a in self.assumptions if a != _repeats_assumption(self)]
+        shown = tuple(lines[:_SHOWN_LINES])
+        repeated = replace(self, header_repeats=count, header_repeat_lines=shown)
+        if count:
+            assumptions.append(_repeats_assumption(repeated))
+        return replace(repeated, assumptions=tuple(assumptions))
 
     def to_exact_dict(self) -> dict[str, Any]:
         """Every field as JSON, nothing shortened: a split file's plan hands its parts the
@@ -148,9 +179,19 @@ class Dialect:
                     SkippedLines(**s | {"text": tuple(s["text"])}) for s in fields["skipped"]
                 ),
                 "renamed": tuple(tuple(r) for r in fields["renamed"]),
+                "header_repeat_lines": tuple(fields.get("header_repeat_lines", ())),
                 "assumptions": tuple(fields["assumptions"]),
             }
         )
+
+
+def _repeats_assumption(dialect: Dialect) -> str:
+    count, lines = dialect.header_repeats, dialect.header_repeat_lines
+    where = ", ".join(map(str, lines)) + (", ..." if count > len(lines) else "")
+    which = f"line {where} repeats" if count == 1 else f"{count} lines repeat"
+    shown = f" (lines {where})" if count > 1 else ""
+    rows = "not a row" if count == 1 else "not rows"
+    return f"{which} the header{shown}: set aside, {rows} (files joined, or an export appended to)"
 
 
 def detect_dialect(
@@ -305,7 +346,17 @@ class _Detection:
                 f"header: {rest.text[0]}): set aside, only the first table is read"
             )
         header = self._names(names, has_header, start_line, max_columns)
-        return Dialect(
+        repeats = []
+        if has_header and self.rules.header != "required":  # required: rows to reject
+            end_line = second[0] if second is not None else None
+            repeats = [
+                skip + r.first_line
+                for r in table.records
+                if skip + r.first_line >= data_line
+                and (end_line is None or skip + r.first_line < end_line)
+                and repeats_header(r.fields, names)
+            ]
+        dialect = Dialect(
             encoding=self.encoding,
             delimiter=reading.delimiter,
             header=header,
@@ -324,6 +375,7 @@ class _Detection:
             renamed=tuple(self.renamed),
             assumptions=tuple(self.assumptions),
         )
+        return dialect.with_header_repeats(len(repeats), repeats) if repeats else dialect
 
     def _choose(self, sample: list[str]) -> Table:
         rules = self.rules

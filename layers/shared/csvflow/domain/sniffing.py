@@ -53,6 +53,8 @@ _COMMENT = re.compile(r"#(?![,;\t|])")
 # YAML front matter (CSVY, R Markdown exports): a "---" line, the YAML, a "---" or "..." line.
 _FRONT_MATTER_OPEN = "---"
 _FRONT_MATTER_CLOSE = ("---", "...")
+# What header_key leaves out; the validator trims Arrow's cells of the same characters.
+HEADER_KEY_TRIMMED = " \t\ufeff"
 
 
 @dataclass(frozen=True, order=True)
@@ -477,6 +479,19 @@ def padded_header(table: Table) -> tuple[Record | None, str]:
     return above, "start"
 
 
+def header_key(value: str) -> str:
+    """A header name or a cell as compared to tell a repeated header: spaces, tabs and a byte
+    order mark around it left out (one opens the second of two UTF-8 files joined)."""
+    return value.strip(HEADER_KEY_TRIMMED)
+
+
+def repeats_header(fields: Sequence[str], names_in_file: Sequence[str]) -> bool:
+    """Whether a record is the header again: the same fields, each as ``header_key`` has it."""
+    return len(fields) == len(names_in_file) and all(
+        header_key(f) == header_key(n) for f, n in zip(fields, names_in_file, strict=True)
+    )
+
+
 def header_evidence(rows: list[Record], width: int) -> tuple[bool, str]:
     """Whether the first row names the columns, and why it looks so."""
     first, body = rows[0].fields, [r.fields for r in rows[1:101] if len(r.fields) == width]
@@ -484,7 +499,7 @@ def header_evidence(rows: list[Record], width: int) -> tuple[bool, str]:
         return _lone_row(first)
     if _counts_columns(first):
         return True, "the first row numbers the columns"
-    names, values, recurring = _votes(first, body, width)
+    names, values, recurring = _votes(first, _evidence_rows(first, body, width), width)
     if names and names >= values:
         return True, "the first row is text above columns of values"
     if values:
@@ -492,6 +507,20 @@ def header_evidence(rows: list[Record], width: int) -> tuple[bool, str]:
     if recurring:
         return False, "the first row's values recur in the rows below it"
     return True, "the first row's text differs from the rows below it"
+
+
+def _evidence_rows(
+    first: tuple[str, ...], body: list[tuple[str, ...]], width: int
+) -> list[tuple[str, ...]]:
+    """The rows that tell whether the first row is a header. Where it stands again below
+    (files joined, an export appended to) and the other rows show it names their columns,
+    those rows: it is the header, and its repeats no values. Where they do not, all rows: its
+    repeats stay evidence, as a data row's duplicates are."""
+    others = [row for row in body if not repeats_header(row, first)]
+    if not 0 < len(others) < len(body):
+        return body
+    names, values, _ = _votes(first, others, width)
+    return others if names and names >= values else body
 
 
 def _lone_row(first: tuple[str, ...]) -> tuple[bool, str]:
@@ -651,7 +680,9 @@ def second_table(
     i = index
     while i < len(records):
         if not _sets_apart(records[i]):
-            if len(records[i].fields) == table.width:
+            if len(records[i].fields) == table.width and not repeats_header(
+                records[i].fields, header
+            ):
                 body.append(records[i].fields)
             i += 1
             continue
@@ -661,6 +692,8 @@ def second_table(
         if i + 1 >= len(records) or len(body) < 2:
             continue
         candidate = records[i]
+        if repeats_header(candidate.fields, header):
+            continue  # the first table's header again: the same table, files joined
         marked = any(not r.blank for r in records[gap:i])  # a "#" or separator line
         repeats = any(a.strip() and a == b for a, b in zip(candidate.fields, header, strict=False))
         if (marked or repeats) and _heads_a_table(

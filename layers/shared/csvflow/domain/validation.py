@@ -24,7 +24,7 @@ from csvflow.domain.dialect import Dialect
 from csvflow.domain.model import ColumnSpec, ColumnType, Contract
 from csvflow.domain.read_ahead import read_ahead
 from csvflow.domain.rejects import Reject, RejectReport
-from csvflow.domain.sniffing import csv_module_options
+from csvflow.domain.sniffing import HEADER_KEY_TRIMMED, csv_module_options, header_key
 from csvflow.domain.types import arrow_type, contains_byte, convert, infer_spec, parse_bound
 from csvflow.domain.unique import UNIQUE_KEYS_MEMORY, UniqueKeys, duplicates, key_array
 from csvflow.exceptions import InvalidCsv, RejectedRowsExceeded
@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 BLOCK_SIZE = 4 << 20
 # Rows per batch where Python's csv module parses (dialects Arrow's reader lacks).
 _PYTHON_BATCH_ROWS = 65536
+# Lines of a repeated header listed in the outcome (all are counted).
+_REPEAT_LINES_LISTED = 5
 _SINGLE_BYTE_QUOTE_SAFE = {
     "utf-8",
     "utf8",
@@ -54,6 +56,9 @@ class ValidationOutcome:
     rejected_rows: int = 0
     empty_rows: int = 0
     columns: list[ColumnSpec] = field(default_factory=list)
+    # Lines equal to the header, set aside (not rows): how many, and the first lines.
+    header_repeats: int = 0
+    header_repeat_lines: list[int] = field(default_factory=list)
 
     @property
     def seen_rows(self) -> int:
@@ -175,12 +180,25 @@ class CsvValidator:
         self._earlier_keys = earlier_keys or {}
         self._unique_keys_memory = unique_keys_memory
         self._unique_keys: dict[str, UniqueKeys] = {}
+        # A line equal to the header inside the table is the header again (files joined):
+        # set aside, or with a contract's header: required a rejected row. Told first by one
+        # column holding its name (the first named), so other rows cost one scan of it.
+        self._header_keys = tuple(header_key(n) for n in dialect.names_in_file)
+        self._header_probe = next((j for j, k in enumerate(self._header_keys) if k), None)
+        self._reject_header_repeats = contract.reading.header == "required"
         self._check_header()
 
     @property
     def bytes_read(self) -> int:
         """How much of the file the pass has read so far (all of it, once it is over)."""
         return self._stream.bytes_read
+
+    @property
+    def dialect_read(self) -> Dialect:
+        """The dialect with what the pass found so far that detection could only sample: the
+        header's repeats (the head's, counted again, and those past it)."""
+        outcome = self.outcome
+        return self.dialect.with_header_repeats(outcome.header_repeats, outcome.header_repeat_lines)
 
     @property
     def column_specs(self) -> list[ColumnSpec] | None:
@@ -450,12 +468,17 @@ class CsvValidator:
 
     def _check(self, batch: pa.RecordBatch, lines: np.ndarray) -> pa.RecordBatch:
         empty = _all_empty(batch)
-        if self._specs is None:
-            self._specs = self._decide_specs(batch.filter(pc.invert(empty)))
         bad = np.asarray(empty.to_numpy(zero_copy_only=False), dtype=bool).copy()
+        repeats = self._header_repeats(batch)
+        if self._specs is None:
+            # The header's names are no values of its columns, set aside or rejected.
+            self._specs = self._decide_specs(batch.filter(pa.array(~(bad | repeats))))
         empty_count = int(bad.sum())
         self.outcome.empty_rows += empty_count
         problems: list[tuple[np.ndarray, str, pa.Array, str]] = []
+        if repeats.any() and not self._reject_header_repeats:
+            self._set_aside_header_repeats(repeats, lines)
+            bad |= repeats
         columns = []
         unique: list[tuple[int, ColumnSpec, pa.Array, pa.Array]] = []
         if batch.num_rows:
@@ -476,6 +499,18 @@ class CsvValidator:
             if spec.unique:
                 unique.append((len(problems), spec, converted.values, raw))
             columns.append(converted.values)
+        if repeats.any() and self._reject_header_repeats:
+            # One reason per row: the header's, not its names' failing the columns' types.
+            problems = [(m & ~repeats, c, r, why) for m, c, r, why in problems]
+            problems.append(
+                (
+                    repeats,
+                    self._specs[0].name,
+                    batch.column(0),
+                    "the header again (files joined?); the contract's header: required "
+                    "allows it only on the first line",
+                )
+            )
         rejected = np.zeros(batch.num_rows, dtype=bool)
         for mask, _, _, _ in problems:
             rejected |= mask & ~bad
@@ -493,6 +528,30 @@ class CsvValidator:
         # Usually every row is kept: a filter would copy every column (the text ones value
         # by value) for nothing.
         return typed if keep.all() else typed.filter(pa.array(keep))
+
+    def _header_repeats(self, batch: pa.RecordBatch) -> np.ndarray:
+        """The rows equal to the header, each field as ``header_key`` compares it."""
+        found = np.zeros(batch.num_rows, dtype=bool)
+        probe = self._header_probe
+        if probe is None or not batch.num_rows:
+            return found
+        named = _mask(pc.match_substring(batch.column(probe), self._header_keys[probe]))
+        if not named.any():  # the usual answer, after one scan of one column
+            return found
+        at = np.flatnonzero(named)
+        candidates = batch.take(pa.array(at))
+        same = np.ones(len(at), dtype=bool)
+        for key, column in zip(self._header_keys, candidates.columns, strict=True):
+            same &= _mask(pc.equal(pc.utf8_trim(column, HEADER_KEY_TRIMMED), key))
+        found[at[same]] = True
+        return found
+
+    def _set_aside_header_repeats(self, repeats: np.ndarray, lines: np.ndarray) -> None:
+        outcome = self.outcome
+        outcome.header_repeats += int(repeats.sum())
+        room = _REPEAT_LINES_LISTED - len(outcome.header_repeat_lines)
+        if room > 0:
+            outcome.header_repeat_lines += [int(line) for line in lines[repeats][:room]]
 
     def _decide_specs(self, sample: pa.RecordBatch) -> list[ColumnSpec]:
         specs = []

@@ -89,6 +89,7 @@ def _profile(path: Path, contract_path: Path | None, report_file: TextIO) -> dic
             profiler, aggregates = summarize_batches(
                 itertools.chain([first] if first is not None else [], batches), schema, contract
             )
+        result["dialect"] = validator.dialect_read.to_dict()
         validator.raise_if_too_many_rejected(None)
     except PermanentError as e:
         return result | {
