@@ -4,8 +4,9 @@ Each file has a careful person's reading in ``expected.toml``. A tool's reading 
 
 - RIGHT: a table of the expected width whose first data row (or, where the tool shows no rows,
   whose column names) agree with the annotation, and whose number of data rows is the table's:
-  no more (a footer or a header counted as data), no fewer than its ragged records and its records
-  of nothing but empty cells allow (a reader may set those aside);
+  no more (a footer or a header counted as data, the header again where files were joined), no
+  fewer than its ragged records and its records of nothing but empty cells allow (a reader may set
+  those aside);
 - MISREAD: a table, but not that one;
 - REFUSED: an error instead of a table. A crash (an error the tool did not expect, a traceback)
   is a refusal flagged as such.
@@ -58,6 +59,7 @@ class Expected:
     first_row: tuple[str, ...]
     kinds: tuple[str, ...]
     empty_rows: int = 0
+    header_repeats: int = 0
     header: tuple[str, ...] | None = None  # None when the file has no header
     note: str = ""
 
@@ -128,11 +130,11 @@ def _difference(expected: Expected, reading: Reading) -> str:
         if reason:
             return reason
     if reading.rows is not None:
-        fewest = expected.rows - expected.ragged - expected.empty_rows
-        if not fewest <= reading.rows <= expected.rows:
-            wanted = (
-                f"{expected.rows}" if fewest == expected.rows else f"{fewest} to {expected.rows}"
-            )
+        # The header again (files joined) is no row: a reader keeping it misreads the table.
+        most = expected.rows - expected.header_repeats
+        fewest = most - expected.ragged - expected.empty_rows
+        if not fewest <= reading.rows <= most:
+            wanted = f"{most}" if fewest == most else f"{fewest} to {most}"
             return f"{reading.rows} data rows, expected {wanted}"
     return ""
 
@@ -230,6 +232,13 @@ def read_as_annotated(expected: Expected) -> AnnotatedTable:
     return AnnotatedTable(header, records[: expected.rows], records[expected.rows :])
 
 
+def _repeats(record: list[str], header: list[str]) -> bool:
+    """A record that is the header again: the same names, around each a space, tab or byte
+    order mark aside (the second of two files joined starts with its own)."""
+    trimmed = " \t\ufeff"
+    return [v.strip(trimmed) for v in record] == [n.strip(trimmed) for n in header]
+
+
 def annotation_mismatch(expected: Expected) -> str:
     """How the annotation differs from its file read with the annotated dialect ("" if it does not).
 
@@ -247,6 +256,11 @@ def annotation_mismatch(expected: Expected) -> str:
         ),
         ("ragged", sum(len(r) != expected.width for r in records), expected.ragged),
         ("empty rows", sum(not any(v.strip() for v in r) for r in records), expected.empty_rows),
+        (
+            "header repeats",
+            sum(_repeats(r, table.header) for r in records) if table.header else 0,
+            expected.header_repeats,
+        ),
         (
             "header",
             [n.strip() for n in table.header] if table.header is not None else None,
