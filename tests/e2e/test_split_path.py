@@ -152,6 +152,41 @@ def test_a_file_split_into_many_parts_summarizes_as_one_pass(runtime, database_u
     assert many_summary["aggregates"] == one_summary["aggregates"]
 
 
+def test_a_joined_file_split_into_parts_sets_its_repeated_headers_aside_as_one_pass(
+    runtime, database_url, tmp_path
+):
+    contract = tmp_path / "messy.yaml"
+    contract.write_text(CONTRACT)
+    runtime.put_contract("messy", contract)
+    # Exports appended to: the header again before rows 100 (after a blank line) and 160.
+    data = messy_csv()
+    header = data[: data.index(b"\r\n") + 2]
+    for at, before in ((b"\r\n160,", b""), (b"\r\n100,", b"\r\n")):
+        cut = data.index(at) + 2
+        data = data[:cut] + before + header + data[cut:]
+    one, one_summary, _, one_report = _ingest(
+        runtime, database_url, data, "incoming/messy/joined-one.csv", SINGLE
+    )
+    many, many_summary, _, many_report = _ingest(
+        runtime, database_url, data, "incoming/messy/joined-many.csv", SPLIT
+    )
+
+    assert (one.status, many.status) == ("SUCCEEDED", "SUCCEEDED"), many.cause
+    assert many_summary["dialect"]["split"]["parts"] >= 20
+    repeats = one_summary["dialect"]["header_repeats"]
+    assert repeats["count"] == 2 and len(repeats["lines"]) == 2
+    assert many_summary["dialect"]["header_repeats"] == repeats
+    assert (many_summary["rows"], many_summary["rejected_rows"]) == (
+        one_summary["rows"],
+        one_summary["rejected_rows"],
+    )
+    assert _by_line(many_report) == _by_line(one_report)
+    assert ",id,id," not in one_report  # the repeats are no rejects
+    assert [c["type"] for c in many_summary["columns"]] == [
+        c["type"] for c in one_summary["columns"]
+    ]
+
+
 def test_the_split_path_records_a_part_error_with_the_files_own_line(runtime, database_url):
     # A quote opened in the last rows and never closed: only the whole file can tell.
     data = messy_csv(120) + b'999,Lyon,1.00,"never closed\r\n121,Lyon,2.00,x\r\n'

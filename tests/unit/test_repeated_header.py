@@ -186,8 +186,7 @@ def test_split_parts_set_repeats_aside_as_one_pass_does(required):
         handle(ValidatePart.from_event(payload | {"part": part}))
     merged = handle(MergeParts.from_event(payload))["validation"]
 
-    assert (merged["rows"], merged["rejected_rows"]) == (one["rows"], one["rejected_rows"])
-    assert {k: v for k, v in merged["dialect"].items() if k != "split"} == one["dialect"]
+    _same_as_one_pass(store, one, merged)
     repeats = one["dialect"]["header_repeats"]
     if required:
         assert repeats["count"] == 0 and (one["rows"], one["rejected_rows"]) == (400, 5)
@@ -195,7 +194,39 @@ def test_split_parts_set_repeats_aside_as_one_pass_does(required):
         assert repeats == {"count": 4, "lines": [92, 184, 275, 367]}
         assert (one["rows"], one["rejected_rows"]) == (400, 1)
 
+
+def test_split_parts_count_repeats_past_the_head_the_plan_never_saw():
+    lines = [b"%d,name %d,%d.5,2024-01-%02d\n" % (i, i, i, i % 28 + 1) for i in range(70_000)]
+    data = HEADER + b"".join(lines[:50_000]) + HEADER + b"".join(lines[50_000:]) + HEADER
+    assert data.index(HEADER, 1) > HEAD_BYTES
+    store = InMemoryObjectStore()
+    handle = bootstrap(settings=Settings(), store=store)
+    store.put(BUCKET, "incoming/t/file.csv", data)
+    source = SourceObject(BUCKET, "incoming/t/file.csv", "v1", "e1", size=len(data))
+    payload = {"source": source.to_dict(), "dataset": "t", "ingestion_id": "one"}
+    one = handle(ValidateCsv.from_event(payload))
+    payload = payload | {"ingestion_id": "parts"}
+    plan = handle(PlanParts.from_event(payload | {"split": {"part_bytes": 400_000}}))
+    assert plan["path"] == "parts" and plan["count"] >= 4
+    assert json.loads(store.objects[(BUCKET, "work/parts/plan.json")])["dialect"][
+        "header_repeats"
+    ] == {"count": 0, "lines": []}
+    for part in json.loads(store.objects[(BUCKET, plan["parts"]["key"])]):
+        handle(ValidatePart.from_event(payload | {"part": part}))
+    merged = handle(MergeParts.from_event(payload))["validation"]
+
+    assert one["dialect"]["header_repeats"] == {"count": 2, "lines": [50_002, 70_003]}
+    assert (one["rows"], one["rejected_rows"]) == (70_000, 0)
+    _same_as_one_pass(store, one, merged)
+
+
+def _same_as_one_pass(store, one: dict, merged: dict) -> None:
+    assert (merged["rows"], merged["rejected_rows"]) == (one["rows"], one["rejected_rows"])
+    assert {k: v for k, v in merged["dialect"].items() if k != "split"} == one["dialect"]
+
     def report(result):
+        if result["rejects_report"] is None:
+            return []
         return store.objects[(BUCKET, result["rejects_report"]["key"])].decode().splitlines()
 
     assert sorted(report(merged)[1:]) == sorted(report(one)[1:])
