@@ -25,6 +25,7 @@ import multiprocessing
 import os
 import resource
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -498,11 +499,16 @@ def summarize_rounds(rounds: list[dict[str, Any]], size: int, workers: int) -> d
     # CPU over the busiest thread's (however free the cores).
     best["cores"] = {
         "single_validate": max(v["cpu_s"] / v["wall_s"] for v in validate),
-        "single_validate_at_most": max(v["cpu_s"] / v["busiest_thread_cpu_s"] for v in validate),
+        # A run too short for /proc to have sampled a thread has no figure, not a crash that
+        # loses the others.
+        "single_validate_at_most": max(
+            (v["cpu_s"] / v["busiest_thread_cpu_s"] for v in validate if v["busiest_thread_cpu_s"]),
+            default=float("nan"),
+        ),
         "part_at_most": max(max(p["part_cores_at_most"], default=0.0) for p in parts),
-        "part_at_most_median": sorted(c for p in parts for c in p["part_cores_at_most"])[
-            sum(len(p["part_cores_at_most"]) for p in parts) // 2
-        ],
+        "part_at_most_median": statistics.median(
+            [c for p in parts for c in p["part_cores_at_most"]] or [float("nan")]
+        ),
     }
     cpu_ratio = best["split"]["cpu_s"] / best["single"]["cpu_s"]
     best["ratios"] = {

@@ -549,7 +549,9 @@ def _repeated_keys(
 # number, 12 bytes for a number's, and sorting them takes about as much again (the merge runs
 # in the summarize function's 3,008 MB).
 KEYS_IN_MEMORY = 8_000_000
-_KEY_BUCKETS_AT_MOST = 4096
+# Each bucket is a file the merge keeps open while it reads the parts' keys: well below
+# Lambda's 1,024 file descriptors. /tmp fills first (about 113 buckets' worth of keys).
+_KEY_BUCKETS_AT_MOST = 512
 
 
 def key_buckets(kept_rows: int) -> int:
