@@ -25,6 +25,7 @@ from csvflow.domain.model import SourceObject, s3_uri
 from csvflow.events import MalformedMessage, start_commands
 from csvflow.exceptions import ConfigurationError
 from csvflow.local.account_folder import AccountFolder
+from csvflow.local.botocore_data import service_data_loaded_once
 from csvflow.local.delivery import StarterDelivery
 from csvflow.local.executions import NOT_STARTED, ExecutionResult, ExecutionTracker, Upload
 from csvflow.local.lambda_endpoint import LambdaEndpointRunner
@@ -109,6 +110,8 @@ class LocalRuntime:
         defer_batch_backend()
         from moto import mock_aws
 
+        # Before any session: moto's backends, the runtime's and the functions' clients.
+        self._stack.enter_context(service_data_loaded_once())
         self._stack.enter_context(
             mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         )
