@@ -38,7 +38,15 @@ class FunctionDefinition:
     reserved_concurrency: int | None
 
 
-class _TemplateLoader(yaml.SafeLoader):
+# libyaml's parser where PyYAML was built with it: the same documents, a tenth of the CPU (a
+# run reads the template twice, 0.05 s each in pure Python).
+try:
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # PyYAML built without libyaml
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+
+class _TemplateLoader(_SafeLoader):
     """YAML with CloudFormation's short forms: !Ref X is {"Ref": X}, !Sub s is {"Fn::Sub": s}.
     (A SafeLoader: the tags build plain mappings, nothing else.)"""
 
