@@ -11,17 +11,19 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
-from werkzeug.serving import make_server
-
 
 @contextmanager
 def account_served(host: str, port: int, *, name: str) -> Iterator[str]:
     """Serve the emulated account on ``host:port`` (0: a free port) for the block; its URL."""
+    # Imported here: moto's server app imports Flask, which a run that serves nothing (its
+    # functions in this process) need not load.
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
     server = make_server(
         host,
         port,
