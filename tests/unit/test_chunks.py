@@ -447,6 +447,21 @@ def test_a_lone_cr_is_a_line_break_even_last_in_a_range_or_the_table():
         assert sum(r.lines for r in read.readings) == 4
 
 
+def test_lines_ending_cr_cr_lf_are_read_as_a_cr_and_a_crlf_each_as_the_parsers_read_them():
+    data = b"a,b\r\r\nc,d\r\r\n"
+    stream = ChunkBytes(
+        io.BytesIO(data),
+        start=0,
+        end=len(data),
+        table_end=len(data),
+        quote='"',
+        line_ending="\r\r\n",
+        at_record_start=True,
+    )
+    assert stream.read() == data
+    assert stream.reading(0).lines == 4
+
+
 @pytest.mark.parametrize("read_bytes", [1, 2, 64])
 def test_a_cr_last_in_a_range_waits_for_the_byte_after_it(read_bytes):
     table = Table([b"a\r\n", b"b\r", b"c\n"])

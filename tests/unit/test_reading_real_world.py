@@ -494,6 +494,30 @@ def test_line_endings_are_recorded():
     assert detect(b"a,b\r1,2\r").to_dict()["line_ending"] == "CR"
 
 
+CR_CR_LF = b"admit,gre,gpa\r\r\n0,380,3.61\r\r\n1,660,3.67\r\r\n1,800,4.0\r\r\n0,520,2.93\r"
+
+
+def test_lines_ending_cr_cr_lf_are_rows_and_the_blank_line_after_each_is_left_out():
+    # CRLF translated twice: csv sees a row ending at its CR, then a blank line.
+    dialect = detect(CR_CR_LF)
+    assert dialect.header == ("admit", "gre", "gpa")
+    assert (dialect.header_line, dialect.data_line, dialect.skipped) == (1, 3, ())
+    assert dialect.to_dict()["line_ending"] == "CR CR LF"
+    assert dialect.assumptions[0].startswith("lines end CR CR LF")
+    rows = rows_of(CR_CR_LF)
+    assert [r["gpa"] for r in rows] == [3.61, 3.67, 4.0, 2.93]  # typed: the rows start on line 3
+
+
+def test_a_rejected_row_between_cr_cr_lf_lines_names_the_line_csv_counts():
+    result = validate_bytes(CR_CR_LF + b"\r\n1,2\r\r\n1,540,3.39\r\r\n", default_rejected_rows=1)
+    assert [r["line"] for r in report_rows(result.report_csv)] == ["11"]
+
+
+def test_a_few_cr_cr_lf_among_crlf_lines_are_blank_lines_of_the_file():
+    data = b"a,b\r\n1,2\r\r\n3,4\r\n5,6\r\n"
+    assert detect(data).line_ending == "\r\n"
+
+
 # --- never a traceback --------------------------------------------------------------------
 
 lines_of_cells = st.lists(

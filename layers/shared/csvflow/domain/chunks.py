@@ -98,7 +98,8 @@ from csvflow.exceptions import InvalidCsv
 READ_BYTES = 128 << 10
 _LF = 0x0A
 _CR = 0x0D
-_LINE_ENDINGS = ("\n", "\r\n", "\r")
+# CR CR LF: text put through a CRLF translation twice; its lone CR ends a record too.
+_LINE_ENDINGS = ("\n", "\r\n", "\r", "\r\r\n")
 
 # Encodings in which every character is one byte: any byte is a whole character.
 _SINGLE_BYTE = frozenset(

@@ -23,6 +23,7 @@ from csvflow.domain.sniffing import (
     Record,
     Table,
     candidate_readings,
+    doubled_carriage_returns,
     find_table,
     header_evidence,
     is_footer,
@@ -48,6 +49,8 @@ _SHOWN_CHARS = 80  # of a skipped line, in the record of what was skipped
 _SHOWN_LINES = 5
 _LISTED = 10  # renames and assumptions listed in the dialect's JSON
 _MAX_NOTES = 20  # lines of notes below a table; more is a ragged end, rows to reject
+
+LINE_ENDING_NAMES = {"\n": "LF", "\r\n": "CRLF", "\r": "CR", "\r\r\n": "CR CR LF"}
 
 # Signatures of formats people upload by mistake, checked before anything is parsed.
 _MAGIC = (
@@ -125,7 +128,7 @@ class Dialect:
             "escape": "backslash" if self.escape else "double",
             "skip_initial_space": self.skip_initial_space,
             "short_rows_filled": self.short_rows_filled,
-            "line_ending": {"\n": "LF", "\r\n": "CRLF", "\r": "CR"}[self.line_ending],
+            "line_ending": LINE_ENDING_NAMES[self.line_ending],
             "header": self.has_header,
             "header_line": self.header_line,
             "data_line": self.data_line,
@@ -279,6 +282,8 @@ class _Detection:
     # Lines above the sample: the contract's skip_lines, or a preamble of a recognised kind.
     offset: int = 0
     preamble_kind: str = ""
+    # Lines end CR CR LF: the blank line after each row is no part of the layout.
+    doubled_cr: bool = False
     short_rows_filled: bool = False
     # Rows stop early as a pattern of the file (filled, or rejected where a contract says so):
     # below the table, a note is then one filled field, not a short row.
@@ -308,6 +313,7 @@ class _Detection:
             skip = recognised if recognised < len(lines) else 0
         self.offset = skip
         sample = _sample(lines[skip:])
+        self._look_for_doubled_cr(sample)
         table = self._choose(sample)
         has_header, header_record, names = self._header(table)
         start = table.records[table.start]
@@ -316,7 +322,7 @@ class _Detection:
         start_line = skip + start.first_line
         if start_line > 1:
             self._skipped_above(lines[: start_line - 1], start_line)
-        data_line = skip + (header_record.last_line + 1 if header_record else start.first_line)
+        data_line = self._data_line(lines, skip + start.first_line, header_record)
         data_byte = self.bom + len("".join(lines[: data_line - 1]).encode(self.encoding))
         reading = table.reading
         second = None
@@ -363,7 +369,7 @@ class _Detection:
             quote=reading.quote,
             escape=reading.escape,
             skip_initial_space=reading.skip_initial_space,
-            line_ending=_line_ending(sample),
+            line_ending="\r\r\n" if self.doubled_cr else _line_ending(sample),
             literal_quotes=_literal_quotes("".join(sample), reading),
             short_rows_filled=self.short_rows_filled,
             has_header=has_header,
@@ -384,7 +390,7 @@ class _Detection:
             joined, delimiter=rules.delimiter, quote=rules.quote, escape=rules.escape
         )
         forced = 0 if rules.skip_lines is not None else None
-        tables = [find_table(parse(sample, r), r, start=forced) for r in readings]
+        tables = [find_table(self._records(sample, r), r, start=forced) for r in readings]
         if self.preamble_kind:
             tables = [starting_at_top(t) for t in tables]
         if self.declared and forced is None:
@@ -397,7 +403,7 @@ class _Detection:
         if best.width <= 1:
             # No delimiter splits the lines into a table: one column of values.
             reading = Reading(rules.delimiter or ",", rules.quote or '"', rules.escape or "")
-            best = find_table(parse(sample, reading), reading, start=forced)
+            best = find_table(self._records(sample, reading), reading, start=forced)
             if rules.delimiter is None:
                 self.assume("no delimiter splits the lines: the file is one column")
             return best
@@ -428,6 +434,26 @@ class _Detection:
             self.assume(f"{stopping}: the values they lack, the last ones, are read as empty")
             return whole
         return best
+
+    def _look_for_doubled_cr(self, sample: list[str]) -> None:
+        self.doubled_cr = doubled_carriage_returns("".join(sample))
+        if self.doubled_cr:
+            self.assume(
+                "lines end CR CR LF (CRLF written twice): a row ends at its first CR, "
+                "the blank line after it is left out"
+            )
+
+    def _data_line(self, lines: list[str], start_line: int, header: Record | None) -> int:
+        """The physical line of the first row: after the header, or the table's first line."""
+        if header is None:
+            return start_line
+        line = self.offset + header.last_line + 1
+        if self.doubled_cr and line <= len(lines) and lines[line - 1] == "\r\n":
+            line += 1  # the header's own CR LF: the rows start on the line after it
+        return line
+
+    def _records(self, lines: list[str], reading: Reading) -> tuple[Record, ...]:
+        return parse(lines, reading, doubled_cr=self.doubled_cr)
 
     def _from_declared_header(self, table: Table) -> Table | None:
         wanted = set(self.declared)
@@ -537,7 +563,7 @@ class _Detection:
             total = size
         else:
             return None
-        records = parse(last, reading)
+        records = self._records(last, reading)
         at = _footer_start(records, width, short_rows=self.stops_early)
         if at is None:
             return None

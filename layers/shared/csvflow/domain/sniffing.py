@@ -118,6 +118,17 @@ def physical_lines(text: str) -> list[str]:
     return re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)
 
 
+def doubled_carriage_returns(sample: str) -> bool:
+    """Whether every line of the sample ends CR CR LF: text put through a CRLF translation
+    twice (each CR LF written as CR CR LF). csv ends a line at the lone CR and reads the
+    CR LF after it as a blank line, one after every row; those blank lines are no part of
+    the file's layout."""
+    # The last line may end short of its LF (a file or a head cut after a CR).
+    body = sample.rstrip("\r")
+    lf = body.count("\n")
+    return lf > 0 and body.count("\r\r\n") == lf and body.count("\r") == 2 * lf
+
+
 def leading_preamble(lines: Sequence[str]) -> tuple[int, str]:
     """How many of the first lines are a preamble of a recognised kind, and which kind:
     YAML front matter between "---" lines, or "#" comment lines (blank lines among them
@@ -176,8 +187,12 @@ def csv_module_options(
     }
 
 
-def parse(lines: Sequence[str], reading: Reading) -> tuple[Record, ...]:
-    """The records ``reading`` makes of ``lines`` (Python's csv module, one line at a time)."""
+def parse(
+    lines: Sequence[str], reading: Reading, *, doubled_cr: bool = False
+) -> tuple[Record, ...]:
+    """The records ``reading`` makes of ``lines`` (Python's csv module, one line at a time).
+    With ``doubled_cr`` (lines ending CR CR LF), the blank line each CR LF makes after a
+    row is left out, so that a row is not taken for a title set apart by a blank line."""
     reader = csv.reader(
         iter(lines),
         **csv_module_options(
@@ -194,6 +209,9 @@ def parse(lines: Sequence[str], reading: Reading) -> tuple[Record, ...]:
         for fields in reader:
             raw = "".join(lines[line : reader.line_num]) if stray else ""
             stray_quotes = len(stray.findall(raw)) if stray else 0
+            if doubled_cr and not fields and lines[line] == "\r\n":
+                line = reader.line_num
+                continue
             records.append(Record(line + 1, reader.line_num, tuple(fields), stray_quotes))
             line = reader.line_num
     except csv.Error:
