@@ -303,6 +303,20 @@ def test_a_generated_name_does_not_take_a_name_the_header_has():
     assert detect(b"column_2,,x\n1,2,3\n").header == ("column_2", "column_2_2", "x")
 
 
+def test_numbered_names_above_codes_of_another_word_are_a_header():
+    # "col1" is written as "d1" is (a word, then a number), but names are numbered so too.
+    data = b"\n\n\ncol1, col2.0, col2.1,col4.col3,col4.col5\nd1,,d3,,world\n\nd2,d,d,d,d\n,,,,\n"
+    dialect = detect(data)
+    assert (dialect.has_header, dialect.header_line) == (True, 4)
+    assert dialect.header[0] == "col1"
+
+
+def test_a_word_and_a_number_above_the_same_word_numbered_is_a_value():
+    dialect = detect(b"Q1,north,open\nQ2,south,closed\nQ3,east,open\nQ4,west,open\n")
+    assert not dialect.has_header
+    assert dialect.header == ("column_1", "column_2", "column_3")
+
+
 def test_a_header_one_name_short_names_the_empty_last_column():
     dialect = detect(b"a,b\n1,2,\n3,4,\n5,6,\n")
     assert dialect.header == ("a", "b", "column_3")

@@ -582,7 +582,22 @@ def _written_alike(name: str, column: list[str]) -> bool:
         return False
     patterns = Counter(map(_pattern, column))
     common, count = patterns.most_common(1)[0] if patterns else (None, 0)
-    return pattern == common and count * 2 >= len(column)
+    if pattern != common or count * 2 < len(column):
+        return False
+    if _WORD_AND_NUMBER.fullmatch(pattern):
+        # Names are numbered so too ("col1" above "d1", "x2" above "a7"): a value only
+        # with the word most cells have ("Week 1" above "Week 2", "Q1" above "Q3").
+        word = _word_of(name)
+        return sum(_word_of(cell) == word for cell in column) * 2 >= len(column)
+    return True
+
+
+# A word and then a number ("col1", "Week 2"): the form of numbered names and of codes alike.
+_WORD_AND_NUMBER = re.compile(r"[Aa]+ ?9")
+
+
+def _word_of(value: str) -> str:
+    return re.sub(r"[\d\s]+", "", value).casefold()
 
 
 def _pattern(value: str) -> str | None:
