@@ -403,6 +403,22 @@ def test_single_quotes_are_the_quote_character_where_they_wrap_fields():
     assert [r["name"] for r in rows_of(data)] == ["Smith, John", "Doe, Jane", "Roe, Max"]
 
 
+def test_a_pipe_wrapping_fields_that_hold_the_delimiter_is_the_quote_character():
+    data = b"id,customer,address\n1,Ann,|12 High St, Leeds|\n2,|King, Carol|,Elm Ave\n3,Bob,York\n"
+    dialect = detect(data)
+    assert dialect.quote == "|"
+    assert "'|' wraps whole fields that hold the delimiter" in dialect.assumptions[0]
+    rows = rows_of(data)
+    assert [r["address"] for r in rows] == ["12 High St, Leeds", "Elm Ave", "York"]
+    assert rows[1]["customer"] == "King, Carol"
+
+
+def test_pipes_around_fields_without_the_delimiter_are_text_not_quotes():
+    data = b"id,code,qty\n1,|A 1|,3\n2,|B 2|,4\n3,|C 3|,5\n"
+    assert detect(data).quote == '"'
+    assert [r["code"] for r in rows_of(data)] == ["|A 1|", "|B 2|", "|C 3|"]
+
+
 def test_backslash_escaped_quotes_are_read():
     data = b'id,text\n1,"say \\"hi\\", then go"\n2,"plain"\n3,"a \\"b\\""\n'
     dialect = detect(data)

@@ -17,6 +17,7 @@ from typing import Any
 from csvflow.domain.encoding import detect_encoding
 from csvflow.domain.model import ReadingRules
 from csvflow.domain.sniffing import (
+    OTHER_QUOTES,
     SAMPLE_CHARS,
     SAMPLE_LINES,
     Reading,
@@ -418,6 +419,11 @@ class _Detection:
             )
         if best.reading.skip_initial_space:
             self.assume("spaces after each delimiter are padding, not part of the values")
+        if best.reading.quote in OTHER_QUOTES:
+            self.assume(
+                f"{best.reading.quote!r} wraps whole fields that hold the delimiter: "
+                "it is the quote character"
+            )
         whole = stopping_early(best)
         if whole is not None:
             short = sum(1 for r in whole.rows if len(r.fields) < whole.width)

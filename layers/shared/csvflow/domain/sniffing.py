@@ -23,6 +23,10 @@ from csvflow.domain.cells import EMPTY, NUMBER, TEMPORAL, TYPED, cell_kind, is_k
 
 DELIMITERS = (",", ";", "\t", "|", " ", "#", ":")
 QUOTES = ('"', "'", "")  # "": no quoting
+# Text qualifiers an export can be set to besides the two usual quotes (SSIS, csvtojson's
+# quote option; CleverCSV considers ~ and `): a quote only where it wraps whole fields that
+# hold the delimiter, and more of them than '"' or "'" wrap.
+OTHER_QUOTES = ("|", "~", "`")
 SAMPLE_LINES = 300
 SAMPLE_CHARS = 128 << 10
 # Two readings of different shape this close in score are both plausible: refuse to guess.
@@ -256,18 +260,28 @@ def candidate_readings(
 
 
 def _quote_of(sample: str, delimiter: str) -> str:
-    """The quote character that wraps whole fields: '"' unless "'" wraps more of them.
+    """The quote character that wraps whole fields: '"' unless "'" wraps more of them, or
+    one of the other qualifiers wraps more still, some of them holding the delimiter (not
+    with spaces as the delimiter: "| a | b |" is a table drawn with pipes).
 
     Not "no quoting": a quote mid-field is read as text by every reading, and one that
     opens a field and never closes is a broken file to refuse, not to read around.
     """
-    d = re.escape(delimiter)
-    wrapped = {
-        q: len(re.findall(rf"(?:^|{d}) ?{q}[^{q}\r\n]*{q}(?={d}|\r|\n|$)", sample, re.M))
-        for q in QUOTES
-        if q
-    }
-    return "'" if wrapped["'"] > wrapped['"'] else '"'
+    wrapped = {q: _wrapped_fields(sample, delimiter, q) for q in QUOTES if q}
+    best = "'" if len(wrapped["'"]) > len(wrapped['"']) else '"'
+    for q in OTHER_QUOTES:
+        if delimiter in (q, " ") or q not in sample:
+            continue
+        fields = _wrapped_fields(sample, delimiter, q)
+        if len(fields) > len(wrapped[best]) and any(delimiter in f for f in fields):
+            best, wrapped[q] = q, fields
+    return best
+
+
+def _wrapped_fields(sample: str, delimiter: str, quote: str) -> list[str]:
+    """The text of the fields ``quote`` wraps whole: from a field's start to its end."""
+    d, q = re.escape(delimiter), re.escape(quote)
+    return re.findall(rf"(?:^|{d}) ?{q}([^{q}\r\n]*){q}(?={d}|\r|\n|$)", sample, re.M)
 
 
 def find_table(
