@@ -472,6 +472,25 @@ def test_aligned_columns_separated_by_runs_of_spaces():
     assert rows_of(data)[2] == {"id": 333, "name": "f", "amount": 4.5}
 
 
+def test_ltsv_label_value_cells_are_tab_separated_not_split_at_their_colons():
+    data = (
+        "date:1955-01-01\tname:元日\ndate:1955-01-15\tname:成人の日\n"
+        "date:1955-03-21\tname:春分の日\ndate:1955-04-29\tname:天皇誕生日\n"
+    ).encode()
+    dialect = detect(data)
+    assert (dialect.delimiter, dialect.has_header) == ("\t", False)
+    assert "every cell starts with its column's label ('date:', 'name:')" in dialect.assumptions[0]
+    assert rows_of(data)[1] == {"column_1": "date:1955-01-15", "column_2": "name:成人の日"}
+
+
+def test_a_column_of_links_is_no_ltsv_label():
+    dialect = detect(
+        b"id,link\n1,https://a.example/x\n2,https://b.example/y\n3,https://c.example\n"
+    )
+    assert dialect.delimiter == ","
+    assert not any("label" in a for a in dialect.assumptions)
+
+
 def test_one_column_with_spaces_in_its_values_is_one_column():
     data = b"when\n2024-01-02\n02/01/2024\nJan 2 2024\n"
     assert detect(data).header == ("when",)

@@ -30,6 +30,7 @@ from csvflow.domain.sniffing import (
     is_footer,
     is_separator,
     is_totals,
+    labelled_columns,
     leading_preamble,
     padded_header,
     parse,
@@ -423,6 +424,14 @@ class _Detection:
             self.assume(
                 f"{best.reading.quote!r} wraps whole fields that hold the delimiter: "
                 "it is the quote character"
+            )
+        labels = labelled_columns(best.rows, best.width)
+        if all(labels):
+            shown = ", ".join(repr(label) for label in labels[:3])
+            more = ", ..." if len(labels) > 3 else ""
+            self.assume(
+                f"every cell starts with its column's label ({shown}{more}): LTSV's "
+                "label:value, the labels kept in the values"
             )
         whole = stopping_early(best)
         if whole is not None:

@@ -313,14 +313,55 @@ def find_table(
     # More columns is likelier the intended reading, with diminishing weight; one column
     # still scores, so that a file with no delimiter is not split on a stray space.
     columns = width / (width + 1)
-    cells = [f for r in rows for f in r.fields[:width]]
-    known = sum(1 for f in cells if is_known(f)) / len(cells) if cells else 0.0
+    known = _known_share(rows, width)
     # Fields where this reading finds a quote inside a token are likely fields it cut
     # through; a few are literal quotes in text (csvkit's NRC reports), so per field.
     fields = sum(len(r.fields) for r in rows)
     clean = 1 - min(1.0, sum(r.stray_quotes for r in rows) / fields) if fields else 1.0
     score = uniform * uniform * coverage * columns * known * clean * clean
     return Table(reading, records, width, first, end, score)
+
+
+def _known_share(rows: list[Record], width: int) -> float:
+    """The share of the table's cells that look like a value (CleverCSV's type score). In a
+    column whose every cell starts with one label and a colon (LTSV's "date:2024-01-01"),
+    a cell is judged by its value after the label: the colon is part of the cell, not a
+    delimiter that the other reading cuts through."""
+    cells = [f for r in rows for f in r.fields[:width]]
+    if not cells:
+        return 0.0
+    known = sum(map(is_known, cells))
+    if known < len(cells):
+        for label, column in zip(labelled_columns(rows, width), _columns(rows, width), strict=True):
+            if label:
+                known += sum(not is_known(c) and is_known(c[len(label) :]) for c in column)
+    return known / len(cells)
+
+
+# A label of Labeled Tab-separated Values (LTSV): a name, then a colon.
+_LABEL = re.compile(r"[^\W\d][\w.-]*:")
+
+
+def labelled_columns(rows: list[Record], width: int) -> list[str]:
+    """Each column's label, where all its cells start with the same one ("date:", "name:");
+    "" for a column without."""
+    labels = []
+    for j in range(width):
+        # The first row's cell first: in most files it has no label, and the column is
+        # never gathered.
+        first = rows[0].fields[j] if rows and len(rows[0].fields) > j else ""
+        found = _LABEL.match(first)
+        label = found.group() if found else ""
+        if label:
+            column = [r.fields[j] for r in rows if len(r.fields) > j]
+            if len(column) < 2 or not all(c.startswith(label) for c in column):
+                label = ""
+        labels.append(label)
+    return labels
+
+
+def _columns(rows: list[Record], width: int) -> list[list[str]]:
+    return [[r.fields[j] for r in rows if len(r.fields) > j] for j in range(width)]
 
 
 def _modal_width(widths: list[int]) -> int:
