@@ -101,6 +101,14 @@ def test_types_are_inferred_without_a_contract():
     ]
 
 
+def test_types_are_inferred_from_the_rows_when_a_blank_line_follows_the_header():
+    # The table's bytes start with that line break: read apart, it was a first block of one
+    # empty row, and every column was inferred from no value, as text.
+    result = validate_bytes(b"a,b\n\n1.5,2\n3.5,4\n", contract("skip_lines: 0"))
+    assert [str(f.type) for f in result.table.schema] == ["double", "int64"]
+    assert (result.outcome.rows, result.outcome.empty_rows) == (2, 1)
+
+
 def test_contract_checks_reject_rows_with_line_column_value_and_reason():
     spec = contract(
         """

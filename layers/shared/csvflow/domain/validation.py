@@ -102,14 +102,18 @@ class _TableBytes(io.RawIOBase):
             self._to_skip -= len(skipped)
             self.bytes_read += len(skipped)  # of the file, as progress reports it
         view = memoryview(buffer).cast("B")
+        served = 0
         if self._peeked and len(view):
             view[0] = self._peeked[0]
             self._peeked = b""
-            return self._count(view, 1)
+            served = self._count(view, 1)
+            # Filled on: Arrow parses each read as a block, and a block of one line break
+            # is a batch of one empty row, from which no column's type can be inferred.
+            view = view[1:]
         if self._left is not None:
             view = view[: self._left]
         n = self._inner.readinto(view) if len(view) else 0  # type: ignore[attr-defined]
-        return self._count(view, n or 0)
+        return served + self._count(view, n or 0)
 
     def _count(self, view: memoryview, n: int) -> int:
         if n:
