@@ -419,6 +419,14 @@ def test_pipes_around_fields_without_the_delimiter_are_text_not_quotes():
     assert [r["code"] for r in rows_of(data)] == ["|A 1|", "|B 2|", "|C 3|"]
 
 
+def test_a_contract_pins_a_pipe_as_the_quote_character():
+    data = b"id,code,qty\n1,|A 1|,3\n2,|B 2|,4\n3,|C 3|,5\n"
+    rows = rows_of(data, contract("quote: '|'\nmax_rejected_share: 0"))
+    assert [r["code"] for r in rows] == ["A 1", "B 2", "C 3"]
+    # and no longer a delimiter
+    assert detect(b"a|b,c\n1|2,3\n4|5,6\n", rules=ReadingRules(quote="|")).delimiter == ","
+
+
 def test_backslash_escaped_quotes_are_read():
     data = b'id,text\n1,"say \\"hi\\", then go"\n2,"plain"\n3,"a \\"b\\""\n'
     dialect = detect(data)

@@ -42,7 +42,8 @@ DELIMITERS = {
     "#": "#",
     ":": ":",
 }
-QUOTES = {'"': '"', "'": "'", "none": ""}
+# The text qualifiers detection also considers ("|", "~", "`"), so that a contract can pin them.
+QUOTES = {'"': '"', "'": "'", "|": "|", "~": "~", "`": "`", "none": ""}
 ESCAPES = {"double": "", "backslash": "\\"}
 HEADER_MODES = ("auto", "required", "absent")
 NAME_MODES = ("repair", "exact")
@@ -120,7 +121,7 @@ _EXPECTED = {
     "type": "must be one of " + ", ".join(t.value for t in ColumnType),
     "op": "must be one of " + ", ".join(AGGREGATE_OPS),
     "delimiter": "must be one of , ; | tab space # :",
-    "quote": """must be one of '"', "'" or none""",
+    "quote": """must be one of '"', "'", '|', '~', '`' or none""",
     "escape": "must be double (a quote inside quotes is written twice) or backslash",
     "skip_lines": "must be a whole number of lines, 0 or more",
     "header": "must be one of " + ", ".join(HEADER_MODES),
@@ -262,6 +263,9 @@ class _ContractReader:
             value = getattr(schema, key)
             if value is not None and value not in allowed:
                 self._refuse(key, value, f"{key} {_EXPECTED[key]}")
+        quote, delimiter = schema.quote, schema.delimiter
+        if quote and delimiter and QUOTES[quote] == DELIMITERS[delimiter]:
+            self._refuse("quote", quote, "quote must not be the delimiter")
         return ReadingRules(
             encoding=schema.encoding,
             delimiter=DELIMITERS[schema.delimiter] if schema.delimiter else None,

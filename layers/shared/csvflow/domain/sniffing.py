@@ -246,6 +246,8 @@ def candidate_readings(
     delimiters = [delimiter] if delimiter else [d for d in DELIMITERS if d in sample or d == ","]
     readings = []
     for d in delimiters:
+        if d == quote:
+            continue  # a contract's quote character is no delimiter
         q = quote if quote is not None else _quote_of(sample, d)
         padded = sample.count(d + " ") >= 0.5 * sample.count(d) > 0
         escapes = [escape] if escape is not None else [""]
