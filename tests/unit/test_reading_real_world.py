@@ -242,6 +242,20 @@ def test_short_rows_reject_makes_rows_that_stop_early_rejected_rows_of_the_same_
     assert len(report_rows(result.report_csv)) == 15  # the four-field rows at the end too
 
 
+@pytest.mark.parametrize("short_rows", ["auto", "reject"])
+def test_rows_wider_than_the_header_are_rows_too_long_not_a_column_it_leaves_unnamed(short_rows):
+    # Three rows stop early and two run past the header's three names: the header is the
+    # table's width, so both kinds are rejected rows (no fourth column named column_4).
+    data = b"c1,c2,c3\n5,1\n6,1\n7,1\n8,2,,z\n9,2,,w\n"
+    declared = contract(f"short_rows: {short_rows}\nmax_rejected_share: 1")
+
+    dialect = detect(data, rules=declared.reading)
+    result = validate_bytes(data, declared)
+
+    assert (dialect.header, dialect.short_rows_filled) == (("c1", "c2", "c3"), False)
+    assert (result.outcome.rows, result.outcome.rejected_rows) == (0, 5)
+
+
 def test_rows_missing_a_value_in_the_middle_are_rejected_not_filled_at_the_end():
     data = b"name,age,city\nAl,30,Oslo\nBo,Paris\nCy,41,Rome\nDi,Bergen\nEd,52,Lund\nFi,Turku\n"
 

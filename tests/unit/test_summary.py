@@ -170,6 +170,9 @@ def expected_fate(row: list[str]) -> str:
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.lists(csv_cells, min_size=1, max_size=4), min_size=1, max_size=30))
 @example(rows=[["", ""], ["", ""], ["", ""], ["", "", ""], ["", "1", ""]])
+@example(rows=[["", ""], ["", ""], ["", ""], ["", "", "", ""], ["", "1", "", ""]])
+@example(rows=[["", ""], ["", ""], ["", ""], ["", "", "", ""], ["-", "", "", ""]])
+@example(rows=[["", "1"]] * 3 + [["", "", "", "1"]] * 3 + [["", "1", "", ""]])
 def test_every_row_is_counted_once_summarized_or_rejected(rows):
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

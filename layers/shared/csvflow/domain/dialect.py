@@ -434,6 +434,13 @@ class _Detection:
                 "label:value, the labels kept in the values"
             )
         whole = stopping_early(best)
+        if whole is not None and self._widens_its_header(whole):
+            names = len(whole.records[whole.start].fields)
+            self.assume(
+                f"rows wider than the header's {names} names are rows too long: the table "
+                "keeps the header's width, and rows of another width are rejected"
+            )
+            return find_table(whole.records, whole.reading, start=whole.start, width=names)
         if whole is not None:
             short = sum(1 for r in whole.rows if len(r.fields) < whole.width)
             stopping = (
@@ -469,6 +476,22 @@ class _Detection:
 
     def _records(self, lines: list[str], reading: Reading) -> tuple[Record, ...]:
         return parse(lines, reading, doubled_cr=self.doubled_cr)
+
+    def _widens_its_header(self, whole: Table) -> bool:
+        """Whether reading rows as stopping early would make the table wider than its header.
+        Rows stop early against the header: rows wider than it are rows too long, not a column
+        it leaves unnamed (a header one name short is the table's most common width's, found
+        above its first row). A first row of data may be short itself (an optional last
+        column most rows leave out, as in tzdata's zone.tab)."""
+        rows = whole.rows
+        first = rows[0]
+        if len(first.fields) >= whole.width:
+            return False
+        if self.rules.header == "absent":
+            return False
+        if self.declared and set(self.declared) <= set(first.fields):
+            return True
+        return header_evidence(rows, whole.width)[0]
 
     def _from_declared_header(self, table: Table) -> Table | None:
         wanted = set(self.declared)

@@ -431,7 +431,8 @@ def stopping_early(table: Table) -> Table | None:
     first = table.start
     if first > 0 and len(records[first - 1].fields) > table.width:
         first -= 1  # a header wider than most rows, just above them
-    region = [r for r in records[first : table.end] if len(r.fields) >= 2]
+    # A line of bare delimiters (",,") holds no values: no evidence of a row that stops early.
+    region = [r for r in records[first : table.end] if len(r.fields) >= 2 and not r.blank]
     full = max((len(r.fields) for r in region), default=0)
     body = region[1:]
     short = [r for r in body if len(r.fields) < full]
