@@ -612,7 +612,7 @@ def _votes(
     whether most text columns' first cell recurs below it (data, not a name)."""
     names, values, text_columns, repeated = 0, 0, 0, 0
     labels = _whole_numbers_above_decimals(first, body, width)
-    years = _years_above_other_numbers(first, body, width)
+    years = _years_above_other_numbers(first, body, width) | _axis_above_values(first, body, width)
     for j in range(min(width, len(first))):
         column = [row[j] for row in body]
         family = _family(column)
@@ -710,6 +710,67 @@ def _years_above_other_numbers(
         ):
             return set()
     return set(years)
+
+
+def _axis_above_values(
+    first: tuple[str, ...], body: list[tuple[str, ...]], width: int
+) -> set[int]:
+    """The columns a table names by the points of an axis ("200, 250, 300" kelvin, wind
+    speeds "0.0, 0.5, 1.0", years 1929 to 2009 above incomes that pass through a year's
+    range): three or more numbers, strictly increasing, beside text names that do not recur
+    in their columns, above columns of numbers that are not themselves such an axis (most
+    rows do not increase along it) or are of another kind (decimals under whole numbers).
+    A row of numbers alone is left to the other rules: without a text name it is as likely a
+    numeric dump's first row."""
+    cells = [f.strip() for f in first[:width]]
+    axis = {j: _finite(cell) for j, cell in enumerate(cells) if cell_kind(cell) == NUMBER}
+    texts = [j for j, cell in enumerate(cells) if cell and j not in axis]
+    points = list(axis.values())
+    if len(points) < _AXIS_POINTS or not texts or None in points:
+        return set()
+    if any(later <= earlier for earlier, later in zip(points, points[1:])):  # type: ignore[operator]
+        return set()
+    if any(first[j] in {row[j] for row in body} for j in texts):
+        return set()
+    below: list[str] = []
+    for j in axis:
+        column = [row[j].strip() for row in body if row[j].strip()]
+        numbers = [v for v in column if cell_kind(v) == NUMBER]
+        if not column or len(numbers) < 0.9 * len(column):
+            return set()
+        below += numbers
+    along, measured = _rows_along_axis(body, list(axis))
+    if along * 2 < measured:
+        return set(axis)
+    whole_names = all(cells[j].lstrip("-").isdigit() for j in axis)
+    decimals = sum(1 for v in below if "." in v or "e" in v.lower())
+    return set(axis) if whole_names and decimals >= 0.75 * len(below) else set()
+
+
+# The fewest numbers taken for an axis naming columns: two could be any row's pair of values.
+_AXIS_POINTS = 3
+
+
+def _rows_along_axis(body: list[tuple[str, ...]], columns: list[int]) -> tuple[int, int]:
+    """How many rows increase strictly along the axis columns (over their filled cells), of
+    how many have two or more numbers there."""
+    along = measured = 0
+    for row in body:
+        values = [_finite(row[j]) for j in columns if row[j].strip()]
+        if None in values or len(values) < 2:
+            continue
+        measured += 1
+        along += all(b > a for a, b in zip(values, values[1:]))  # type: ignore[operator]
+    return along, measured
+
+
+def _finite(cell: str) -> float | None:
+    """A number cell's value, or None where Python reads it otherwise ("1,5", "nan")."""
+    try:
+        value = float(cell.strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def _year(cell: str) -> int | None:
