@@ -647,6 +647,41 @@ def test_a_first_row_of_years_above_years_is_data():
     assert detect(data).has_header is False
 
 
+def test_a_header_of_temperatures_above_decimals_names_the_columns():
+    # A property table: 200 to 600 K above heat capacities that rise along each row too.
+    dialect = detect(corpus_file("heat-capacity-temperatures-tab.tsv"))
+
+    assert dialect.has_header and dialect.header[1:4] == ("Compound / T (K)", "200", "250")
+
+
+def test_a_header_of_increasing_speeds_beside_a_name_names_the_columns():
+    # A power-curve table: wind speeds as names; rows hold zeros, then rise, then level off.
+    data = (
+        b"turbine,0.0,0.5,1.0,1.5,2.0\n"
+        b"A-100,0.0,0.0,12.0,40.0,40.0\nB-200,0.0,0.0,0.0,25.5,60.0\nC-300,0.0,3.0,9.0,9.0,9.0\n"
+    )
+
+    assert detect(data).header == ("turbine", "0.0", "0.5", "1.0", "1.5", "2.0")
+
+
+def test_years_beside_quoted_names_name_the_columns_though_incomes_pass_through_a_years_range():
+    # libpysal's usjoin: per-capita incomes (some of them 1800 to 2100) under 1929 to 1933.
+    data = (
+        b'"Name","FIPS",1929,1930,1931,1932,1933\n'
+        b'"Alabama",1,1323,1267,1224,1962,2066\n"Arizona",4,1600,1950,1721,1500,1980\n'
+        b'"Arkansas",5,1310,1203,1158,1899,1908\n"Colorado",8,1990,2021,1850,1700,1820\n'
+    )
+
+    assert detect(data).header[:3] == ("Name", "FIPS", "1929")
+
+
+def test_an_increasing_first_row_above_rows_increasing_alike_is_data():
+    # A label and counts that rise along every row, the first row as much as the rest: data.
+    data = b"a,1,2,3,4\nb,5,6,7,8\nc,2,4,6,9\nd,3,5,8,13\n"
+
+    assert detect(data).has_header is False
+
+
 def test_a_totals_row_labelled_in_german_and_the_notes_below_it_are_a_footer():
     data = corpus_file("population-years-insgesamt-cp1252.csv")
 
