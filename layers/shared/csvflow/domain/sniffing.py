@@ -12,6 +12,7 @@ score). Docs: docs/adr/0013-reading-real-world-csv.md.
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import re
 from collections import Counter
@@ -712,9 +713,7 @@ def _years_above_other_numbers(
     return set(years)
 
 
-def _axis_above_values(
-    first: tuple[str, ...], body: list[tuple[str, ...]], width: int
-) -> set[int]:
+def _axis_above_values(first: tuple[str, ...], body: list[tuple[str, ...]], width: int) -> set[int]:
     """The columns a table names by the points of an axis ("200, 250, 300" kelvin, wind
     speeds "0.0, 0.5, 1.0", years 1929 to 2009 above incomes that pass through a year's
     range): three or more numbers, strictly increasing, beside text names that do not recur
@@ -723,12 +722,10 @@ def _axis_above_values(
     A row of numbers alone is left to the other rules: without a text name it is as likely a
     numeric dump's first row."""
     cells = [f.strip() for f in first[:width]]
-    axis = {j: _finite(cell) for j, cell in enumerate(cells) if cell_kind(cell) == NUMBER}
+    axis = [j for j, cell in enumerate(cells) if cell_kind(cell) == NUMBER]
     texts = [j for j, cell in enumerate(cells) if cell and j not in axis]
-    points = list(axis.values())
-    if len(points) < _AXIS_POINTS or not texts or None in points:
-        return set()
-    if any(later <= earlier for earlier, later in zip(points, points[1:])):  # type: ignore[operator]
+    points = _numbers([cells[j] for j in axis])
+    if len(axis) < _AXIS_POINTS or not texts or points is None or not _increasing(points):
         return set()
     if any(first[j] in {row[j] for row in body} for j in texts):
         return set()
@@ -739,7 +736,7 @@ def _axis_above_values(
         if not column or len(numbers) < 0.9 * len(column):
             return set()
         below += numbers
-    along, measured = _rows_along_axis(body, list(axis))
+    along, measured = _rows_along_axis(body, axis)
     if along * 2 < measured:
         return set(axis)
     whole_names = all(cells[j].lstrip("-").isdigit() for j in axis)
@@ -756,21 +753,30 @@ def _rows_along_axis(body: list[tuple[str, ...]], columns: list[int]) -> tuple[i
     how many have two or more numbers there."""
     along = measured = 0
     for row in body:
-        values = [_finite(row[j]) for j in columns if row[j].strip()]
-        if None in values or len(values) < 2:
+        values = _numbers([row[j] for j in columns if row[j].strip()])
+        if values is None or len(values) < 2:
             continue
         measured += 1
-        along += all(b > a for a, b in zip(values, values[1:]))  # type: ignore[operator]
+        along += _increasing(values)
     return along, measured
 
 
-def _finite(cell: str) -> float | None:
-    """A number cell's value, or None where Python reads it otherwise ("1,5", "nan")."""
-    try:
-        value = float(cell.strip())
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
+def _increasing(values: list[float]) -> bool:
+    return all(later > earlier for earlier, later in itertools.pairwise(values))
+
+
+def _numbers(cells: list[str]) -> list[float] | None:
+    """The cells' values, or None where Python reads one otherwise ("1,5", "nan")."""
+    values = []
+    for cell in cells:
+        try:
+            value = float(cell.strip())
+        except ValueError:
+            return None
+        if not math.isfinite(value):
+            return None
+        values.append(value)
+    return values
 
 
 def _year(cell: str) -> int | None:
