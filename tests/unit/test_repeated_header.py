@@ -170,21 +170,10 @@ def _joined_file() -> bytes:
 
 @pytest.mark.parametrize("required", [False, True], ids=["auto", "header-required"])
 def test_split_parts_set_repeats_aside_as_one_pass_does(required):
-    data = _joined_file()
-    store = InMemoryObjectStore()
-    handle = bootstrap(settings=Settings(), store=store)
     declared = b"columns: [{name: id, type: int}]\nmax_rejected_share: 0.1\n"
-    store.put(BUCKET, "contracts/t.yaml", declared + (b"header: required\n" if required else b""))
-    store.put(BUCKET, "incoming/t/file.csv", data)
-    source = SourceObject(BUCKET, "incoming/t/file.csv", "v1", "e1", size=len(data))
-    payload = {"source": source.to_dict(), "dataset": "t", "ingestion_id": "one"}
-    one = handle(ValidateCsv.from_event(payload))
-    payload = payload | {"ingestion_id": "parts"}
-    plan = handle(PlanParts.from_event(payload | {"split": {"part_bytes": 700}}))
-    assert plan["path"] == "parts" and plan["count"] >= 10
-    for part in json.loads(store.objects[(BUCKET, plan["parts"]["key"])]):
-        handle(ValidatePart.from_event(payload | {"part": part}))
-    merged = handle(MergeParts.from_event(payload))["validation"]
+    contract_yaml = declared + (b"header: required\n" if required else b"")
+    store, one, plan, merged = _one_pass_and_parts(_joined_file(), 700, contract_yaml)
+    assert plan["count"] >= 10
 
     _same_as_one_pass(store, one, merged)
     repeats = one["dialect"]["header_repeats"]
@@ -199,25 +188,37 @@ def test_split_parts_count_repeats_past_the_head_the_plan_never_saw():
     lines = [b"%d,name %d,%d.5,2024-01-%02d\n" % (i, i, i, i % 28 + 1) for i in range(70_000)]
     data = HEADER + b"".join(lines[:50_000]) + HEADER + b"".join(lines[50_000:]) + HEADER
     assert data.index(HEADER, 1) > HEAD_BYTES
+    store, one, plan, merged = _one_pass_and_parts(data, 400_000)
+    assert plan["count"] >= 4
+    assert json.loads(store.objects[(BUCKET, "work/parts/plan.json")])["dialect"][
+        "header_repeats"
+    ] == {"count": 0, "lines": []}
+
+    assert one["dialect"]["header_repeats"] == {"count": 2, "lines": [50_002, 70_003]}
+    assert (one["rows"], one["rejected_rows"]) == (70_000, 0)
+    _same_as_one_pass(store, one, merged)
+
+
+def _one_pass_and_parts(
+    data: bytes, part_bytes: int, contract_yaml: bytes | None = None
+) -> tuple[InMemoryObjectStore, dict, dict, dict]:
+    """The file validated in one pass, and planned, split and merged: the store, one pass's
+    validation, the plan and the merged validation."""
     store = InMemoryObjectStore()
     handle = bootstrap(settings=Settings(), store=store)
+    if contract_yaml is not None:
+        store.put(BUCKET, "contracts/t.yaml", contract_yaml)
     store.put(BUCKET, "incoming/t/file.csv", data)
     source = SourceObject(BUCKET, "incoming/t/file.csv", "v1", "e1", size=len(data))
     payload = {"source": source.to_dict(), "dataset": "t", "ingestion_id": "one"}
     one = handle(ValidateCsv.from_event(payload))
     payload = payload | {"ingestion_id": "parts"}
-    plan = handle(PlanParts.from_event(payload | {"split": {"part_bytes": 400_000}}))
-    assert plan["path"] == "parts" and plan["count"] >= 4
-    assert json.loads(store.objects[(BUCKET, "work/parts/plan.json")])["dialect"][
-        "header_repeats"
-    ] == {"count": 0, "lines": []}
+    plan = handle(PlanParts.from_event(payload | {"split": {"part_bytes": part_bytes}}))
+    assert plan["path"] == "parts", plan
     for part in json.loads(store.objects[(BUCKET, plan["parts"]["key"])]):
         handle(ValidatePart.from_event(payload | {"part": part}))
     merged = handle(MergeParts.from_event(payload))["validation"]
-
-    assert one["dialect"]["header_repeats"] == {"count": 2, "lines": [50_002, 70_003]}
-    assert (one["rows"], one["rejected_rows"]) == (70_000, 0)
-    _same_as_one_pass(store, one, merged)
+    return store, one, plan, merged
 
 
 def _same_as_one_pass(store, one: dict, merged: dict) -> None:
