@@ -82,8 +82,10 @@ SETS = [
     # 123 real files, none hand-made, from packages no earlier set used (table, time-series, SEM
     # and streaming-learning sample data on PyPI; Observable's sample data, country tables and a
     # TSV parser's tests on npm; the Rust csv crate's examples, R packages' data and gnuplot's
-    # demo data from Debian). Blind (csvflow at 541844d): 118 right, 5 misread, none refused.
-    HeldOutSet("dialects-heldout5", "fifth held-out dialect set", 120, 118, 5, 50_000, 0.85),
+    # demo data from Debian). Blind (csvflow at 541844d): 118 right, 5 misread, none refused; one
+    # misread was an annotation error (four stacked tables annotated as one), corrected before any
+    # tuning: 119 and 4.
+    HeldOutSet("dialects-heldout5", "fifth held-out dialect set", 120, 119, 4, 50_000, 0.85),
 ]
 
 FILES = [(s, e) for s in SETS for e in corpus.load_expected(s.path)]
