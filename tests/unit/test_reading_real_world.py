@@ -840,3 +840,94 @@ def test_a_second_table_after_only_a_blank_line_repeats_a_name_of_the_first():
     (second,) = detect(data).skipped
 
     assert (second.first_line, second.text[0]) == (5, "day,sessions")
+
+
+# --- misreads of the fifth held-out set and the fourth's last three, one cause each --------
+
+
+def test_a_colon_reading_that_cuts_timestamps_apart_loses_to_the_comma():
+    # Each timestamp holds three colons: split on them, every row has four fields as evenly as
+    # the comma gives two, and the header (no colon) looked like a one-line preamble.
+    data = b"Time,Water flow [l/s]\n" + b"".join(
+        b"2022-03-20T%02d:00:00+01:00,10%d.5\n" % (hour, hour % 10) for hour in range(10, 20)
+    )
+
+    dialect = detect(data)
+
+    assert (dialect.delimiter, dialect.header) == (",", ("Time", "Water flow [l/s]"))
+
+
+def test_a_colon_delimited_file_stays_colon_delimited():
+    data = b"city:region:population\nSouthborough:MA:9686\nNorthbridge:MA:14061\nConcord:NH:42605\n"
+
+    assert detect(data).delimiter == ":"
+
+
+def test_a_number_written_with_a_trailing_point_is_no_name_beside_an_axis():
+    # gnuplot's candlesticks demo: "6." ends a first row of rising numbers; it is a value, not
+    # a text name that would make the row an axis naming the columns.
+    data = (
+        b"1\t1.5\t2 \t2.4\t4\t6.\n2\t1.5\t3 \t3.5\t4\t5.5\n3\t4.5\t5 \t5.5\t6\t6.5\n"
+        b"4\t3.7\t4.5 \t5.0\t5.5\t6.1\n5\t3.1\t3.5\t4.2 \t5\t6.1\n"
+    )
+
+    assert detect(data).has_header is False
+
+
+def test_a_pandas_series_written_with_its_index_has_a_header_of_a_blank_name_and_0():
+    data = b",0\n1821,269\n1822,321\n1823,585\n1824,871\n1825,1475\n"
+
+    dialect = detect(data)
+
+    assert dialect.has_header and dialect.header[1] == "0"
+    assert [r["0"] for r in rows_of(data)][:2] == [269, 321]
+
+
+def test_a_first_row_missing_its_key_above_keyed_rows_is_data():
+    # ",0" is a row whose first value is missing where other rows miss theirs too.
+    data = b",0\n1821,269\n,321\n1823,585\n1824,871\n"
+
+    assert detect(data).has_header is False
+
+
+def test_a_count_line_above_the_header_is_a_preamble_even_when_the_table_has_two_columns():
+    # libpysal's desmith.txt: "10,2" (rows, columns) above "id","z" and ten rows.
+    data = b'10,2\n"id","z"\n' + b"".join(b"%d,%d.24\n" % (i, i) for i in range(1, 11))
+
+    dialect = detect(data)
+
+    assert (dialect.header, dialect.header_line, dialect.data_line) == (("id", "z"), 2, 3)
+    assert dialect.skipped[0].text == ("10,2",)
+    assert len(rows_of(data)) == 10
+
+
+def test_a_first_row_of_two_numbers_above_numbers_is_data():
+    data = b"3,2\n4,5\n6,7\n8,9\n"
+
+    dialect = detect(data)
+
+    assert (dialect.has_header, dialect.data_line, dialect.skipped) == (False, 1, ())
+
+
+def test_a_header_above_an_empty_row_of_its_width_starts_the_table():
+    # chemicals' Ontario exposure limits: a spreadsheet's first row left empty, as tabs.
+    data = (
+        b"CASRN\tAgent\tTWA\tSTEL\tCeiling\tNotations\tMW\n\t\t\t\t\t\t\n"
+        b"7440-47-3\tChromite ore\t0.05 mg/m3\t\t\t\t52\n"
+        b"8001-58-9\tCreosote\t0.2 mg/m3\t\t\tSkin\t\n"
+        b"50-00-0\tFormaldehyde\t\t1 ppm\t\t\t30.03\n"
+    )
+
+    dialect = detect(data)
+
+    assert (dialect.header_line, dialect.header[:2]) == (1, ("CASRN", "Agent"))
+
+
+def test_the_one_record_of_a_query_result_holding_a_timestamp_is_data():
+    # MariaDB's bug49823.CSV: one general-log record, no header.
+    data = b'"2010-02-26 13:32:26","root[root] @ localhost []",2,1,"Query","SELECT 1"\n'
+
+    dialect = detect(data)
+
+    assert dialect.has_header is False
+    assert dialect.data_line == 1

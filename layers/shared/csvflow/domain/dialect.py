@@ -23,6 +23,7 @@ from csvflow.domain.sniffing import (
     Reading,
     Record,
     Table,
+    below_a_count_line,
     candidate_readings,
     doubled_carriage_returns,
     find_table,
@@ -512,6 +513,9 @@ class _Detection:
         has_header, why = header_evidence(rows, table.width)
         if set(self.declared) <= set(rows[0].fields) and self.declared:
             has_header = True
+        if not has_header and below_a_count_line(rows, table.width):
+            fields = rows[1].fields[: table.width]
+            return True, rows[1], fields + ("",) * (table.width - len(fields))
         short, missing_at = padded_header(table) if not has_header else (None, "")
         if short is not None:
             names = short.fields + ("",) if missing_at == "end" else ("", *short.fields)

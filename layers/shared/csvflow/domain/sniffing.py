@@ -316,7 +316,7 @@ def find_table(
     # More columns is likelier the intended reading, with diminishing weight; one column
     # still scores, so that a file with no delimiter is not split on a stray space.
     columns = width / (width + 1)
-    known = _known_share(rows, width)
+    known = _known_share(rows, width, reading.delimiter)
     # Fields where this reading finds a quote inside a token are likely fields it cut
     # through; a few are literal quotes in text (csvkit's NRC reports), so per field.
     fields = sum(len(r.fields) for r in rows)
@@ -325,20 +325,39 @@ def find_table(
     return Table(reading, records, width, first, end, score)
 
 
-def _known_share(rows: list[Record], width: int) -> float:
+def _known_share(rows: list[Record], width: int, delimiter: str = "") -> float:
     """The share of the table's cells that look like a value (CleverCSV's type score). In a
     column whose every cell starts with one label and a colon (LTSV's "date:2024-01-01"),
     a cell is judged by its value after the label: the colon is part of the cell, not a
-    delimiter that the other reading cuts through."""
+    delimiter that the other reading cuts through. A colon reading's cells that are the
+    pieces of a time it cut ("2022-03-20T11" and "00" of "2022-03-20T11:00:00+01:00") are
+    no values."""
     cells = [f for r in rows for f in r.fields[:width]]
     if not cells:
         return 0.0
     known = sum(map(is_known, cells))
+    if delimiter == ":":
+        known -= sum(_cut_times(r.fields[:width]) for r in rows)
     if known < len(cells):
         for label, column in zip(labelled_columns(rows, width), _columns(rows, width), strict=True):
             if label:
                 known += sum(not is_known(c) and is_known(c[len(label) :]) for c in column)
     return known / len(cells)
+
+
+def _cut_times(fields: tuple[str, ...]) -> int:
+    """How many of a colon reading's known cells are pieces of a date-time or time it cut:
+    a cell that is no date or time which, joined to the next by the colon, is one."""
+    cut = 0
+    j = 0
+    while j + 1 < len(fields):
+        here, after = fields[j], fields[j + 1]
+        if cell_kind(here) != TEMPORAL and cell_kind(f"{here}:{after}") == TEMPORAL:
+            cut += is_known(here) + is_known(after)
+            j += 2
+        else:
+            j += 1
+    return cut
 
 
 # A label of Labeled Tab-separated Values (LTSV): a name, then a colon.
@@ -492,10 +511,26 @@ def _table_start(records: tuple[Record, ...], content: list[int], width: int) ->
             continue
         # A line of the table's width set apart from it by a blank line is a title or a
         # note above it ("Report,2024" then a blank line), unless the table is just that.
-        if i + 1 < len(records) and records[i + 1].blank and len(following) > 1:
+        if (
+            i + 1 < len(records)
+            and records[i + 1].blank
+            and len(following) > 1
+            and not _above_an_empty_row(records[i], records[i + 1], width)
+        ):
             continue
         return i
     return content[0]
+
+
+def _above_an_empty_row(record: Record, below: Record, width: int) -> bool:
+    """A line of three or more filled cells above a line of bare delimiters of its width: a
+    header above an empty row of the table (a spreadsheet's blank first row), not a title
+    set apart by a blank line, which has no delimiters or is padded to the width."""
+    return (
+        width >= 3
+        and len(below.fields) == width
+        and all(field.strip() for field in record.fields[:width])
+    )
 
 
 def _padded_line(record: Record, width: int) -> bool:
@@ -574,7 +609,7 @@ def header_evidence(rows: list[Record], width: int) -> tuple[bool, str]:
     first, body = rows[0].fields, [r.fields for r in rows[1:101] if len(r.fields) == width]
     if not body:
         return _lone_row(first)
-    if _counts_columns(first):
+    if _counts_columns(first, body):
         return True, "the first row numbers the columns"
     names, values, recurring = _votes(first, _evidence_rows(first, body, width), width)
     if names and names >= values:
@@ -584,6 +619,20 @@ def header_evidence(rows: list[Record], width: int) -> tuple[bool, str]:
     if recurring:
         return False, "the first row's values recur in the rows below it"
     return True, "the first row's text differs from the rows below it"
+
+
+def below_a_count_line(rows: list[Record], width: int) -> bool:
+    """Whether the first row gives the table's size above its header ("10,2" above "id","z":
+    ten rows of two columns, as spatial-statistics tools write it): two whole numbers, the
+    second the table's width, the first no fewer than the rows below the next row, which
+    names the columns. A row of values above a header is no row of the table."""
+    if len(rows) < 3:
+        return False
+    cells = [f.strip() for f in rows[0].fields]
+    if len(cells) != 2 or not all(c.isascii() and c.isdigit() for c in cells):
+        return False
+    count, columns = int(cells[0]), int(cells[1])
+    return columns == width and count >= len(rows) - 2 and header_evidence(rows[1:], width)[0]
 
 
 def _evidence_rows(
@@ -603,6 +652,9 @@ def _evidence_rows(
 def _lone_row(first: tuple[str, ...]) -> tuple[bool, str]:
     if all(cell_kind(f) in TYPED or not f.strip() for f in first) and any(first):
         return False, "the only row holds values"
+    # A date or a time names no column: the one record of a log or a query's result.
+    if any(cell_kind(f) == TEMPORAL for f in first):
+        return False, "the only row holds a date or time, a value"
     return True, "the table has one row, read as its header"
 
 
@@ -723,7 +775,8 @@ def _axis_above_values(first: tuple[str, ...], body: list[tuple[str, ...]], widt
     numeric dump's first row."""
     cells = [f.strip() for f in first[:width]]
     axis = [j for j, cell in enumerate(cells) if cell_kind(cell) == NUMBER]
-    texts = [j for j, cell in enumerate(cells) if cell and j not in axis]
+    # A name holds a letter: "6." beside "1, 1.5, 2" is a number written oddly, not a name.
+    texts = [j for j, cell in enumerate(cells) if j not in axis and _has_letter(cell)]
     points = _numbers([cells[j] for j in axis])
     if len(axis) < _AXIS_POINTS or not texts or points is None or not _increasing(points):
         return set()
@@ -742,6 +795,10 @@ def _axis_above_values(first: tuple[str, ...], body: list[tuple[str, ...]], widt
     whole_names = all(cells[j].lstrip("-").isdigit() for j in axis)
     decimals = sum(1 for v in below if "." in v or "e" in v.lower())
     return set(axis) if whole_names and decimals >= 0.75 * len(below) else set()
+
+
+def _has_letter(cell: str) -> bool:
+    return any(ch.isalpha() for ch in cell)
 
 
 # The fewest numbers taken for an axis naming columns: two could be any row's pair of values.
@@ -789,12 +846,16 @@ def _year(cell: str) -> int | None:
     return year if _FIRST_YEAR <= year <= _LAST_YEAR else None
 
 
-def _counts_columns(first: tuple[str, ...]) -> bool:
-    """0,1,2,... or 1,2,3,... (after an unnamed first column): pandas' numbered columns."""
+def _counts_columns(first: tuple[str, ...], body: list[tuple[str, ...]]) -> bool:
+    """0,1,2,... or 1,2,3,... (after an unnamed first column): pandas' numbered columns; or
+    ",0" above rows whose first cell is always filled: a pandas Series written with its index,
+    its default name 0."""
     named = [f.strip() for f in first]
     index = bool(named) and not named[0]
     if index:
         named = named[1:]
+    if index and named == ["0"] and body and all(row[0].strip() for row in body):
+        return True
     # Without the unnamed index column, 1,2,3 could as well be a row of data.
     # ASCII digits: int() refuses what else str.isdigit() lets through ("²").
     if not index or len(named) < 2 or not all(f.isascii() and f.isdigit() for f in named):
