@@ -931,3 +931,23 @@ def test_the_one_record_of_a_query_result_holding_a_timestamp_is_data():
 
     assert dialect.has_header is False
     assert dialect.data_line == 1
+
+
+def test_a_first_row_written_as_the_rows_below_it_once_phrases_count_as_one_is_data():
+    # country-data's calling codes: a code, then "+888 // Asia" above "+979 // Central Asia".
+    data = (
+        b"XD,+888 // Asia\nXR,+979 // Central Asia\nXT,+800 // Southern Asia\n"
+        b"XS,+808 // Eastern Asia\nXC,+991 // Americas\nXN,+870 // South America\n"
+    )
+
+    assert detect(data).has_header is False
+
+
+def test_hyphenated_names_above_hyphenated_words_still_name_the_columns():
+    # Words joined by signs alone, names and values alike, are no evidence of a value.
+    data = (
+        b"Sub-Category,Ship-Mode,Sales\nBook-cases,Second-Class,12.5\nArt-supplies,First-Class,3.1\n"
+        b"Paper-goods,Same-Day,7\nTable-tops,Second-Class,9.9\n"
+    )
+
+    assert detect(data).header == ("Sub-Category", "Ship-Mode", "Sales")

@@ -694,13 +694,29 @@ def _written_alike(name: str, column: list[str]) -> bool:
     patterns = Counter(map(_pattern, column))
     common, count = patterns.most_common(1)[0] if patterns else (None, 0)
     if pattern != common or count * 2 < len(column):
-        return False
+        return _phrased_alike(pattern, column)
     if _WORD_AND_NUMBER.fullmatch(pattern):
         # Names are numbered so too ("col1" above "d1", "x2" above "a7"): a value only
         # with the word most cells have ("Week 1" above "Week 2", "Q1" above "Q3").
         word = _word_of(name)
         return sum(_word_of(cell) == word for cell in column) * 2 >= len(column)
     return True
+
+
+def _phrased_alike(pattern: str, column: list[str]) -> bool:
+    """Whether a first cell is written as most of its column's cells are once any run of
+    words counts as one ("+888 // Asia" above "+979 // Central Asia"): a value with digits
+    around free text. Signs alone are no evidence ("Sub-Category" above "Book-cases"), and a
+    word and a number alone are left to the stricter check."""
+    phrase = _phrased(pattern)
+    if "9" not in phrase or _WORD_AND_NUMBER.fullmatch(pattern):
+        return False
+    phrases = Counter(_phrased(p) for p in map(_pattern, column) if p is not None)
+    return phrases[phrase] * 2 >= len(column) and phrases.most_common(1)[0][0] == phrase
+
+
+def _phrased(pattern: str) -> str:
+    return re.sub(r"[Aa]+(?: [Aa]+)*", "W", pattern)
 
 
 # A word and then a number ("col1", "Week 2"): the form of numbered names and of codes alike.
