@@ -1,13 +1,15 @@
 import codecs
+import dataclasses
 import gzip
 import io
+import json
 import zipfile
 
 import pytest
 
-from csvflow.domain.dialect import detect_dialect
+from csvflow.domain.dialect import _NEUTRAL, Dialect, detect_dialect
 from csvflow.domain.model import ReadingRules
-from csvflow.exceptions import InvalidCsv
+from csvflow.exceptions import ConfigurationError, InvalidCsv, PlanFromNewerRelease
 
 
 def detect(data: bytes, **kwargs):
@@ -122,3 +124,57 @@ def test_the_exact_dict_gives_back_the_same_dialect_through_json():
     assert dialect.skipped and dialect.renamed  # the fields a shortened copy loses
     stored = json.loads(json.dumps(dialect.to_exact_dict()))
     assert type(dialect).from_exact_dict(stored) == dialect
+
+
+def _dialect_with_skipped_lines():
+    data = b"Sales export\nGenerated 2026-11-29\n\nid,name\n" + b"".join(
+        b"%d,name %d\n" % (i, i) for i in range(60)
+    )
+    dialect = detect_dialect(data, file="f.csv")
+    assert dialect.skipped
+    return dialect
+
+
+def test_a_stored_dialect_from_a_newer_release_is_read_when_its_new_fields_are_neutral():
+    dialect = _dialect_with_skipped_lines()
+    stored = json.loads(json.dumps(dialect.to_exact_dict()))
+    newer = stored | {"comment_prefix": "", "max_nesting": None, "trim": False, "extra": []}
+    newer["skipped"] = [s | {"reason": None, "bytes": 0} for s in stored["skipped"]]
+    assert Dialect.from_exact_dict(newer) == dialect
+
+
+@pytest.mark.parametrize("value", ["#", True, 2, ["x"]])
+def test_a_stored_dialect_from_a_newer_release_that_sets_a_new_field_is_refused_by_name(value):
+    dialect = _dialect_with_skipped_lines()
+    newer = dialect.to_exact_dict() | {"comment_prefix": value}
+    with pytest.raises(PlanFromNewerRelease, match="comment_prefix") as raised:
+        Dialect.from_exact_dict(newer)
+    # Not the file's failure (PermanentError) nor an outage (TransientError): the deployment's.
+    assert isinstance(raised.value, ConfigurationError)
+    nested = dialect.to_exact_dict()
+    nested["skipped"][0]["reason"] = "a title"
+    with pytest.raises(PlanFromNewerRelease, match="SkippedLines: reason='a title'"):
+        Dialect.from_exact_dict(nested)
+
+
+# Fields every reading has, whose defaults are facts of the commonest file, not options off.
+_FACTS = {
+    "encoding",
+    "delimiter",
+    "header",
+    "quote",
+    "line_ending",
+    "has_header",
+    "header_line",
+    "data_line",
+}
+
+
+def test_every_optional_dialect_field_defaults_to_a_value_an_older_release_may_ignore():
+    # from_exact_dict ignores a field it does not know only at a neutral value: a field added
+    # later must read files as before at such a default, or a rollback would misread plans.
+    for field in dataclasses.fields(Dialect):
+        if field.name in _FACTS:
+            continue
+        assert field.default is not dataclasses.MISSING, field.name
+        assert field.default in (*_NEUTRAL, ()), field.name

@@ -9,7 +9,7 @@ from csvflow.bootstrap import bootstrap
 from csvflow.commands import MergeParts, PlanParts, ValidatePart
 from csvflow.config import Settings
 from csvflow.domain.model import SourceObject
-from csvflow.exceptions import InvalidContract
+from csvflow.exceptions import InvalidContract, PlanFromNewerRelease
 from csvflow.split_path import KEYS_IN_MEMORY, key_buckets
 from tests.support.fakes import InMemoryObjectStore
 
@@ -212,3 +212,41 @@ def test_a_part_of_a_plan_without_its_exact_dialect_detects_it_again(world):
     store.objects[plan_key] = json.dumps(older).encode()
     del store.objects[(BUCKET, "work/file-1/parts/00002/result.json")]
     assert handle(ValidatePart.from_event(payload | {"part": part})) == answer
+
+
+def _plan_from_a_newer_release(store, **new_fields) -> None:
+    """The plan as a newer release would write it: its dialect with fields this one lacks."""
+    plan_key = (BUCKET, "work/file-1/plan.json")
+    newer = json.loads(store.objects[plan_key])
+    newer["dialect_fields"] |= new_fields
+    store.objects[plan_key] = json.dumps(newer).encode()
+    store.objects.pop((BUCKET, "work/file-1/parts/00002/result.json"), None)
+
+
+def test_a_part_and_the_merge_read_a_newer_plan_whose_new_fields_change_nothing(world):
+    # A rollback while the execution runs: the newer release's fields at their neutral values
+    # read the file as this release does, so the parts and the merge carry on.
+    handle, store = world
+    data = b"id;name\n" + b"".join(b"%d;name %d\n" % (i, i) for i in range(400))
+    payload, plan = _plan(handle, store, data, part_bytes=1000)
+    parts = _parts(store, plan)
+    answer = handle(ValidatePart.from_event(payload | {"part": parts[2]}))
+    _plan_from_a_newer_release(store, comment_prefix="", strip_bom_twice=False, max_nesting=None)
+    assert handle(ValidatePart.from_event(payload | {"part": parts[2]})) == answer
+    for part in parts:
+        handle(ValidatePart.from_event(payload | {"part": part}))
+    assert handle(MergeParts.from_event(payload))["validation"]["rows"] == 400
+
+
+def test_a_newer_plan_that_reads_the_file_otherwise_stops_the_part_for_a_redrive(world):
+    # Ignoring a setting the newer release applies would misread the file: the part raises a
+    # named error the ASL neither retries nor catches (the map fails, to be redriven once that
+    # release is back), and records nothing as the file's failure.
+    handle, store = world
+    data = b"id;name\n" + b"".join(b"%d;name %d\n" % (i, i) for i in range(400))
+    payload, plan = _plan(handle, store, data, part_bytes=1000)
+    part = _parts(store, plan)[2]
+    _plan_from_a_newer_release(store, comment_prefix="#")
+    with pytest.raises(PlanFromNewerRelease, match=r"comment_prefix='#'"):
+        handle(ValidatePart.from_event(payload | {"part": part}))
+    assert (BUCKET, "work/file-1/parts/00002/result.json") not in store.objects

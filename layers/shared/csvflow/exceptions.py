@@ -127,6 +127,13 @@ class DatabaseNotReady(ConfigurationError):
     caught, so the execution ends on its step and is redriven once the database is ready."""
 
 
+class PlanFromNewerRelease(ConfigurationError):
+    """A split file's plan was written by a newer release of csvflow and asks for a reading
+    this release does not know (a rollback while the execution ran): the deployment must
+    change, not the file. Neither retried nor caught, so the execution ends on its step and
+    is redriven once that release is back (or the file is uploaded again, and planned anew)."""
+
+
 def _locate(reason: str, *, file: str, line: int | None, column: int | str | None) -> str:
     where = [file]
     if line is not None:

@@ -12,6 +12,7 @@ import codecs
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from csvflow.domain.encoding import detect_encoding
@@ -44,7 +45,7 @@ from csvflow.domain.sniffing import (
     stopping_early,
     unlabelled_totals,
 )
-from csvflow.exceptions import InvalidCsv
+from csvflow.exceptions import InvalidCsv, PlanFromNewerRelease
 
 HEAD_BYTES = 1 << 20
 TAIL_BYTES = 64 << 10
@@ -177,18 +178,47 @@ class Dialect:
 
     @classmethod
     def from_exact_dict(cls, fields: dict[str, Any]) -> Dialect:
+        """The dialect ``to_exact_dict`` stored, possibly by another release of csvflow.
+
+        A field this release does not know (a plan written by a newer one, read after a
+        rollback) is ignored when it holds its neutral value (None, False, 0, "" or empty):
+        a field added to Dialect reads files as before at such a default, as every optional
+        field here does (a test holds them to it). Set to anything else, the newer release
+        reads the file in a way this one cannot, and it is refused, not misread.
+        """
+        fields = _known_fields(cls, fields)
         return cls(
             **fields
             | {
                 "header": tuple(fields["header"]),
                 "skipped": tuple(
-                    SkippedLines(**s | {"text": tuple(s["text"])}) for s in fields["skipped"]
+                    SkippedLines(**_known_fields(SkippedLines, s) | {"text": tuple(s["text"])})
+                    for s in fields["skipped"]
                 ),
                 "renamed": tuple(tuple(r) for r in fields["renamed"]),
                 "header_repeat_lines": tuple(fields.get("header_repeat_lines", ())),
                 "assumptions": tuple(fields["assumptions"]),
             }
         )
+
+
+def _known_fields(kind: type, stored: dict[str, Any]) -> dict[str, Any]:
+    """``stored`` without the fields ``kind`` lacks, which must hold their neutral value."""
+    known = {f.name for f in dataclass_fields(kind)}
+    unknown = {name: value for name, value in stored.items() if name not in known}
+    applied = {name: value for name, value in unknown.items() if value not in _NEUTRAL}
+    if applied:
+        shown = ", ".join(f"{name}={value!r}" for name, value in sorted(applied.items()))
+        raise PlanFromNewerRelease(
+            f"the split file's plan reads it with settings this release of csvflow does not "
+            f"know ({kind.__name__}: {shown}): redrive once the release that planned it is "
+            "deployed again, or upload the file again"
+        )
+    return {name: value for name, value in stored.items() if name in known}
+
+
+# What a field unknown to this release may hold and still read the file as this release does.
+_NEUTRAL: tuple[Any, ...] = (None, False, 0, "", [], {})
 
 
 def _repeats_assumption(dialect: Dialect) -> str:
