@@ -70,11 +70,12 @@ data "aws_iam_policy_document" "function" {
 locals {
   bucket_arn = aws_s3_bucket.data.arn
   function_access = {
-    starter   = data.aws_iam_policy_document.starter.json
-    validate  = data.aws_iam_policy_document.validate.json
-    summarize = data.aws_iam_policy_document.summarize.json
-    persist   = data.aws_iam_policy_document.persist.json
-    migrate   = data.aws_iam_policy_document.migrate.json
+    starter       = data.aws_iam_policy_document.starter.json
+    validate      = data.aws_iam_policy_document.validate.json
+    validate-part = data.aws_iam_policy_document.validate_part.json
+    summarize     = data.aws_iam_policy_document.summarize.json
+    persist       = data.aws_iam_policy_document.persist.json
+    migrate       = data.aws_iam_policy_document.migrate.json
   }
 }
 
@@ -134,6 +135,45 @@ data "aws_iam_policy_document" "validate" {
     sid       = "WriteValidatedAndReports"
     actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
     resources = ["${local.bucket_arn}/${local.prefixes.work}*", "${local.bucket_arn}/${local.prefixes.reports}*"]
+  }
+}
+
+# A split file's part reads its byte range of the upload, the contract, the plan and earlier
+# parts' keys; it writes its Parquet, reject report, summary state and record under
+# work/<ingestion>/parts/, never a report of the file's own (the merge writes that).
+data "aws_iam_policy_document" "validate_part" {
+  statement {
+    sid       = "ReadUploadsAndContracts"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+    resources = ["${local.bucket_arn}/${local.prefixes.incoming}*", "${local.bucket_arn}/${local.prefixes.contracts}*"]
+  }
+  statement {
+    sid       = "ReadThePlanAndParts"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.bucket_arn}/${local.prefixes.work}*"]
+  }
+  statement {
+    # Without ListBucket S3 answers a missing key with 403, which would be retried as an outage
+    # (a part's record not written yet is the normal case).
+    sid       = "MissingMeansNotFound"
+    actions   = ["s3:ListBucket"]
+    resources = [local.bucket_arn]
+  }
+  statement {
+    # An event without a version id (emulators) is matched to its version by ETag.
+    sid       = "FindTheEventsVersion"
+    actions   = ["s3:ListBucketVersions"]
+    resources = [local.bucket_arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.prefixes.incoming}*"]
+    }
+  }
+  statement {
+    sid       = "WriteThePartsOutputs"
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = ["${local.bucket_arn}/${local.prefixes.work}*"]
   }
 }
 
@@ -205,7 +245,7 @@ data "aws_iam_policy_document" "state_machine" {
     sid     = "InvokeTheSteps"
     actions = ["lambda:InvokeFunction"]
     resources = flatten([
-      for step in ["validate", "summarize", "persist"] : [local.function_arns[step], "${local.function_arns[step]}:*"]
+      for step in ["validate", "validate-part", "summarize", "persist"] : [local.function_arns[step], "${local.function_arns[step]}:*"]
     ])
   }
   statement {

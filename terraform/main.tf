@@ -11,11 +11,13 @@ locals {
   # The SAM stack names its functions and state machine after var.name, so the roles
   # here can name exactly what they may call before the SAM stack exists.
   functions = {
-    starter   = "${var.name}-starter"
-    validate  = "${var.name}-validate"
-    summarize = "${var.name}-summarize"
-    persist   = "${var.name}-persist"
-    migrate   = "${var.name}-migrate"
+    starter  = "${var.name}-starter"
+    validate = "${var.name}-validate"
+    # A split file's parts (docs/adr/0025): validate's code in a function of their own.
+    validate-part = "${var.name}-validate-part"
+    summarize     = "${var.name}-summarize"
+    persist       = "${var.name}-persist"
+    migrate       = "${var.name}-migrate"
   }
   function_arns      = { for key, fn in local.functions : key => "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${fn}" }
   state_machine_name = "${var.name}-ingest"

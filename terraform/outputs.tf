@@ -10,6 +10,7 @@ locals {
     "dead-letter-queue-name" = aws_sqs_queue.dead_letters.name
     "starter-role-arn"       = aws_iam_role.function["starter"].arn
     "validate-role-arn"      = aws_iam_role.function["validate"].arn
+    "validate-part-role-arn" = aws_iam_role.function["validate-part"].arn
     "summarize-role-arn"     = aws_iam_role.function["summarize"].arn
     "persist-role-arn"       = aws_iam_role.function["persist"].arn
     "persist-role-name"      = aws_iam_role.function["persist"].name

@@ -215,25 +215,25 @@ def test_the_starter_puts_the_choice_in_the_executions_input(runtime):
 
 
 PART_ONE_FAILS = '''
-"""The validate function, except that part 1 of a split file fails as a bug would."""
+"""The part function, except that part 1 of a split file fails as a bug would."""
 
 from csvflow.bootstrap import storage_function
-from csvflow.commands import validate_command
+from csvflow.commands import ValidatePart
 
 handle = storage_function()
 
 
 def lambda_handler(event, context):
-    if event.get("part", {}).get("index") == 1:
+    if event["part"]["index"] == 1:
         raise RuntimeError("part 1 met a bug")
-    return handle(validate_command(event))
+    return handle(ValidatePart.from_event(event))
 '''
 
 
 def test_a_redrive_after_a_part_failed_reads_only_the_parts_not_finished(runtime, database_url):
-    validate = runtime.function_arns["validate"]
-    package = function_zip(ROOT / "functions" / "validate")
-    runtime.lam.update_function_code(FunctionName=validate, ZipFile=app_zip(PART_ONE_FAILS))
+    part_function = runtime.function_arns["validate-part"]
+    package = function_zip(ROOT / "functions" / "validate-part")
+    runtime.lam.update_function_code(FunctionName=part_function, ZipFile=app_zip(PART_ONE_FAILS))
     try:
         _configure_starter(runtime, SPLIT)
         key = "incoming/messy/redriven.csv"
@@ -241,7 +241,7 @@ def test_a_redrive_after_a_part_failed_reads_only_the_parts_not_finished(runtime
         runtime.pump()
         (failed,) = runtime.wait([upload], timeout=300)
     finally:
-        runtime.lam.update_function_code(FunctionName=validate, ZipFile=package)
+        runtime.lam.update_function_code(FunctionName=part_function, ZipFile=package)
     # Not the file's fault: nothing recorded, the execution waits on the map for a redrive.
     assert (failed.status, failed.error) == ("FAILED", "States.ExceedToleratedFailureThreshold"), (
         failed.cause
@@ -266,13 +266,21 @@ def test_a_redrive_after_a_part_failed_reads_only_the_parts_not_finished(runtime
 def test_the_execution_shows_its_map_runs_and_parts_and_draws_the_map(runtime):
     _configure_starter(runtime, SPLIT)
     data = messy_csv(60)
+    before = len(runtime.runner.invocations)
     upload = runtime.upload_bytes(data, "incoming/messy/shown.csv")
     runtime.pump()
     (result,) = runtime.wait([upload], timeout=300)
     assert result.status == "SUCCEEDED", result.cause
+    # The plan in validate, every part in the part function (docs/adr/0025), the merge in
+    # summarize.
+    invoked = [name for name, _ in runtime.runner.invocations[before:]]
+    prefix = runtime.names.prefix
+    assert invoked.count(f"{prefix}validate") == 1
     view = describe_execution(runtime.sfn, upload.execution_arn, runtime.s3)
     assert view.map_runs and view.map_runs[0]["status"] == "SUCCEEDED"
     assert view.map_runs[0]["items"]["total"] == len(view.parts) >= 5
+    assert invoked.count(f"{prefix}validate-part") == len(view.parts)
+    assert invoked.count(f"{prefix}summarize") == 1
     assert [p["index"] for p in view.parts] == list(range(len(view.parts)))
     assert view.parts[0]["bytes"][0] == data.index(b"\r\n") + 2  # after the header
     assert view.parts[-1]["bytes"][1] == len(data)

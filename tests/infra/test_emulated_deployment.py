@@ -249,7 +249,15 @@ def terraform_equivalent(session, database_url: str) -> dict[str, str]:
     sqs.purge_queue(QueueUrl=queue)  # S3's s3:TestEvent, before the starter listens
     roles = {
         step: iam.create_role(RoleName=f"{NAME}-{step}", AssumeRolePolicyDocument="{}")["Role"]
-        for step in ("starter", "validate", "summarize", "persist", "migrate", "ingest")
+        for step in (
+            "starter",
+            "validate",
+            "validate-part",
+            "summarize",
+            "persist",
+            "migrate",
+            "ingest",
+        )
     }
     vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
     subnets = [
@@ -268,6 +276,7 @@ def terraform_equivalent(session, database_url: str) -> dict[str, str]:
         "dead-letter-queue-name": f"{NAME}-starter-dlq",
         "starter-role-arn": roles["starter"]["Arn"],
         "validate-role-arn": roles["validate"]["Arn"],
+        "validate-part-role-arn": roles["validate-part"]["Arn"],
         "summarize-role-arn": roles["summarize"]["Arn"],
         "persist-role-arn": roles["persist"]["Arn"],
         "persist-role-name": roles["persist"]["RoleName"],
@@ -434,9 +443,15 @@ def test_the_stack_is_created_with_its_resources(stack):
         f["FunctionName"]: f for f in session.client("lambda").list_functions()["Functions"]
     }
     assert set(functions) == {
-        f"{NAME}-{s}" for s in ("starter", "validate", "summarize", "persist", "migrate")
+        f"{NAME}-{s}"
+        for s in ("starter", "validate", "validate-part", "summarize", "persist", "migrate")
     }
     assert functions[f"{NAME}-validate"]["Timeout"] == 900
+    part = functions[f"{NAME}-validate-part"]
+    assert (part["MemorySize"], part["Role"]) == (
+        1769,
+        stack["published"]["validate-part-role-arn"],
+    )
     assert functions[f"{NAME}-persist"]["VpcConfig"]["SubnetIds"]
     assert functions[f"{NAME}-starter"]["Role"] == stack["published"]["starter-role-arn"]
     (mapping,) = session.client("lambda").list_event_source_mappings()["EventSourceMappings"]

@@ -42,7 +42,13 @@ def _run(*command):
 LAYER = "arn:aws:lambda:eu-west-2:336392948345:layer:AWSSDKPandas-Python312:16"
 # Lambda keeps this much of the account's concurrency limit unreserved.
 UNRESERVED_MINIMUM = 100
-STEPS = ("StarterFunction", "ValidateFunction", "SummarizeFunction", "PersistFunction")
+STEPS = (
+    "StarterFunction",
+    "ValidateFunction",
+    "ValidatePartFunction",
+    "SummarizeFunction",
+    "PersistFunction",
+)
 
 
 @pytest.fixture(scope="module")
@@ -220,10 +226,49 @@ def test_reserved_concurrency_is_a_switch_and_the_docs_give_the_limit_it_needs(t
     (uploads,) = functions["StarterFunction"]["Events"].values()
     maximum = uploads["Properties"]["ScalingConfig"]["MaximumConcurrency"]
     assert 2 <= maximum <= reserved["StarterFunction"]
-    # A split file's parts run at most this many at a time: fewer than validate may run,
-    # or the map's iterations are throttled (docs/adr/0018).
+    # A split file's parts run at most this many at a time: fewer than their function may
+    # run, or the map's iterations are throttled (docs/adr/0018).
     starter = functions["StarterFunction"]["Environment"]["Variables"]
-    assert 0 < int(starter["CSVFLOW_PART_CONCURRENCY"]) < reserved["ValidateFunction"]
+    assert 0 < int(starter["CSVFLOW_PART_CONCURRENCY"]) < reserved["ValidatePartFunction"]
+
+
+def test_the_map_runs_its_parts_in_the_part_function_sized_for_one_vcpu(template):
+    """The single path's validate keeps more than a core busy and a whole file waits on it; a
+    part keeps about one busy, so it runs in its own function at one vCPU (docs/adr/0025)."""
+    resources = template["Resources"]
+    machine = resources["IngestStateMachine"]["Properties"]
+    substitutions = machine["DefinitionSubstitutions"]
+    assert substitutions["ValidatePartFunctionArn"] == {
+        "Fn::GetAtt": ["ValidatePartFunction", "Arn"]
+    }
+    definition = json.loads((ROOT / machine["DefinitionUri"]).read_text())
+    (mapped,) = [s for s in definition["States"].values() if s["Type"] == "Map"]
+    tasks = mapped["ItemProcessor"]["States"].values()
+    assert {t["Parameters"]["FunctionName"] for t in tasks if t["Type"] == "Task"} == {
+        "${ValidatePartFunctionArn}"
+    }
+    part = resources["ValidatePartFunction"]["Properties"]
+    validate = resources["ValidateFunction"]["Properties"]
+    assert part["MemorySize"] == 1769  # "the equivalent of one vCPU"
+    assert validate["MemorySize"] == 3008
+    # validate's code, layers and limits, where a part needs them; logs of its own.
+    assert part["Layers"] == validate["Layers"]
+    assert part["Timeout"] == validate["Timeout"]
+    assert part["EphemeralStorage"]["Size"] >= 2048
+    assert part["Role"] == {"Ref": "ValidatePartRoleArn"}
+    log_group = resources[part["LoggingConfig"]["LogGroup"]["Ref"]]["Properties"]
+    assert log_group["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${NamePrefix}-validate-part"}
+    # Both alarms on every function count the part function's errors and throttles.
+    for alarm in ("FunctionErrorsAlarm", "FunctionThrottlesAlarm"):
+        metrics = resources[alarm]["Properties"]["Metrics"]
+        watched = {
+            m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"]: m["Id"]
+            for m in metrics
+            if "MetricStat" in m
+        }
+        assert set(STEPS) <= set(watched), alarm
+        (total,) = [m["Expression"] for m in metrics if "Expression" in m]
+        assert set(total.split(" + ")) == set(watched.values()), alarm
 
 
 def test_the_persist_function_reaches_s3_with_default_parameters(template):

@@ -203,7 +203,7 @@ def test_roles_that_read_objects_may_list_the_bucket_so_a_missing_key_is_404(ter
         conditions = [unwrap(c) for s in listing for c in s.get("condition", [])]
         assert listing, role
         assert {unwrap(c["variable"]) for c in conditions} & LISTING_ONLY_KEYS == set(), role
-    assert set(readers) == {"validate", "summarize", "persist"}
+    assert set(readers) == {"validate", "validate-part", "summarize", "persist"}
 
 
 def test_what_sns_cannot_deliver_goes_to_an_encrypted_dead_letter_queue(terraform):
@@ -254,3 +254,24 @@ def test_the_alarms_topic_is_encrypted_published_and_cloudwatch_may_use_its_key(
     statements = _statements(terraform.data["aws_iam_policy_document"]["key"])
     (notifications,) = [s for s in statements if unwrap(s.get("sid")) == "NotificationsEncrypt"]
     assert "cloudwatch.amazonaws.com" in str(notifications["principals"])
+
+
+def test_the_part_function_has_a_role_of_its_own_that_the_state_machine_may_invoke(terraform):
+    """A part writes only under work/ (the merge writes the file's reject report), and the
+    Distributed Map's child executions invoke it with the state machine's role."""
+    documents = terraform.data["aws_iam_policy_document"]
+    access = unwrap(terraform.locals["function_access"])
+    assert access["validate-part"] == "${data.aws_iam_policy_document.validate_part.json}"
+    written = {
+        resource
+        for statement in _statements(documents["validate_part"])
+        if "s3:PutObject" in _listed(statement["actions"])
+        for resource in _listed(statement["resources"])
+    }
+    assert written == {"${local.bucket_arn}/${local.prefixes.work}*"}
+    (invoke,) = [
+        s
+        for s in _statements(documents["state_machine"])
+        if unwrap(s.get("sid")) == "InvokeTheSteps"
+    ]
+    assert "'validate-part'" in str(unwrap(invoke["resources"]))

@@ -24,7 +24,7 @@ from csvflow.local.stack import StackNames
 
 # The functions the endpoint runs: the workflow's, the starter included (the SQS delivery
 # invokes it there too). env.json gives them their variables.
-SERVED = ("starter", "validate", "summarize", "persist")
+SERVED = ("starter", "validate", "validate-part", "summarize", "persist")
 # Where env.json's AWS_ENDPOINT_URL points (host.docker.internal:4566).
 CONTAINER_AWS_PORT = 4566
 

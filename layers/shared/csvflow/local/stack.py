@@ -34,7 +34,7 @@ from csvflow.local.sam_template import (
 REGION = "us-east-1"
 # The functions' folders under functions/ (`csvflow logs FUNCTION`); a test holds them to the
 # template's functions.
-FUNCTIONS = ("starter", "validate", "summarize", "persist", "migrate")
+FUNCTIONS = ("starter", "validate", "validate-part", "summarize", "persist", "migrate")
 APPLICATION_ROLE = "csvflow_app"
 MAX_RECEIVE_COUNT = 3
 UPLOAD_PREFIX = "incoming/"
@@ -54,14 +54,14 @@ SPLIT_VARIABLES = ("CSVFLOW_SPLIT_BYTES", "CSVFLOW_PART_BYTES", "CSVFLOW_PART_CO
 def local_variables(function: str) -> dict[str, str]:
     """What the local account adds to a function's environment from the template, on purpose
     (and only this: a test holds the rest to the template)."""
+    # Locally someone watches the terminal: validation's progress every second (AWS: 10 s),
+    # unless the variable says otherwise where csvflow runs.
+    validating = {
+        "CSVFLOW_PROGRESS_LOG_SECONDS": os.environ.get("CSVFLOW_PROGRESS_LOG_SECONDS", "1")
+    }
     added = {
-        # Locally someone watches the terminal: validation's progress every second (AWS: 10 s),
-        # unless the variable says otherwise where csvflow runs.
-        "validate": {
-            "CSVFLOW_PROGRESS_LOG_SECONDS": os.environ.get("CSVFLOW_PROGRESS_LOG_SECONDS", "1")
-        }
-        | WHOLE_OBJECTS
-        | READ_IN_RANGES,
+        "validate": validating | WHOLE_OBJECTS | READ_IN_RANGES,
+        "validate-part": validating | WHOLE_OBJECTS | READ_IN_RANGES,
         "summarize": WHOLE_OBJECTS,
         "persist": WHOLE_OBJECTS,
         # Where a file is split (docs/adr/0018), as set where csvflow runs: to see the split
@@ -267,6 +267,7 @@ def build_stack(session: Any, names: StackNames, root: Path, database_url: str) 
         (root / "statemachine" / "ingest.asl.json").read_text(encoding="utf-8"),
         {
             "ValidateFunctionArn": stack.function_arns["validate"],
+            "ValidatePartFunctionArn": stack.function_arns["validate-part"],
             "SummarizeFunctionArn": stack.function_arns["summarize"],
             "PersistFunctionArn": stack.function_arns["persist"],
             "BucketName": names.bucket,
