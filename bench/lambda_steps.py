@@ -44,6 +44,11 @@ class FolderObjectStore:
             f.seek(max(total - size, 0))
             return f.read(), total
 
+    def read_range(self, ref: ObjectRef, start: int, end: int) -> bytes:
+        with self._path(ref).open("rb") as f:
+            f.seek(start)
+            return f.read(max(end - start, 0))
+
     def open(self, ref: ObjectRef, start: int = 0) -> BinaryIO:
         stream = self._path(ref).open("rb")
         stream.seek(start)

@@ -3,6 +3,9 @@
 import io
 
 import boto3
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from botocore.response import StreamingBody
 from moto import mock_aws
@@ -11,6 +14,7 @@ from urllib3.exceptions import ProtocolError
 from csvflow.adapters.s3 import S3ObjectStore
 from csvflow.domain.model import ObjectRef
 from csvflow.exceptions import SourceObjectMissing, StorageUnavailable
+from csvflow.parquet_files import read_parquet_columns, write_parquet
 from tests.support.fakes import InMemoryObjectStore
 
 BUCKET = "store-test"
@@ -64,6 +68,14 @@ class TestObjectStoreContract:
         ref = put("a.csv", b"a,b\n1,2\nTotal,3\n")
         assert store.read_tail(ref, 8) == (b"Total,3\n", 16)
         assert store.read_tail(ref, 1000) == (b"a,b\n1,2\nTotal,3\n", 16)
+
+    def test_reads_a_range_and_less_past_the_end(self, store_and_put):
+        store, put = store_and_put
+        ref = put("a.bin", bytes(range(100)))
+        assert store.read_range(ref, 10, 14) == bytes(range(10, 14))
+        assert store.read_range(ref, 95, 120) == bytes(range(95, 100))
+        assert store.read_range(ref, 100, 110) == b""
+        assert store.read_range(ref, 7, 7) == b""
 
     def test_round_trips_files(self, store_and_put, tmp_path):
         store, _ = store_and_put
@@ -244,3 +256,49 @@ def test_files_move_in_parts_of_the_size_the_store_is_given(tmp_path, multipart_
 
     assert (etag.rsplit("-", 1)[1] if "-" in etag else "1") == str(parts)
     assert (tmp_path / "back.parquet").read_bytes() == path.read_bytes()
+
+
+def _keys_and_values(rows: int) -> pa.Table:
+    """A part's Parquet as the validator writes it: a row group per batch, a key among wider
+    columns."""
+    rng = np.random.default_rng(3)
+    return pa.table(
+        {
+            "city": pa.array([f"city {i % 97} with a longer name" for i in range(rows)]),
+            "id": pa.array(rng.permutation(rows)),
+            "amount": pa.array(rng.random(rows)),
+            "note": pa.array([f"note {i}" * 3 for i in rng.integers(0, 10**9, rows)]),
+        }
+    )
+
+
+@mock_aws
+def test_a_parquet_objects_columns_are_read_from_their_chunks_only(tmp_path):
+    client = boto3.client("s3", region_name="us-east-1")
+    client.create_bucket(Bucket=BUCKET)
+    served: list[int] = []
+    client.meta.events.register(
+        "after-call.s3.GetObject",
+        lambda parsed, **_: served.append(parsed["ContentLength"]),
+    )
+    table = _keys_and_values(60_000)
+    path = tmp_path / "validated.parquet"
+    write_parquet(table.to_batches(max_chunksize=5_000), lambda: table.schema, path)
+    ref = ObjectRef(BUCKET, "work/x/parts/00001/validated.parquet")
+    store = S3ObjectStore(client)
+    store.upload_file(path, ref)
+    size = path.stat().st_size
+    assert pq.read_metadata(path).num_row_groups == 12
+
+    keys = read_parquet_columns(store, ref, ["id"], tmp_path)
+
+    assert keys.equals(pq.read_table(path, columns=["id"]))
+    assert sum(served) < size / 3, (sum(served), size)
+    assert len(served) <= 1 + 12  # the footer, then a GET per row group's chunk at most
+    assert list(tmp_path.iterdir()) == [path]  # the sparse copy is gone
+    served.clear()
+    both = read_parquet_columns(store, ref, ["id", "city"], tmp_path)
+    assert both.equals(pq.read_table(path, columns=["id", "city"]))
+    served.clear()
+    store.download_file(ref, tmp_path / "whole.parquet")
+    assert sum(served) == size  # what the merge downloaded for the keys before

@@ -37,6 +37,9 @@ class InMemoryObjectStore:
         data = self._get(ref)
         return data[-size:], len(data)
 
+    def read_range(self, ref: ObjectRef, start: int, end: int) -> bytes:
+        return self._get(ref)[start:end]
+
     def open(self, ref: ObjectRef, start: int = 0) -> BinaryIO:
         return io.BytesIO(self._get(ref)[start:])
 

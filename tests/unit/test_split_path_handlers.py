@@ -1,7 +1,9 @@
 """The split path's handlers with in-memory fakes: plan, parts, merge, without the state machine."""
 
 import json
+import random
 
+import pyarrow.parquet as pq
 import pytest
 
 import csvflow.split_path
@@ -250,3 +252,68 @@ def test_a_newer_plan_that_reads_the_file_otherwise_stops_the_part_for_a_redrive
     with pytest.raises(PlanFromNewerRelease, match=r"comment_prefix='#'"):
         handle(ValidatePart.from_event(payload | {"part": part}))
     assert (BUCKET, "work/file-1/parts/00002/result.json") not in store.objects
+
+
+class _ParquetBytesServed(InMemoryObjectStore):
+    """The fake, counting the bytes of the parts' Parquet it serves, however asked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.served = 0
+
+    def _count(self, ref, data: bytes) -> bytes:
+        if ref.key.endswith("/validated.parquet"):
+            self.served += len(data)
+        return data
+
+    def read_tail(self, ref, size):
+        data, total = super().read_tail(ref, size)
+        return self._count(ref, data), total
+
+    def read_range(self, ref, start, end):
+        return self._count(ref, super().read_range(ref, start, end))
+
+    def download_file(self, ref, path):
+        super().download_file(ref, path)
+        self._count(ref, path.read_bytes())
+
+
+def _whole_parquet_downloaded(store, ref, columns, folder):
+    """How the merge read the keys before: the whole part downloaded, then its columns."""
+    path = folder / ref.key.replace("/", "_")  # parts are read side by side
+    store.download_file(ref, path)
+    try:
+        return pq.read_table(path, columns=columns)
+    finally:
+        path.unlink()
+
+
+def test_the_merge_reads_only_the_unique_columns_of_the_parts_and_finds_the_same_repeats(
+    monkeypatch,
+):
+    # Parts whose Parquet is well past the footer's first read (64 KiB): notes of random hex.
+    rng = random.Random(5)
+    rows = [f"{i},{i % 13},{rng.getrandbits(160):040x},{i * 0.25}" for i in range(24_000)]
+    rows[21_000] = "7,1,a late repeat of id 7,1.0"
+    data = ("id,shop,note,amount\n" + "\n".join(rows) + "\n").encode()
+    outcomes, served = [], []
+    for read in (csvflow.split_path.read_parquet_columns, _whole_parquet_downloaded):
+        monkeypatch.setattr(csvflow.split_path, "read_parquet_columns", read)
+        store = _ParquetBytesServed()
+        handle = bootstrap(settings=Settings(), store=store)
+        store.put(
+            BUCKET,
+            "contracts/t.yaml",
+            b"columns: [{name: id, type: int, unique: true}]\nmax_rejected_share: 0.5\n",
+        )
+        payload, plan = _plan(handle, store, data, part_bytes=300_000)
+        for part in _parts(store, plan):
+            handle(ValidatePart.from_event(payload | {"part": part}))
+        store.served = 0
+        merged = handle(MergeParts.from_event(payload))
+        served.append(store.served)
+        outcomes.append((merged["reread"], plan["count"]))
+    (reread, count), whole = outcomes
+    assert count >= 4 and reread is not None and reread["why"] == "unique keys"
+    assert (reread, count) == whole  # the same part named, with the same keys' object
+    assert 0 < served[0] < served[1] / 2, served

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from csvflow.domain.model import ObjectRef
+    from csvflow.ports import ObjectStore
+
 PARQUET_CODEC = "snappy"
 
 
@@ -49,3 +52,83 @@ def write_parquet(
     finally:
         if writer is not None:
             writer.close()
+
+
+# Parquet's own footer read (parquet-cpp's default): one GET holds the footer of most files.
+FOOTER_READ_BYTES = 64 << 10
+# Ranges closer than this are read as one (Arrow's own default for S3, CacheOptions): a GET
+# costs more than the few bytes between two column chunks. No range grows past the cap.
+_HOLE_BYTES = 8 << 10
+_RANGE_BYTES_AT_MOST = 32 << 20
+
+
+def read_parquet_columns(
+    store: ObjectStore, ref: ObjectRef, columns: list[str], folder: Path
+) -> pa.Table:
+    """``columns`` of a Parquet object, reading only its footer and those columns' chunks.
+
+    What is read goes into a sparse local copy at the object's own offsets (the rest reads
+    as zeros, takes no disk blocks, and is never looked at), from which Parquet's reader
+    takes the columns as from the whole file. Deleted before returning.
+    """
+    import pyarrow.parquet as pq
+
+    tail, size = store.read_tail(ref, FOOTER_READ_BYTES)
+    if size < 12 or tail[-4:] != b"PAR1":
+        raise ValueError(f"{ref.uri} is not a Parquet file")
+    footer_start = size - 8 - int.from_bytes(tail[-8:-4], "little")
+    tail_start = size - len(tail)
+    if footer_start < tail_start:  # a footer longer than the first read: the rest of it
+        tail = store.read_range(ref, footer_start, tail_start) + tail
+        tail_start = footer_start
+    path = folder / f"columns-of-{ref.key.replace('/', '_')}"
+    try:
+        with path.open("wb") as copy:
+            copy.truncate(size)
+            copy.seek(tail_start)
+            copy.write(tail)
+            copy.flush()  # the footer, for the reader that opens the copy by its path
+            metadata = pq.read_metadata(path)
+            for start, end in _coalesced(_column_chunks(metadata, columns, tail_start)):
+                copy.seek(start)
+                copy.write(store.read_range(ref, start, end))
+        return pq.read_table(path, columns=columns)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _column_chunks(
+    metadata: pq.FileMetaData, columns: list[str], before: int
+) -> list[tuple[int, int]]:
+    """The byte ranges of ``columns``' chunks in every row group, those not already read."""
+    wanted = {i for i in range(metadata.num_columns) if metadata.schema.column(i).path in columns}
+    missing = set(columns) - {metadata.schema.column(i).path for i in wanted}
+    if missing:
+        raise KeyError(f"no column {sorted(missing)} in the Parquet file")
+    ranges = []
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        for index in wanted:
+            chunk = row_group.column(index)
+            starts = [chunk.data_page_offset]
+            if chunk.has_dictionary_page and chunk.dictionary_page_offset:
+                starts.append(chunk.dictionary_page_offset)
+            start = min(starts)
+            end = min(start + chunk.total_compressed_size, before)
+            if end > start:
+                ranges.append((start, end))
+    return ranges
+
+
+def _coalesced(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        if (
+            merged
+            and start - merged[-1][1] <= _HOLE_BYTES
+            and end - merged[-1][0] <= _RANGE_BYTES_AT_MOST
+        ):
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged

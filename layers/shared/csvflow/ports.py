@@ -22,6 +22,10 @@ class ObjectStore(Protocol):
         """The last ``size`` bytes of the object, and the object's whole size in bytes."""
         ...
 
+    def read_range(self, ref: ObjectRef, start: int, end: int) -> bytes:
+        """Bytes ``start`` to ``end`` (exclusive) of the object, fewer past its end."""
+        ...
+
     def open(self, ref: ObjectRef, start: int = 0) -> BinaryIO:
         """A stream of the object's bytes from byte ``start`` on, read as it is consumed."""
         ...

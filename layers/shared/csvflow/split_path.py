@@ -52,7 +52,7 @@ from csvflow.domain.validation import ValidationOutcome, raise_if_too_many_rejec
 from csvflow.exceptions import InvalidContract, InvalidCsv, PermanentError, RejectedRowsExceeded
 from csvflow.fetching import fetched_in_order
 from csvflow.observability import phase
-from csvflow.parquet_files import write_parquet_table
+from csvflow.parquet_files import read_parquet_columns, write_parquet_table
 from csvflow.ports import ObjectStore
 from csvflow.summary_state_files import (
     merged_summary_state,
@@ -590,12 +590,9 @@ def _spill_keys_by_hash(
     writers: dict[tuple[int, int], pa.ipc.RecordBatchStreamWriter] = {}
 
     def kept_keys(index: int) -> pa.Table:
-        path = folder / f"part-{index}.parquet"
-        store.download_file(layout.part(index, "validated.parquet"), path)
-        kept = pq.read_table(path, columns=columns)
-        # Only the keys stay: hundreds of parts' Parquet would not fit in /tmp.
-        path.unlink()
-        return kept
+        # Only the unique columns' chunks are read (ranged GETs), and only the keys stay:
+        # hundreds of parts' Parquet would not fit in /tmp, nor need downloading.
+        return read_parquet_columns(store, layout.part(index, "validated.parquet"), columns, folder)
 
     try:
         for index, kept in enumerate(fetched_in_order(kept_keys, count)):

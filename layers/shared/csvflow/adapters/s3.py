@@ -63,6 +63,20 @@ class S3ObjectStore:
             total = str(response.get("ContentRange", "")).rpartition("/")[2]
             return data, int(total) if total.isdigit() else len(data)
 
+    def read_range(self, ref: ObjectRef, start: int, end: int) -> bytes:
+        if end <= start:
+            return b""
+        with self._convert(ref):
+            try:
+                response = self._get(ref, Range=f"bytes={start}-{end - 1}")
+            except ClientError as error:
+                # A range starting at or past the end: 416 InvalidRange.
+                if error.response.get("Error", {}).get("Code") == "InvalidRange":
+                    return b""
+                raise
+            data: bytes = response["Body"].read()
+            return data
+
     def open(self, ref: ObjectRef, start: int = 0) -> BinaryIO:
         if self._read_range_bytes:
             ranges = _RangedBody(
