@@ -1,6 +1,6 @@
 """docs/scale.md's model: time from upload to summary and cost, for 1, 10 and 100 GB in AWS.
 
-    python bench/scale_model.py [--part-mb-per-cpu-s 61.8] [--concurrency 100] [--part-mib 256]
+    python bench/scale_model.py [--part-mb-per-cpu-s 61.8] [--concurrency 100] [--part-mib 512]
         [--part-memory-mb 1769] [--express-children] [--arm64] ...
     python bench/scale_model.py --doc     # every table of docs/scale.md, in its order
 
@@ -35,7 +35,7 @@ class Figures:
     parquet_share: float = 0.28  # typed Parquet bytes per CSV byte
     # PUBLISHED (docs/scale.md cites each), or this repository's own settings
     validate_memory_mb: int = 3008  # template.yaml: the validate and summarize functions
-    part_memory_mb: int = 3008  # the function a part runs in: validate's, as deployed
+    part_memory_mb: int = 1769  # template.yaml: the validate-part function (docs/adr/0025)
     mb_per_vcpu: int = 1769
     lambda_gb_s_usd: float = 0.0000166667  # x86, us-east-1, first tier
     lambda_gb_s_usd_arm64: float = 0.0000133334  # arm64 (Graviton2), us-east-1, first tier
@@ -44,7 +44,7 @@ class Figures:
     tmp_bytes: float = 10240 * MIB
     max_file_bytes: float = 10 * 2**30  # CSVFLOW_MAX_FILE_BYTES' default (config.py)
     split_bytes: float = 2**30  # CSVFLOW_SPLIT_BYTES (template.yaml)
-    part_bytes: float = 256 * MIB  # CSVFLOW_PART_BYTES (template.yaml)
+    part_bytes: float = 512 * MIB  # CSVFLOW_PART_BYTES (template.yaml)
     concurrency: int = 100  # CSVFLOW_PART_CONCURRENCY's default (Distributed Map allows 10,000)
     multipart_bytes: float = 64 * MIB  # CSVFLOW_S3_MULTIPART_BYTES: a part's Parquet upload
     merge_reads_at_once: int = 16  # split_path.fetched_in_order
@@ -59,6 +59,8 @@ class Figures:
     glue_vcpus_per_dpu: int = 4
     # DESIGN CHOICES modelled, not deployed (docs/scale.md says which are)
     express_children: bool = False  # the Map's child executions EXPRESS, not STANDARD
+    # A part's Parquet sent up in pieces as it is written, so no wait after the pass (not built).
+    upload_overlapped: bool = False
     arm64: bool = False
     # ASSUMED (not published as a figure, not measured here)
     arm64_speed: float = 1.0  # Graviton2's CPU seconds against x86's for this work: unmeasured
@@ -101,7 +103,7 @@ def split_path(size: float, f: Figures) -> Outcome:
     cores = min(f.cores_per_part, f.part_memory_mb / f.mb_per_vcpu)
     compute = part_mb / (_cpu_rate(f.part_mb_per_cpu_s, f) * cores)
     parquet_mb = part_mb * f.parquet_share
-    upload = parquet_mb / f.upload_mb_s
+    upload = 0.0 if f.upload_overlapped else parquet_mb / f.upload_mb_s
     warm = compute + upload
     map_s = f.map_start_s + f.cold_start_s + waves * warm
     plan = f.cold_start_s + f.plan_s
@@ -229,15 +231,23 @@ def table(f: Figures) -> str:
 
 DEPLOYED = Figures()
 # What was deployed before docs/scale.md's cost work, where the design choices start from.
-DEPLOYED_BEFORE = replace(DEPLOYED, part_bytes=128 * MIB, multipart_bytes=8 * MIB)
+DEPLOYED_BEFORE = replace(
+    DEPLOYED, part_bytes=128 * MIB, multipart_bytes=8 * MIB, part_memory_mb=3008
+)
+# Before the parts had a function of their own: in validate's 3,008 MB, 256 MiB each.
+IN_VALIDATE = replace(DEPLOYED, part_bytes=256 * MIB, part_memory_mb=3008)
 # The design choices, one added at a time to DEPLOYED_BEFORE (docs/scale.md, "What moves it").
 CHOICES: tuple[tuple[str, dict[str, object]], ...] = (
-    ("as deployed before this page (128 MiB parts, 8 MiB multipart)", {}),
-    ("parts of 256 MiB (template.yaml now)", {"part_bytes": 256 * MIB}),
-    ("+ Parquet multipart in 64 MiB pieces (config.py now)", {"multipart_bytes": 64 * MIB}),
-    ("+ parts in a function of 1,769 MB (one vCPU)", {"part_memory_mb": 1769}),
-    ("+ parts of 512 MiB", {"part_bytes": 512 * MIB}),
+    ("the first split path (128 MiB parts, 8 MiB multipart)", {}),
+    ("parts of 256 MiB", {"part_bytes": 256 * MIB}),
+    ("+ Parquet multipart in 64 MiB pieces (config.py)", {"multipart_bytes": 64 * MIB}),
+    ("+ parts in a function of 1,769 MB, one vCPU (deployed)", {"part_memory_mb": 1769}),
+    ("+ parts of 512 MiB (deployed: as deployed now)", {"part_bytes": 512 * MIB}),
     ("+ the Map's children EXPRESS", {"express_children": True}),
+    (
+        "+ the Parquet uploaded during the pass, no wait after it (not built)",
+        {"upload_overlapped": True},
+    ),
     ("+ arm64, at x86's speed (unmeasured)", {"arm64": True}),
 )
 
@@ -288,8 +298,14 @@ SENSITIVITY: tuple[tuple[str, dict[str, object]], ...] = (
         "a part's rate 39.3 MB per CPU s (the last page's, another machine and commit)",
         {"part_mb_per_cpu_s": 39.3, "single_mb_per_cpu_s": 46.1},
     ),
-    ("a part keeps 1.35 cores busy", {"cores_per_part": 1.35}),
-    ("a part keeps 1.7 cores busy (all that 3,008 MB buys)", {"cores_per_part": 1.7}),
+    (
+        "a part's rate 48.2 MB per CPU s (512 MiB parts pinned to one core, this page)",
+        {"part_mb_per_cpu_s": 48.2, "single_mb_per_cpu_s": 55.8},
+    ),
+    (
+        "parts in validate's 3,008 MB keeping 1.7 cores busy (the case against the part function)",
+        {"part_memory_mb": 3008, "cores_per_part": 1.7},
+    ),
     ("S3 small reads 50 ms", {"small_get_s": 0.05}),
     ("Parquet upload 50 MB/s", {"upload_mb_s": 50}),
     ("cold start 2 s", {"cold_start_s": 2.0}),
@@ -323,7 +339,7 @@ def sensitivity_table() -> str:
 
 
 def proposed() -> Figures:
-    """Every x86 choice of CHOICES: what docs/scale.md proposes next."""
+    """Every x86 choice of CHOICES: what docs/scale.md weighs next (built or not)."""
     f = DEPLOYED_BEFORE
     for _, change in CHOICES:
         if not change.get("arm64"):
@@ -338,9 +354,9 @@ def doc() -> str:
             "What dominates:\n\n"
             + breakdown_table(
                 {
-                    "before this page": DEPLOYED_BEFORE,
+                    "parts in validate (256 MiB)": IN_VALIDATE,
                     "as deployed now": DEPLOYED,
-                    "proposed (x86)": proposed(),
+                    "every x86 choice": proposed(),
                 }
             ),
             "Design choices:\n\n" + choices_table(),
