@@ -94,7 +94,7 @@ class Settings:
     # part_concurrency at a time, by a Distributed Map (docs/adr/0018, docs/scale.md); 0
     # never splits. The starter decides, and puts the choice in the execution's input.
     split_bytes: int = 1 << 30
-    part_bytes: int = 256 << 20
+    part_bytes: int = 512 << 20  # template.yaml sets the same
     part_concurrency: int = 100
     # The local runtime's, not a function's: how many Lambda invocations run at once (one in
     # its own process, the others each in a worker process; docs/adr/0019). 0: the machine's
