@@ -14,6 +14,7 @@ from csvflow.config import Settings
 from csvflow.exceptions import (
     ConfigurationError,
     PermanentError,
+    PlanFromNewerRelease,
     StorageUnavailable,
     TransientError,
     UnexpectedError,
@@ -131,6 +132,8 @@ def test_a_library_error_reaches_every_step_as_a_name_it_catches_and_is_recorded
     [
         StorageUnavailable("S3 failed"),  # retried, then FAILED on the step
         ConfigurationError("validate_csv needs store"),  # the deployment's: fix, redrive
+        # A plan from a newer release, read after a rollback: redeploy it, redrive.
+        PlanFromNewerRelease("Dialect: comment_prefix='#'"),
         MemoryError(),  # the function's memory: raise it, redrive
         ModuleNotFoundError("No module named 'pyarrow'"),  # the layer's: fix, redrive
     ],
