@@ -294,3 +294,70 @@ def test_the_execution_shows_its_map_runs_and_parts_and_draws_the_map(runtime):
     )
     svg = state_machine_svg(definition, view.steps, view.map_runs)
     assert f"Validate a part: {len(view.parts)} of {len(view.parts)} items" in svg
+
+
+PLANNED_BY_A_NEWER_RELEASE = '''
+"""The validate function, except that a split file's plan reads as a newer release's would:
+its dialect with a setting this release does not know (a rollback during the execution)."""
+
+import json
+
+import boto3
+
+from csvflow.bootstrap import storage_function
+from csvflow.commands import validate_command
+
+handle = storage_function()
+s3 = boto3.client("s3")
+
+
+def lambda_handler(event, context):
+    answer = handle(validate_command(event))
+    if event.get("step") == "plan" and answer["path"] == "parts":
+        bucket, key = event["source"]["bucket"], f"work/{event['ingestion_id']}/plan.json"
+        plan = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        plan["dialect_fields"]["comment_prefix"] = "#"
+        s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(plan).encode())
+    return answer
+'''
+
+
+def test_a_plan_from_a_newer_release_stops_the_map_unrecorded_for_a_redrive(runtime, database_url):
+    # The parts refuse a reading they do not know (PlanFromNewerRelease), rather than misread
+    # the file or record it as failed: the execution waits on the map, and a redrive finishes
+    # it once the parts can read the plan (here: the setting taken out, as the release that
+    # wrote it would read it back).
+    validate = runtime.function_arns["validate"]
+    package = function_zip(ROOT / "functions" / "validate")
+    runtime.lam.update_function_code(
+        FunctionName=validate, ZipFile=app_zip(PLANNED_BY_A_NEWER_RELEASE)
+    )
+    before = len(runtime.runner.invocations)
+    try:
+        _configure_starter(runtime, SPLIT)
+        key = "incoming/messy/rolled-back.csv"
+        upload = runtime.upload_bytes(messy_csv(120), key)
+        runtime.pump()
+        (failed,) = runtime.wait([upload], timeout=300)
+    finally:
+        runtime.lam.update_function_code(FunctionName=validate, ZipFile=package)
+    assert (failed.status, failed.error) == ("FAILED", "States.ExceedToleratedFailureThreshold"), (
+        failed.cause
+    )
+    parts = [
+        ended
+        for name, ended in runtime.runner.invocations[before:]
+        if name == f"{runtime.names.prefix}validate-part"
+    ]
+    assert parts and set(parts) == {"PlanFromNewerRelease"}, parts
+    queries = PostgresSummaryQueries(connector(database_url))
+    assert queries.summary(key) is None
+
+    plan_key = f"work/{upload.execution_arn.rsplit(':', 1)[-1]}/plan.json"
+    bucket = runtime.names.bucket
+    plan = json.loads(runtime.s3.get_object(Bucket=bucket, Key=plan_key)["Body"].read())
+    del plan["dialect_fields"]["comment_prefix"]
+    runtime.s3.put_object(Bucket=bucket, Key=plan_key, Body=json.dumps(plan).encode())
+    redriven = runtime.redrive(upload.execution_arn, timeout=300)
+    assert redriven.status == "SUCCEEDED", redriven.cause
+    assert queries.summary(key)["rows"] > 100
