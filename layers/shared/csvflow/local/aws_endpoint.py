@@ -7,9 +7,16 @@ in-memory backends, through a moto server running on a thread of this process.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
+
+# The workers' requests are the run's plumbing, not its output: werkzeug would print one
+# access line per request on the terminal (it adds its own handler when none takes INFO);
+# they go to this logger at DEBUG instead, which --verbose shows.
+_requests_log = logging.getLogger("csvflow.local.endpoint")
 
 
 @contextmanager
@@ -24,12 +31,16 @@ def account_served(host: str, port: int, *, name: str) -> Iterator[str]:
     )
     from werkzeug.serving import make_server
 
+    class QuietRequestHandler(MotoRequestHandler):  # type: ignore[misc]
+        def log(self, type: str, message: str, *args: Any) -> None:
+            _requests_log.debug("%s %s", self.address_string(), message % args)
+
     server = make_server(
         host,
         port,
         DomainDispatcherApplication(create_backend_app),
         threaded=True,
-        request_handler=MotoRequestHandler,
+        request_handler=QuietRequestHandler,
     )
     thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
