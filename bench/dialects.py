@@ -5,7 +5,8 @@
 
 Every file of the corpus (tests/data/dialects, or the annotated folder given by --corpus, such as
 the held-out sets tests/data/dialects-heldout, tests/data/dialects-heldout2,
-tests/data/dialects-heldout3, tests/data/dialects-heldout4 and tests/data/dialects-heldout5) is read by each tool as a user would call it, with no hint about the file: csvflow through `csvflow profile FILE --json`, DuckDB's `read_csv` auto-detection,
+tests/data/dialects-heldout3, tests/data/dialects-heldout4, tests/data/dialects-heldout5 and
+tests/data/dialects-heldout6) is read by each tool as a user would call it, with no hint about the file: csvflow through `csvflow profile FILE --json`, DuckDB's `read_csv` auto-detection,
 pandas' `read_csv(sep=None, engine="python")` and clevercsv's `read_dataframe`. Each reading is
 judged against the file's annotation by bench/dialect_corpus.py (the module the CI test uses):
 RIGHT, MISREAD (a table, not the right one) or REFUSED (an error). The issue's goal: at least 95 %
