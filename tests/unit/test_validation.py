@@ -1,9 +1,17 @@
 import codecs
+import io
 import random
+import threading
+import time
+from typing import Any
 
 import pyarrow as pa
 import pytest
 
+from csvflow.domain.dialect import HEAD_BYTES, detect_dialect
+from csvflow.domain.model import no_contract
+from csvflow.domain.rejects import RejectReport
+from csvflow.domain.validation import BLOCKS_AHEAD, CsvValidator
 from csvflow.exceptions import InvalidCsv, RejectedRowsExceeded
 from tests.support.csv_helpers import contract, report_rows, validate_bytes
 
@@ -207,3 +215,65 @@ def test_line_numbers_stay_right_when_only_some_blocks_hold_line_breaks_in_value
 
     assert [r["line"] for r in report_rows(result.report_csv)] == expected
     assert len(expected) > 5
+
+
+class _CountedReads(io.RawIOBase):
+    """A file whose reads are counted, as an object store's body would be read."""
+
+    def __init__(self, data: bytes) -> None:
+        self._inner = io.BytesIO(data)
+        self.reads = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        self.reads += 1
+        return self._inner.readinto(buffer)
+
+
+def _validated_slowly(data: bytes, *, block_size: int) -> tuple[list[int], int]:
+    """Every batch's rows, read by a consumer slower than the disk; and the most reads the
+    file was ahead of the batches handed over."""
+    stream = _CountedReads(data)
+    validator = CsvValidator(
+        stream,
+        file="upload.csv",
+        dialect=detect_dialect(data[:HEAD_BYTES], file="upload.csv", size=len(data)),
+        contract=no_contract("test"),
+        report=RejectReport(io.StringIO()),
+        block_size=block_size,
+    )
+    rows, lead = [], 0
+    for batch in validator.batches():
+        time.sleep(0.002)  # a profile's work on the batch
+        rows.append(batch.num_rows)
+        lead = max(lead, stream.reads - len(rows))
+    return rows, lead
+
+
+def test_the_reader_stays_a_few_blocks_ahead_of_a_slow_consumer():
+    # Arrow's reader reads up to 32 blocks ahead on its own thread (128 MB at the 4 MB
+    # block; 38 reads ahead here without the pacing). Allowed: the peek at the first byte,
+    # the blocks ahead of the batches asked for, and the batches the validator's own
+    # read-ahead has asked for but not handed over (one waiting, one being made).
+    data = b"id,text\n" + b"".join(b"%d,row-%d\n" % (i, i * 7) for i in range(40_000))
+    rows, lead = _validated_slowly(data, block_size=8192)
+    assert sum(rows) == 40_000
+    assert len(rows) > 60
+    assert lead <= BLOCKS_AHEAD + 6
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "cp1252"])
+def test_a_transcoded_file_of_many_blocks_is_read_whole(encoding: str):
+    # Arrow transcodes a block's worth of bytes at a time: UTF-16 takes two reads a block,
+    # which the pacing of the reads has to allow or the pass waits for ever.
+    data = ("id,city\n" + "".join(f"{i},Zürich\n" for i in range(20_000))).encode(encoding)
+    done: list[list[int]] = []
+    worker = threading.Thread(
+        target=lambda: done.append(_validated_slowly(data, block_size=4096)[0]), daemon=True
+    )
+    worker.start()
+    worker.join(timeout=60)
+    assert done, "the pass did not finish"
+    assert sum(done[0]) == 20_000

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import threading
 from collections.abc import Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -32,6 +33,9 @@ from csvflow.exceptions import InvalidCsv, RejectedRowsExceeded
 logger = logging.getLogger(__name__)
 
 BLOCK_SIZE = 4 << 20
+# Blocks Arrow's reader may read past the batches asked for: a batch's parse needs its block
+# and the next one (where its last row may end), and one to spare so the disk keeps ahead.
+BLOCKS_AHEAD = 3
 # Rows per batch where Python's csv module parses (dialects Arrow's reader lacks).
 _PYTHON_BATCH_ROWS = 65536
 # Lines of a repeated header listed in the outcome (all are counted).
@@ -67,7 +71,13 @@ class ValidationOutcome:
 
 class _TableBytes(io.RawIOBase):
     """The bytes of the table's rows: from ``start`` (past a preamble and the header) to
-    ``end`` (before a footer), counting quote characters on the way."""
+    ``end`` (before a footer), counting quote characters on the way.
+
+    Once ``pace`` is called, reads keep at most a few blocks ahead of the batches asked
+    for. Arrow's reader reads on an I/O thread of its own, up to 32 blocks ahead of its parse
+    (128 MB at the 4 MB block), whenever the checks and the profile take longer than the
+    disk; those blocks are Python bytes, outside Arrow's pool, and they were the biggest
+    part of a profile's peak memory."""
 
     def __init__(self, inner: BinaryIO, *, start: int, end: int | None, quote: str) -> None:
         self._inner = inner
@@ -77,6 +87,30 @@ class _TableBytes(io.RawIOBase):
         self.quotes = 0
         self.bytes_read = 0
         self._peeked = b""
+        self._paced = threading.Condition()
+        self._reads_allowed: int | None = None  # None: not paced
+        self._reads_per_batch = 1
+        self.reads = 0
+
+    def pace(self, blocks_ahead: int, reads_per_block: int) -> None:
+        """From now on, read at most ``blocks_ahead`` blocks past the batches asked for
+        (``asked``), a block being ``reads_per_block`` reads."""
+        with self._paced:
+            self._reads_per_batch = reads_per_block
+            self._reads_allowed = self.reads + blocks_ahead * reads_per_block
+
+    def asked(self) -> None:
+        """A batch is asked for: one more block may be read."""
+        with self._paced:
+            if self._reads_allowed is not None:
+                self._reads_allowed += self._reads_per_batch
+                self._paced.notify_all()
+
+    def unpace(self) -> None:
+        """No more pacing (the pass is over, or abandoned): a waiting read goes on."""
+        with self._paced:
+            self._reads_allowed = None
+            self._paced.notify_all()
 
     def readable(self) -> bool:
         return True
@@ -93,6 +127,10 @@ class _TableBytes(io.RawIOBase):
         return not self._peeked
 
     def readinto(self, buffer: Any) -> int:
+        with self._paced:
+            while self._reads_allowed is not None and self.reads >= self._reads_allowed:
+                self._paced.wait()
+            self.reads += 1
         # Every ObjectStore's stream reads into a buffer (the S3 adapter's body does it for
         # a botocore whose StreamingBody has only read()).
         while self._to_skip:
@@ -124,6 +162,13 @@ class _TableBytes(io.RawIOBase):
             if self._left is not None:
                 self._left -= n
         return n
+
+
+def _reads_per_block(encoding: str) -> int:
+    """Reads of a block's size that a block of UTF-8 takes: Arrow transcodes other encodings
+    a block's worth of bytes at a time, and UTF-16 or UTF-32 text shrinks by up to 2 or 4."""
+    name = encoding.lower().replace("_", "-")
+    return 4 if name.startswith("utf-32") else 2 if name.startswith("utf-16") else 1
 
 
 @dataclass(order=True)
@@ -244,6 +289,7 @@ class CsvValidator:
                     if good.num_rows:
                         yield good
             finally:
+                self._stream.unpace()
                 for keys in self._unique_keys.values():
                     keys.close()
         self._flush_invalid(up_to=None)
@@ -307,7 +353,13 @@ class CsvValidator:
     def _arrow_blocks(self) -> Iterator[tuple[pa.RecordBatch | None, list[_InvalidRow]]]:
         if self._stream.at_end():
             return iter([(None, [])])  # a header without rows: Arrow would call it no CSV
-        return self._blocks(self._open())
+        self._stream.pace(BLOCKS_AHEAD, _reads_per_block(self.dialect.encoding))
+        self._stream.asked()  # opening parses the first block, reading the second
+        try:
+            return self._blocks(self._open())
+        except BaseException:
+            self._stream.unpace()  # Arrow's I/O thread may wait on a read
+            raise
 
     def _needs_python(self) -> bool:
         """Arrow's reader has no skip-initial-space, and rejects the rows a dialect reads
@@ -380,6 +432,7 @@ class CsvValidator:
         """Each block with the rows of wrong width Arrow skipped in it; last, ``None`` with
         those it skipped at the end. Runs on the read-ahead thread."""
         while True:
+            self._stream.asked()
             try:
                 batch = reader.read_next_batch()
             except StopIteration:
