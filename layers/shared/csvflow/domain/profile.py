@@ -137,6 +137,18 @@ class ColumnState:
         lengths = pc.min_max(pc.utf8_length(distinct))
         self._lengths(lengths["min"].as_py(), lengths["max"].as_py())
 
+    def exact_bytes(self) -> int:
+        """Memory the column's exact counts hold (distinct values, quantiles, top values)."""
+        return self.distinct.exact_bytes + self.quantiles.exact_bytes + self.top.exact_bytes
+
+    def to_sketches(self) -> None:
+        """Count this column approximately from now on: its exact state goes to sketches."""
+        if self.spec.type is ColumnType.STRING and self.top.exact:
+            self.top.stop_exact()
+            self._distinct_past_limit()
+        self.distinct.to_sketch()
+        self.quantiles.to_sketch()
+
     def distinct_count(self) -> DistinctCount:
         """The column's distinct count; a text column's is its top values' values while
         those are exact."""
@@ -245,22 +257,45 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+# Memory all of a file's columns may hold for their exact counts (docs/adr/0024). Each column
+# is exact up to EXACT_LIMIT values; on a wide file that is 1 to 2 MB a column, 200 MB on 150
+# numeric columns: past the budget, the columns holding most move to their sketches first.
+EXACT_STATE_BUDGET = 48 << 20
+
+
 class Profiler:
     """Profiles every column of a stream of batches; mergeable with another Profiler."""
 
-    def __init__(self, specs: list[ColumnSpec]) -> None:
+    def __init__(self, specs: list[ColumnSpec], exact_budget: int | None = None) -> None:
         self.states = [ColumnState(spec) for spec in specs]
         self.rows = 0
+        self.exact_budget = EXACT_STATE_BUDGET if exact_budget is None else exact_budget
 
     def update(self, batch: pa.RecordBatch) -> None:
         self.rows += batch.num_rows
         for state, column in zip(self.states, batch.columns, strict=True):
             state.update(column)
+        self._keep_within_budget()
 
     def merge(self, other: Profiler) -> None:
         self.rows += other.rows
         for mine, theirs in zip(self.states, other.states, strict=True):
             mine.merge(theirs)
+        self._keep_within_budget()
+
+    def exact_bytes(self) -> int:
+        """Memory the columns' exact counts hold together."""
+        return sum(state.exact_bytes() for state in self.states)
+
+    def _keep_within_budget(self) -> None:
+        sizes = [state.exact_bytes() for state in self.states]
+        held = sum(sizes)
+        # The largest first: the fewest columns lose their exact counts.
+        for size, state in sorted(zip(sizes, self.states, strict=True), key=lambda p: -p[0]):
+            if held <= self.exact_budget:
+                return
+            state.to_sketches()
+            held -= size
 
     def profiles(self) -> list[dict[str, Any]]:
         return [state.profile(i) for i, state in enumerate(self.states, start=1)]

@@ -39,11 +39,26 @@ class DistinctCount:
         self._unique: pa.Array | None = None
         self._pending: list[pa.Array] | None = []
         self._pending_size = 0
+        self._pending_bytes = 0
         self._sketch: HyperLogLog | None = None
 
     @property
     def exact(self) -> bool:
         return self._pending is not None
+
+    @property
+    def exact_bytes(self) -> int:
+        """Memory the exact set holds (its keys and those pending); 0 once a sketch."""
+        if self._pending is None:
+            return 0
+        return self._pending_bytes + (self._unique.nbytes if self._unique is not None else 0)
+
+    def to_sketch(self) -> None:
+        """Count approximately from now on (a budget's decision: the exact set is too big)."""
+        if self._pending is not None:
+            self._compact()
+        if self._pending is not None:
+            self._to_sketch()
 
     def update(self, keys: pa.Array) -> None:
         """Count ``keys`` (non-null; repeats allowed) in."""
@@ -53,6 +68,7 @@ class DistinctCount:
             return
         self._pending.append(keys)
         self._pending_size += len(keys)
+        self._pending_bytes += keys.nbytes
         if self._pending_size > max(EXACT_LIMIT, len(self._unique or ())):
             self._compact()
 
@@ -111,7 +127,7 @@ class DistinctCount:
         if self._pending:
             parts = [self._unique, *self._pending] if self._unique is not None else self._pending
             self._unique = pc.unique(pa.concat_arrays(parts))
-            self._pending, self._pending_size = [], 0
+            self._pending, self._pending_size, self._pending_bytes = [], 0, 0
         if len(self._unique or ()) > EXACT_LIMIT:
             self._to_sketch()
 
@@ -302,6 +318,18 @@ class Quantiles:
         """Whether the quantiles are still value counts (``update_counts`` takes a batch's)."""
         return self._counts is not None
 
+    @property
+    def exact_bytes(self) -> int:
+        """Memory the exact quantiles hold (counts or values); 0 once a sketch."""
+        if self._counts is not None:
+            return self._counts.nbytes
+        return sum(chunk.nbytes for chunk in self._chunks or ())
+
+    def to_sketch(self) -> None:
+        """Sketch from now on (a budget's decision: the exact values are too many)."""
+        if self._sketch is None:
+            self._to_sketch()
+
     def update(self, values: pa.Array) -> None:
         """Take a batch of a column as float64, nulls dropped."""
         if self._counts is not None:
@@ -434,6 +462,11 @@ class _ValueCounts:
         """The distinct values held, counted when those pending are merged."""
         return len(self._values)
 
+    @property
+    def nbytes(self) -> int:
+        """Memory held: the values and counts, and those pending."""
+        return 16 * (len(self._values) + self._pending_size)
+
     def add(self, values: np.ndarray, counts: np.ndarray) -> None:
         self._pending.append((values, counts))
         self._pending_size += len(values)
@@ -515,6 +548,24 @@ class TopValues:
         self.exact = True
         self.error = 0
         self._values_at_limit: pa.Array | None = None
+        self._pending_bytes = 0
+
+    @property
+    def exact_bytes(self) -> int:
+        """Memory the exact counts hold (every distinct value so far); 0 once a summary."""
+        if not self.exact:
+            return 0
+        return self._pending_bytes + self._values.nbytes + self._counts.nbytes
+
+    def stop_exact(self) -> None:
+        """Keep a summary from now on, as past the exact limit (a budget's decision); the
+        values counted so far are taken once by ``take_values_at_limit``."""
+        self._compact()
+        if self.exact:
+            self.exact = False
+            self._values_at_limit = self._values
+            if len(self._values) > TOP_CAPACITY:
+                self._values, self._counts = self._decrement(self._values, self._counts)
 
     def update(self, values: pa.Array, counts: pa.Array) -> None:
         """Add ``counts[i]`` occurrences of ``values[i]`` (distinct, non-null strings)."""
@@ -524,6 +575,7 @@ class TopValues:
             values, counts = self._decrement(values, counts)
         self._pending.append((values, counts))
         self._pending_size += len(values)
+        self._pending_bytes += values.nbytes + counts.nbytes
         if self._pending_size > max(EXACT_LIMIT, len(self._values)):
             self._compact()
 
@@ -572,7 +624,7 @@ class TopValues:
                 "count": pa.concat_arrays([self._counts, *(c for _, c in self._pending)]),
             }
         )
-        self._pending, self._pending_size = [], 0
+        self._pending, self._pending_size, self._pending_bytes = [], 0, 0
         summed = table.group_by("value", use_threads=False).aggregate([("count", "sum")])
         values, counts = summed["value"].combine_chunks(), summed["count_sum"].combine_chunks()
         if len(values) > EXACT_LIMIT and self.exact:
