@@ -1,9 +1,11 @@
-"""The allocator setting `csvflow profile` makes before it streams a file."""
+"""The allocator setting `csvflow profile` and the validate and summarize functions make
+before they stream a file."""
 
 import sys
 
 import pytest
 
+from csvflow.bootstrap import storage_function
 from csvflow.process_memory import return_large_blocks
 
 
@@ -11,3 +13,11 @@ from csvflow.process_memory import return_large_blocks
 def test_glibc_takes_the_fixed_mmap_threshold():
     assert return_large_blocks() is True
     assert return_large_blocks() is True  # once per process, the same answer
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_the_validate_and_summarize_functions_set_it_at_their_cold_start(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    return_large_blocks.cache_clear()
+    storage_function({})
+    assert return_large_blocks.cache_info().currsize == 1

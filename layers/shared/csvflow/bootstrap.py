@@ -10,6 +10,7 @@ from typing import Any
 from csvflow.config import Settings
 from csvflow.exceptions import ConfigurationError, CsvflowError, UnexpectedError
 from csvflow.ports import IngestionRepository, ObjectStore, SchemaMigrator, WorkflowStarter
+from csvflow.process_memory import return_large_blocks
 
 Handle = Callable[[Any], dict[str, Any]]
 Handlers = Mapping[type, Callable[..., dict[str, Any]]]
@@ -96,6 +97,9 @@ def storage_function(environ: Mapping[str, str] = os.environ) -> Handle:
     """The validate and summarize Lambdas: S3 only."""
     from csvflow.adapters.s3 import S3ObjectStore
 
+    # They stream files through numpy and Arrow as `csvflow profile` does, at a memory size
+    # that AWS bills and caps: freed arrays go back to the system.
+    return_large_blocks()
     settings = Settings.from_environ(environ)
     return bootstrap(
         settings=settings,
