@@ -147,7 +147,8 @@ class ColumnState:
             self.top.stop_exact()
             self._distinct_past_limit()
         self.distinct.to_sketch()
-        self.quantiles.to_sketch()
+        if self.spec.type in NUMERIC_TYPES:  # only numbers have quantiles
+            self.quantiles.to_sketch()
 
     def distinct_count(self) -> DistinctCount:
         """The column's distinct count; a text column's is its top values' values while
