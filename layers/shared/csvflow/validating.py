@@ -75,12 +75,25 @@ def write_and_summarize(
     progress: Callable[[], None] | None = None,
     every_seconds: float = 0,
 ) -> Summarizer:
-    """Run the validator's pass: its rows, checked and parsed on a read-ahead thread, written
-    to ``parquet_path`` and summarized on this one; ``progress`` told every ``every_seconds``
-    (on this thread, the function's, where the runtime collects its log)."""
-    batches: Iterator[pa.RecordBatch] = read_ahead(validator.batches())
+    """Run the validator's pass as a pipeline of threads, each a batch ahead of the next: its
+    rows checked and parsed on a read-ahead thread, summarized on a second, written to
+    ``parquet_path`` on this one; ``progress`` told every ``every_seconds``, as checked
+    blocks come (from the summarizing thread: one the function started, whose log is the
+    function's)."""
+    checked = read_ahead(validator.batches())
+    told: Iterator[pa.RecordBatch] = checked
     if progress is not None:
-        batches = telling_progress(batches, progress, every_seconds=every_seconds)
-    summarizing = SummarizingBatches(batches, lambda: validator.schema, contract)
-    write_parquet(summarizing, lambda: validator.schema, parquet_path)
+        told = telling_progress(checked, progress, every_seconds=every_seconds)
+    summarizing = SummarizingBatches(told, lambda: validator.schema, contract)
+    # Summarizing and encoding Parquet each cost about as much as checking: on one thread
+    # they took turns, and the pass used little more than one core (docs/adr/0021). Both
+    # release the GIL for most of their work.
+    summarized = read_ahead(summarizing, name="summarize")
+    try:
+        write_parquet(summarized, lambda: validator.schema, parquet_path)
+    finally:
+        # A failed write stops both threads now, not when its traceback is let go: the
+        # summarizing one first, as it reads from the checking one.
+        summarized.close()
+        checked.close()
     return summarizing.summarizer()

@@ -23,8 +23,11 @@ class _Raised:
         self.error = error
 
 
-def read_ahead(source: Iterable[T], depth: int = 1) -> Generator[T, None, None]:
-    """Iterate ``source`` on a worker thread: ``depth`` items wait, one more is being made."""
+def read_ahead(
+    source: Iterable[T], depth: int = 1, *, name: str = "read-ahead"
+) -> Generator[T, None, None]:
+    """Iterate ``source`` on a worker thread (called ``name``): ``depth`` items wait, one more
+    is being made."""
     items: queue.Queue[Any] = queue.Queue(maxsize=depth)
     stopped = threading.Event()
 
@@ -52,7 +55,7 @@ def read_ahead(source: Iterable[T], depth: int = 1) -> Generator[T, None, None]:
             if close is not None:
                 close()  # a generator's own cleanup runs on the thread that ran it
 
-    worker = threading.Thread(target=produce, name="read-ahead", daemon=True)
+    worker = threading.Thread(target=produce, name=name, daemon=True)
     worker.start()
     try:
         while (item := items.get()) is not _DONE:
