@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import atexit
+import functools
+import gc
 import logging
 import os
 import signal
@@ -16,6 +19,7 @@ from csvflow.cli.errors import explain
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _objects_left_to_the_os_at_exit()
     parser = _parser()
     args = parser.parse_args(argv)
     verbose = getattr(args, "verbose", False)
@@ -37,6 +41,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         sentence, code = explain(error)
         print(f"csvflow: {sentence}", file=sys.stderr)
         return code
+
+
+@functools.cache  # once a process
+def _objects_left_to_the_os_at_exit() -> None:
+    """At exit, after the exit's own cleanups, freeze what the command made.
+
+    The interpreter's last garbage collections walk every object left (after `run`: moto's
+    backends, botocore's models, the functions' modules): about 0.9 s of CPU and 1 to 2 s of
+    wall after the output is printed, to free memory the OS takes back at once. Frozen
+    objects are not walked. Exit functions run last registered first: this one after those
+    registered while the command ran.
+    """
+    atexit.register(gc.freeze)
 
 
 def _configure_logging(verbose: bool) -> None:
