@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -14,7 +15,8 @@ from csvflow.operations.executions import execution_history
 FINISHED = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 # An upload whose event the starter never took: no execution exists.
 NOT_STARTED = "NOT_STARTED"
-# How often a wait looks at the executions: every 50 ms at first, slowing to every 0.5 s.
+# How often a wait looks at the executions: every 50 ms at first, slowing to every 0.5 s, and
+# every 50 ms again once a function has returned (step_ended).
 POLL_FIRST, POLL_LONGEST = 0.05, 0.5
 STATE_READ_INTERVAL = 0.5
 
@@ -44,6 +46,12 @@ class ExecutionTracker:
         self._sfn = sfn
         self._state_machine_arn = state_machine_arn
         self._inputs: dict[str, dict[str, Any]] = {}
+        self._step_ended = threading.Event()
+
+    def step_ended(self) -> None:
+        """A function invocation has returned: its execution moves on (to the next state, or
+        to its end) in a moment, so a wait looks again now instead of after its pause."""
+        self._step_ended.set()
 
     def find_executions(self, uploads: list[Upload]) -> None:
         """Match uploads to the executions the starter started, by key and ETag.
@@ -83,6 +91,8 @@ class ExecutionTracker:
         pause = POLL_FIRST
         states_read = 0.0
         while len(results) < len(uploads):
+            # Before looking: a step that ends while this round looks cuts its pause short.
+            self._step_ended.clear()
             self.find_executions(uploads)
             # One listing per round for every status: describing each unfinished execution
             # every 50 ms is, in a burst, hundreds of calls into moto beside the functions.
@@ -114,9 +124,12 @@ class ExecutionTracker:
             if time.monotonic() > deadline:
                 raise TimeoutError("executions did not finish in time")
             if len(results) < len(uploads):
-                # Small files finish in a fraction of a second; a big one needs no 50 ms look.
-                time.sleep(pause)
-                pause = min(pause * 1.5, POLL_LONGEST)
+                # Small files finish in a fraction of a second; a big one needs no 50 ms look
+                # while a step runs, but its end, or the next state, is seen at once.
+                if self._step_ended.wait(pause):
+                    pause = POLL_FIRST
+                else:
+                    pause = min(pause * 1.5, POLL_LONGEST)
         return [results[u.execution_arn] for u in uploads]
 
     def redrive(self, execution_arn: str, *, timeout: float = 3600) -> ExecutionResult:

@@ -167,6 +167,8 @@ class LocalRuntime:
             starter_arn=self.function_arns["starter"],
         )
         self._executions = ExecutionTracker(self.sfn, self.state_machine_arn)
+        # Each invocation's end (its log, as Lambda sends it on) tells a wait to look again.
+        self.runner.log_sinks.append(lambda _: self.executions.step_ended())
         self.migrate()
         # S3 sends an s3:TestEvent when notifications are configured; the starter skips it.
         self.pump()
