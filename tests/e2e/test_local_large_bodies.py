@@ -10,7 +10,7 @@ import random
 import pyarrow.parquet as pq
 import pytest
 
-from csvflow.local.s3_bodies import SpilledBody
+from csvflow.local.spilled_bodies import SpilledBody
 
 pytestmark = pytest.mark.e2e
 

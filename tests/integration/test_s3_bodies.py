@@ -7,6 +7,7 @@ import inspect
 import io
 import json
 import os
+import threading
 import tracemalloc
 from urllib.parse import unquote_plus
 
@@ -17,6 +18,7 @@ from moto import mock_aws
 
 from csvflow.local.runtime import _integrity_checks_left_to_real_s3 as _integrity_checks_as_locally
 from csvflow.local.s3_bodies import large_bodies_written_to_disk, put_file
+from csvflow.local.spilled_bodies import BodiesAhead
 
 BUCKET = "bodies-bucket"
 
@@ -224,3 +226,40 @@ def test_moto_still_sends_a_put_object_where_the_patch_expects_it():
     assert callable(BotocoreStubber.__call__) and callable(S3Response.put_object)
     assert "self.body" in inspect.getsource(S3Response.put_object)
     assert PUT_OBJECT_EVENT == "before-send.s3.PutObject"
+
+
+def test_a_body_copied_ahead_is_the_object_put_and_tells_its_progress_as_it_is_made(s3, tmp_path):
+    paths = [tmp_path / "first.csv", tmp_path / "second.csv"]
+    for size, path in zip((7 << 20, 3 << 20), paths, strict=True):
+        path.write_bytes(os.urandom(size))
+    heard: list[tuple[str, int, int]] = []
+    both_copied = threading.Event()
+
+    def told(path, sent, total):
+        heard.append((path.name, sent, total))
+        if path == paths[-1] and sent == total:
+            both_copied.set()
+
+    with BodiesAhead(paths, told) as bodies:
+        assert both_copied.wait(60)  # made ahead, in order, before anyone takes them
+        bodies_taken = [bodies.take(path) for path in paths]
+        assert bodies.take(paths[0]) is None  # each body once
+    answers = [
+        put_file(BUCKET, f"incoming/{path.name}", path, body=body)
+        for path, body in zip(paths, bodies_taken, strict=True)
+    ]
+
+    for path, answer in zip(paths, answers, strict=True):
+        stored = s3.get_object(Bucket=BUCKET, Key=f"incoming/{path.name}")
+        assert stored["Body"].read() == path.read_bytes()
+        assert answer["ETag"] == stored["ETag"] == f'"{hashlib.md5(path.read_bytes()).hexdigest()}"'
+        sent = [sent for name, sent, _ in heard if name == path.name]
+        assert sent[-1] == path.stat().st_size and sent == sorted(sent)
+    assert not any(t.name.startswith("upload-ahead") for t in threading.enumerate())
+
+
+def test_a_copy_ahead_that_failed_raises_when_its_body_is_taken(tmp_path):
+    folder = tmp_path / "a folder, not a file"
+    folder.mkdir()
+    with BodiesAhead([folder]) as bodies, pytest.raises(IsADirectoryError):
+        bodies.take(folder)

@@ -8,12 +8,15 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from csvflow.cli.database import add_database_option, open_database
 from csvflow.cli.format import format_aggregate, format_columns, format_dialect
 from csvflow.cli.functions import add_lambda_endpoint_option
 from csvflow.domain.model import ObjectRef
+
+if TYPE_CHECKING:
+    from csvflow.local.spilled_bodies import BodiesAhead
 
 
 def register(
@@ -30,24 +33,39 @@ def register(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from csvflow.adapters.postgres.connection import connector
-    from csvflow.adapters.postgres.queries import PostgresSummaryQueries
-    from csvflow.local.account_folder import local_data_dir
-    from csvflow.local.runtime import LocalRuntime
+    # Imports no moto: the files' copies begin before the emulator's imports.
+    from csvflow.local.spilled_bodies import BodiesAhead
 
     missing = [str(p) for p in args.paths if not p.is_file()]
     if missing:
         print(f"csvflow: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
-    dataset = args.dataset or (args.contract.stem if args.contract else None)
     started = time.monotonic()
+    upload_progress = _UploadProgress(started, live=sys.stderr.isatty() and not args.json)
+    # The files' copies for the emulated bucket (each one's MD5, S3's ETag) are made on a
+    # thread while the emulator is imported and the database and the stack start: hashing
+    # and the kernel's copy leave the GIL to them.
+    with BodiesAhead(args.paths, None if args.json else upload_progress) as bodies:
+        return _run(args, bodies, started, upload_progress)
+
+
+def _run(
+    args: argparse.Namespace,
+    bodies: BodiesAhead,
+    started: float,
+    upload_progress: _UploadProgress,
+) -> int:
+    from csvflow.adapters.postgres.connection import connector
+    from csvflow.adapters.postgres.queries import PostgresSummaryQueries
+    from csvflow.local.account_folder import local_data_dir
+    from csvflow.local.runtime import LocalRuntime
+
+    dataset = args.dataset or (args.contract.stem if args.contract else None)
 
     def progress(upload: Any, state: str) -> None:
         if not args.json:
             elapsed = time.monotonic() - started
             print(f"  {elapsed:6.1f}s  {upload.file}: {state}", file=sys.stderr)
-
-    upload_progress = _UploadProgress(started, live=sys.stderr.isatty() and not args.json)
 
     with open_database(args) as url:
         # The local stack runs the migration step at creation, as a deploy does.
@@ -62,6 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 on_state=progress,
                 on_upload_progress=None if args.json else upload_progress,
                 on_validation_progress=None if args.json else _ValidationProgress(started),
+                bodies=bodies,
             )
         queries = PostgresSummaryQueries(connector(url))
         records = [_run_record(result) for result in results]

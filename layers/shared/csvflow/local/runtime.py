@@ -36,6 +36,7 @@ from csvflow.local.moto_imports import defer_batch_backend
 from csvflow.local.s3_bodies import large_bodies_written_to_disk, put_file
 from csvflow.local.s3_ranges import gets_streamed_from_disk, ranged_gets_read_their_range
 from csvflow.local.sam_template import read_template
+from csvflow.local.spilled_bodies import BodiesAhead, SpilledBody
 from csvflow.local.stack import (
     REGION,
     TEMPLATE,
@@ -207,17 +208,19 @@ class LocalRuntime:
         dataset: str | None = None,
         key: str | None = None,
         on_progress: Callable[[int, int], None] | None = None,
+        body: SpilledBody | None = None,
     ) -> Upload:
         """Put a file under incoming/, as a user would; S3 notifies SNS, SNS feeds SQS.
 
-        ``on_progress(sent, total)`` hears how many bytes have gone, as the emulator reads them.
+        ``on_progress(sent, total)`` hears how many bytes have gone, as the emulator reads them;
+        ``body``: the file's copy made ahead (BodiesAhead), which has told its progress.
         """
         key = key or (
             f"{UPLOAD_PREFIX}{dataset}/{path.name}" if dataset else f"{UPLOAD_PREFIX}{path.name}"
         )
         # Straight into the emulator's S3, as its PUT handler stores it, without the copies of
         # the request body its HTTP layer makes (s3_bodies.py; docs/adr/0016).
-        response = put_file(self.names.bucket, key, path, on_progress)
+        response = put_file(self.names.bucket, key, path, on_progress, body=body)
         return self._upload(str(path), key, response)
 
     def upload_bytes(self, data: bytes, key: str) -> Upload:
@@ -275,9 +278,12 @@ class LocalRuntime:
         on_state: Callable[[Upload, str], None] | None = None,
         on_upload_progress: Callable[[Path, int, int], None] | None = None,
         on_validation_progress: Callable[[Upload, Mapping[str, Any]], None] | None = None,
+        bodies: BodiesAhead | None = None,
     ) -> list[ExecutionResult]:
         """Upload the files and wait for their executions, telling how far each has got:
-        bytes uploaded, the state reached, and the validate step's own progress lines."""
+        bytes uploaded, the state reached, and the validate step's own progress lines.
+        ``bodies``: the files' copies, begun before the stack started (they tell their own
+        upload progress)."""
         uploads = [
             self.upload(
                 path,
@@ -285,6 +291,7 @@ class LocalRuntime:
                 on_progress=(
                     partial(on_upload_progress, path) if on_upload_progress is not None else None
                 ),
+                body=bodies.take(path) if bodies is not None else None,
             )
             for path in paths
         ]

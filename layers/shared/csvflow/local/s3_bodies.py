@@ -20,10 +20,7 @@ pinned and ``tests/integration/test_s3_bodies.py`` fails if an upgrade moves it.
 
 from __future__ import annotations
 
-import hashlib
 import io
-import os
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,82 +34,9 @@ from moto.s3.models import FakeKey, s3_backends
 from moto.s3.responses import S3Response
 from moto.settings import get_s3_default_key_buffer_size
 
-READ_BYTES = 1 << 20  # of a body at a time, each reported to the upload's progress
+from csvflow.local.spilled_bodies import SpilledBody
+
 PUT_OBJECT_EVENT = "before-send.s3.PutObject"  # botocore's event, as it sends the request
-
-
-class SpilledBody:
-    """An object's body already written to a file on disk: its size and MD5 (the ETag)."""
-
-    def __init__(self, file: tempfile.SpooledTemporaryFile[bytes], size: int, md5: str) -> None:
-        self.file, self.size, self.md5 = file, size, md5
-
-    def __len__(self) -> int:  # what moto measures of a body; a non-empty body is true
-        return self.size
-
-    @classmethod
-    def read_from(
-        cls,
-        stream: Any,
-        expected_size: int,
-        on_progress: Callable[[int, int], None] | None = None,
-    ) -> SpilledBody:
-        """Copy ``stream`` to disk in blocks, as moto's key would keep it once rolled over."""
-        file = tempfile.SpooledTemporaryFile(get_s3_default_key_buffer_size())
-        file.rollover()  # on disk from the first block
-        digest = hashlib.md5(usedforsecurity=False)
-        done = 0
-        while block := stream.read(READ_BYTES):
-            digest.update(block)
-            file.write(block)
-            done += len(block)
-            if on_progress:
-                on_progress(done, max(expected_size, done))
-        return cls(file, done, digest.hexdigest())
-
-    @classmethod
-    def copy_of(
-        cls, path: Path, on_progress: Callable[[int, int], None] | None = None
-    ) -> SpilledBody:
-        """A copy of the file at ``path``: its MD5 read through one small buffer, its bytes
-        copied by the kernel (a 300 MB upload: 0.55 s of CPU instead of 0.95 s)."""
-        file = tempfile.SpooledTemporaryFile(get_s3_default_key_buffer_size())
-        file.rollover()
-        digest = hashlib.md5(usedforsecurity=False)
-        block = bytearray(READ_BYTES)
-        view = memoryview(block)
-        with path.open("rb", buffering=0) as source:
-            size = os.fstat(source.fileno()).st_size
-            done = 0
-            while read := source.readinto(block):
-                digest.update(view[:read])
-                done += read
-                if on_progress:
-                    on_progress(done, max(size, done))
-            _copy_file(source, file, done)
-        return cls(file, done, digest.hexdigest())
-
-
-def _copy_file(source: Any, target: Any, size: int) -> None:
-    """The first ``size`` bytes of ``source`` (those hashed) into the empty ``target``, in the
-    kernel where it can."""
-    copied = 0
-    try:
-        while copied < size:
-            step = os.copy_file_range(
-                source.fileno(), target.fileno(), size - copied, copied, copied
-            )
-            if not step:
-                break
-            copied += step
-    except OSError:  # a file system or kernel without it: through this process
-        source.seek(copied)
-        target.seek(copied)
-        while copied < size and (block := source.read(min(READ_BYTES, size - copied))):
-            target.write(block)
-            copied += len(block)
-    if copied < size:
-        raise OSError(f"the file shrank while it was copied ({copied} of {size} bytes)")
 
 
 @contextmanager
@@ -211,12 +135,16 @@ def put_file(
     key: str,
     path: Path,
     on_progress: Callable[[int, int], None] | None = None,
+    *,
+    body: SpilledBody | None = None,
 ) -> dict[str, Any]:
     """Store ``path`` at ``key`` as a PUT would; what PutObject answers (ETag, VersionId).
+    ``body``: the file's copy already made (BodiesAhead), else it is made now.
 
     Needs ``large_bodies_written_to_disk`` in force: the file goes to disk once, in blocks.
     """
-    body = SpilledBody.copy_of(path, on_progress)
+    if body is None:
+        body = SpilledBody.copy_of(path, on_progress)
     stored = s3_backends[DEFAULT_ACCOUNT_ID]["aws"].put_object(bucket, key, body)  # type: ignore[arg-type]
     answer: dict[str, Any] = {"ETag": stored.etag}
     if stored.version_id != "null":
