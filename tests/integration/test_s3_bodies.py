@@ -240,7 +240,8 @@ def test_a_body_copied_ahead_is_the_object_put_and_tells_its_progress_as_it_is_m
         if path == paths[-1] and sent == total:
             both_copied.set()
 
-    with BodiesAhead(paths, told) as bodies:
+    with BodiesAhead(paths) as bodies:
+        bodies.tell(told)
         assert both_copied.wait(60)  # made ahead, in order, before anyone takes them
         bodies_taken = [bodies.take(path) for path in paths]
         assert bodies.take(paths[0]) is None  # each body once
@@ -263,3 +264,17 @@ def test_a_copy_ahead_that_failed_raises_when_its_body_is_taken(tmp_path):
     folder.mkdir()
     with BodiesAhead([folder]) as bodies, pytest.raises(IsADirectoryError):
         bodies.take(folder)
+
+
+def test_a_copy_ahead_tells_its_progress_only_once_asked_and_then_how_far_it_got(tmp_path):
+    path = tmp_path / "told late.csv"
+    path.write_bytes(os.urandom(3 << 20))
+    heard: list[tuple[str, int, int]] = []
+
+    with BodiesAhead([path]) as bodies:
+        body = bodies.take(path)  # copied, and nobody told
+        assert heard == []
+        bodies.tell(lambda path, sent, total: heard.append((path.name, sent, total)))
+
+    assert body is not None and body.size == path.stat().st_size
+    assert heard == [("told late.csv", body.size, body.size)]

@@ -41,26 +41,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"csvflow: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
     started = time.monotonic()
-    upload_progress = _UploadProgress(started, live=sys.stderr.isatty() and not args.json)
     # The files' copies for the emulated bucket (each one's MD5, S3's ETag) are made on a
     # thread while the emulator is imported and the database and the stack start: hashing
     # and the kernel's copy leave the GIL to them.
-    with BodiesAhead(args.paths, None if args.json else upload_progress) as bodies:
-        return _run(args, bodies, started, upload_progress)
+    with BodiesAhead(args.paths) as bodies:
+        return _run(args, bodies, started)
 
 
-def _run(
-    args: argparse.Namespace,
-    bodies: BodiesAhead,
-    started: float,
-    upload_progress: _UploadProgress,
-) -> int:
+def _run(args: argparse.Namespace, bodies: BodiesAhead, started: float) -> int:
     from csvflow.adapters.postgres.connection import connector
     from csvflow.adapters.postgres.queries import PostgresSummaryQueries
     from csvflow.local.account_folder import local_data_dir
     from csvflow.local.runtime import LocalRuntime
 
     dataset = args.dataset or (args.contract.stem if args.contract else None)
+    upload_progress = _UploadProgress(started, live=sys.stderr.isatty() and not args.json)
 
     def progress(upload: Any, state: str) -> None:
         if not args.json:

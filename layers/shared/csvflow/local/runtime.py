@@ -213,7 +213,7 @@ class LocalRuntime:
         """Put a file under incoming/, as a user would; S3 notifies SNS, SNS feeds SQS.
 
         ``on_progress(sent, total)`` hears how many bytes have gone, as the emulator reads them;
-        ``body``: the file's copy made ahead (BodiesAhead), which has told its progress.
+        ``body``: the file's copy made ahead (BodiesAhead), which tells its own progress.
         """
         key = key or (
             f"{UPLOAD_PREFIX}{dataset}/{path.name}" if dataset else f"{UPLOAD_PREFIX}{path.name}"
@@ -282,8 +282,9 @@ class LocalRuntime:
     ) -> list[ExecutionResult]:
         """Upload the files and wait for their executions, telling how far each has got:
         bytes uploaded, the state reached, and the validate step's own progress lines.
-        ``bodies``: the files' copies, begun before the stack started (they tell their own
-        upload progress)."""
+        ``bodies``: the files' copies, begun before the stack started."""
+        if bodies is not None and on_upload_progress is not None:
+            bodies.tell(on_upload_progress)
         uploads = [
             self.upload(
                 path,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -104,27 +105,40 @@ class BodiesAhead:
     from the moment this is made, in order, so that an upload finds its body ready.
 
     `csvflow run` makes them while the emulated stack starts: hashing and the kernel's copy
-    leave the GIL to the stack's Python. Use as a context manager: leaving stops the copies
-    not yet begun and waits for the one under way.
+    leave the GIL to the stack's Python. Their progress is told from ``tell()`` on, once the
+    run is under way (a command that then fails on its arguments or its database says only
+    that). Use as a context manager: leaving stops the copies not yet begun and waits for the
+    one under way.
     """
 
-    def __init__(
-        self,
-        paths: Sequence[Path],
-        on_progress: Callable[[Path, int, int], None] | None = None,
-    ) -> None:
+    def __init__(self, paths: Sequence[Path]) -> None:
+        self._told = threading.Lock()  # the listener hears each path's figures in order
+        self._listener: Callable[[Path, int, int], None] | None = None
+        self._latest: dict[Path, tuple[int, int]] = {}
         self._copying = ThreadPoolExecutor(1, thread_name_prefix="upload-ahead")
         self._bodies = {
-            path: self._copying.submit(
-                SpilledBody.copy_of, path, partial(on_progress, path) if on_progress else None
-            )
+            path: self._copying.submit(SpilledBody.copy_of, path, partial(self._heard, path))
             for path in dict.fromkeys(paths)
         }
+
+    def tell(self, listener: Callable[[Path, int, int], None]) -> None:
+        """From now on, ``listener(path, sent, total)`` hears the copies' progress: at once how
+        far each begun copy has got, then as they go on."""
+        with self._told:
+            self._listener = listener
+            for path, (sent, total) in self._latest.items():
+                listener(path, sent, total)
 
     def take(self, path: Path) -> SpilledBody | None:
         """``path``'s body (waiting for it; raising what its copy raised), once; else None."""
         copied = self._bodies.pop(path, None)
         return None if copied is None else copied.result()
+
+    def _heard(self, path: Path, sent: int, total: int) -> None:
+        with self._told:
+            self._latest[path] = (sent, total)
+            if self._listener is not None:
+                self._listener(path, sent, total)
 
     def __enter__(self) -> BodiesAhead:
         return self
