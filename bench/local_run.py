@@ -14,6 +14,9 @@ round, between the two, for before and after figures measured in the same minute
 machine other work shares, compare CPU seconds and the ratios: wall time follows
 the cores the other work leaves (the load average is printed).
 
+Where the run's seconds go, step by step (stack start, upload, each state, the wait, the
+exit): `bench/local_run_steps.py`, on the same file.
+
 `csvflow run` needs PostgreSQL: --database-url, else $DATABASE_URL (an embedded server would run
 in a process of its own, outside the figures). Each run's account folder (the objects it keeps) is
 a new temporary one, so each starts as a first run does.
