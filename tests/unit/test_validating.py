@@ -132,6 +132,30 @@ def test_batches_are_summarized_on_a_thread_beside_the_parquet_writers(tmp_path,
     assert summarized_on == {"summarize"}
 
 
+def test_without_a_summarizing_thread_the_writers_thread_summarizes_the_same_parquet(
+    tmp_path, monkeypatch
+):
+    # The split path's parts: a function of one vCPU.
+    data = sales_csv(20_000)
+    on_one_thread(data, tmp_path / "one-thread.parquet")
+    summarized_on: set[str] = set()
+    update = Summarizer.update
+
+    def noting_the_thread(self, batch):
+        summarized_on.add(threading.current_thread().name)
+        return update(self, batch)
+
+    monkeypatch.setattr(Summarizer, "update", noting_the_thread)
+
+    write_and_summarize(
+        validator_of(data), CONTRACT, tmp_path / "v.parquet", summarizing_thread=False
+    )
+
+    assert summarized_on == {threading.current_thread().name}
+    assert (tmp_path / "v.parquet").read_bytes() == (tmp_path / "one-thread.parquet").read_bytes()
+    assert pipeline_threads() == []
+
+
 def test_a_bad_file_raises_on_the_callers_thread_after_the_rows_before_it(tmp_path):
     # A quote left open at the end: the checking thread finds it last.
     data = sales_csv(20_000, tail=b'999999,2024-01-01,"north,1,1.0\n')

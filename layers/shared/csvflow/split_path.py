@@ -263,7 +263,11 @@ def validate_part(cmd: ValidatePart, store: ObjectStore, settings: Settings) -> 
             )
             summarizer: Summarizer | None = None
             try:
-                summarizer = write_and_summarize(validator, contract, parquet_path)
+                # The part function has one vCPU (1,769 MB): summarizing stays on the
+                # writer's thread, as a third thread would only take turns (docs/adr/0021).
+                summarizer = write_and_summarize(
+                    validator, contract, parquet_path, summarizing_thread=False
+                )
             except PermanentError as e:
                 error = _error_of(e)
             while part.read(1 << 20):  # what a failed parse left: the reading needs it all

@@ -4,7 +4,7 @@ head; its rows validated, written as typed Parquet and summarized in the same pa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -74,12 +74,14 @@ def write_and_summarize(
     *,
     progress: Callable[[], None] | None = None,
     every_seconds: float = 0,
+    summarizing_thread: bool = True,
 ) -> Summarizer:
     """Run the validator's pass as a pipeline of threads, each a batch ahead of the next: its
     rows checked and parsed on a read-ahead thread, summarized on a second, written to
     ``parquet_path`` on this one; ``progress`` told every ``every_seconds``, as checked
     blocks come (from the summarizing thread: one the function started, whose log is the
-    function's)."""
+    function's). ``summarizing_thread=False``: summarized on this thread, before each write
+    (for a function of one vCPU, where a third thread would only take turns)."""
     checked = read_ahead(validator.batches())
     told: Iterator[pa.RecordBatch] = checked
     if progress is not None:
@@ -88,7 +90,11 @@ def write_and_summarize(
     # Summarizing and encoding Parquet each cost about as much as checking: on one thread
     # they took turns, and the pass used little more than one core (docs/adr/0021). Both
     # release the GIL for most of their work.
-    summarized = read_ahead(summarizing, name="summarize")
+    summarized: Generator[pa.RecordBatch, None, None] = (
+        read_ahead(summarizing, name="summarize")
+        if summarizing_thread
+        else (batch for batch in summarizing)
+    )
     try:
         write_parquet(summarized, lambda: validator.schema, parquet_path)
     finally:
