@@ -1,6 +1,7 @@
 """`csvflow local serve`: the stack behind an HTTP endpoint, used by plain boto3 clients."""
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -100,7 +101,10 @@ def _cli(capsys, *argv):
     from csvflow.cli import main
 
     code = main(list(argv))
-    return code, capsys.readouterr().out
+    captured = capsys.readouterr()
+    # What the command said on stderr goes back there, so a failing assertion shows it.
+    sys.stderr.write(captured.err)
+    return code, captured.out
 
 
 def test_the_operator_commands_inspect_redrive_and_replay_through_the_endpoint(
@@ -116,7 +120,7 @@ def test_the_operator_commands_inspect_redrive_and_replay_through_the_endpoint(
     _wait(sfn, failed)
 
     code, out = _cli(capsys, "executions", "--endpoint-url", url, "--status", "FAILED", "--json")
-    assert code == 0
+    assert code == 0, out
     listed = {e["arn"]: e for e in json.loads(out)}
     assert listed[failed]["error"].startswith("InvalidCsv: incoming/served/broken.csv")
     assert listed[failed]["seconds"] >= 0
