@@ -5,13 +5,14 @@ import threading
 import time
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
 from csvflow.domain.dialect import HEAD_BYTES, detect_dialect
 from csvflow.domain.model import no_contract
 from csvflow.domain.rejects import RejectReport
-from csvflow.domain.validation import BLOCKS_AHEAD, CsvValidator
+from csvflow.domain.validation import BLOCKS_AHEAD, CsvValidator, _count_byte, _TableBytes
 from csvflow.exceptions import InvalidCsv, RejectedRowsExceeded
 from tests.support.csv_helpers import contract, report_rows, validate_bytes
 
@@ -77,6 +78,32 @@ def test_unclosed_quote_fails_the_file_at_the_line_it_opens():
         validate_bytes(b'a,b\n1,2\n3,"never closed\n4,5\n')
     assert caught.value.line == 3
     assert "never closed" in str(caught.value)
+
+
+def test_a_byte_is_counted_in_every_slice_through_the_scratch_array():
+    data = np.zeros(1_000_003, np.uint8)
+    data[[0, 5, 262_143, 262_144, 700_000, 1_000_002]] = ord('"')
+    assert _count_byte(data, ord('"'), np.empty(1 << 18, bool)) == 6
+    assert _count_byte(data[:0], ord('"'), np.empty(1 << 18, bool)) == 0
+
+
+def test_quotes_are_counted_across_blocks():
+    rows = b"".join(b'%d,"quoted text, %d"\n' % (i, i) for i in range(60_000))
+    assert len(rows) > 1 << 20
+    assert validate_bytes(b"a,b\n" + rows).outcome.rows == 60_000
+    with pytest.raises(InvalidCsv, match="never closed"):
+        validate_bytes(b"a,b\n" + rows + b'60000,"never closed\n60001,x\n')
+
+
+def test_the_stream_serves_arrow_the_table_bytes_a_buffer_at_a_time():
+    data = b'preamble\nx,y\n1,"a"\n2,"b"\nfooter\n'
+    start, end = data.index(b"1,"), data.index(b"footer")  # past the header: 1,"a" ... "b"\n
+    stream = _TableBytes(io.BytesIO(data), start=start, end=end, quote='"')
+    assert not stream.at_end()  # peeks a byte, served again below
+    served = [stream.read_buffer(5) for _ in range(4)]
+    assert b"".join(buffer.tobytes() for buffer in served) == data[start:end]
+    assert [len(buffer) for buffer in served] == [5, 5, 2, 0]
+    assert stream.quotes == 4
 
 
 def test_a_split_files_part_leaves_the_unclosed_quote_to_the_merge():

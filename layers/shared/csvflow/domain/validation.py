@@ -84,6 +84,7 @@ class _TableBytes(io.RawIOBase):
         self._to_skip = start
         self._left = None if end is None else max(end - start, 0)
         self._quote = ord(quote) if quote else -1
+        self._scratch = np.empty(_COUNTED_BYTES if quote else 0, dtype=bool)
         self.quotes = 0
         self.bytes_read = 0
         self._peeked = b""
@@ -114,6 +115,18 @@ class _TableBytes(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def read_buffer(self, size: int) -> np.ndarray:
+        """The next ``size`` bytes at most (none at the end), for Arrow's reader.
+
+        Arrow asks for each block this way when the stream offers it, instead of ``read``:
+        that one reads into a fresh buffer and copies it into a fresh ``bytes``, two new
+        mappings of every block that the system zeroes page by page. This is one, and no copy.
+        (A buffer of Arrow's pool, tried while the reader still read 32 blocks ahead, kept
+        25 MB more at the peak.)
+        """
+        buffer = np.empty(max(size, 0), np.uint8)
+        return buffer[: self.readinto(buffer)]
 
     def at_end(self) -> bool:
         """Whether no byte of the table is left (a file with a header and no rows)."""
@@ -156,8 +169,9 @@ class _TableBytes(io.RawIOBase):
     def _count(self, view: memoryview, n: int) -> int:
         if n:
             if self._quote >= 0:
-                found = np.frombuffer(view, np.uint8, n) == self._quote
-                self.quotes += int(np.count_nonzero(found))
+                self.quotes += _count_byte(
+                    np.frombuffer(view, np.uint8, n), self._quote, self._scratch
+                )
             self.bytes_read += n
             if self._left is not None:
                 self._left -= n
@@ -169,6 +183,21 @@ def _reads_per_block(encoding: str) -> int:
     a block's worth of bytes at a time, and UTF-16 or UTF-32 text shrinks by up to 2 or 4."""
     name = encoding.lower().replace("_", "-")
     return 4 if name.startswith("utf-32") else 2 if name.startswith("utf-16") else 1
+
+
+_COUNTED_BYTES = 1 << 18
+
+
+def _count_byte(data: np.ndarray, byte: int, scratch: np.ndarray) -> int:
+    """How many of ``data`` equal ``byte``, a slice at a time through ``scratch``: a
+    temporary as long as a block would be fresh pages the system zeroes, every block."""
+    found = 0
+    for start in range(0, len(data), len(scratch)):
+        part = data[start : start + len(scratch)]
+        flags = scratch[: len(part)]
+        np.equal(part, byte, out=flags)
+        found += int(np.count_nonzero(flags))
+    return found
 
 
 @dataclass(order=True)
