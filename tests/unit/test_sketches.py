@@ -315,6 +315,61 @@ def test_a_profiles_distinct_counts_through_the_limit_in_batches_and_parts(batch
                 assert found["distinct"] == pytest.approx(len(truth), abs=2)
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    batches=st.lists(st.lists(st.none() | st.integers(0, 40), max_size=40), min_size=1, max_size=8),
+    cut=st.integers(0, 8),
+    spelling=st.sampled_from(["v{0}", "é{0}", "{0}{0}{0}"]),
+)
+def test_a_profiles_text_past_the_limit_keeps_its_top_values_bounds_and_lengths(
+    batches, cut, spelling
+):
+    # Past the limit a text column's batches are counted by their hashes, not their text:
+    # the top values still hold within the stated error, with no false negatives, and the
+    # least and greatest value and length are the text's own (in characters, not bytes).
+    from csvflow.domain.model import ColumnSpec, ColumnType
+    from csvflow.domain.profile import Profiler
+
+    def text(n):
+        return None if n is None else spelling.format(n)
+
+    def profiled(part):
+        profiler = Profiler([ColumnSpec("s", ColumnType.STRING)])
+        for batch in part:
+            column = pa.array([text(n) for n in batch], pa.string())
+            profiler.update(pa.record_batch([column], names=["s"]))
+        return profiler
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sketches, "EXACT_LIMIT", 12)
+        patch.setattr(sketches, "TOP_CAPACITY", 6)
+        left, right = profiled(batches[:cut]), profiled(batches[cut:])
+        left.merge(right)
+        whole = profiled(batches)
+        results = [(p.states[0], p.states[0].top.result(k=41)) for p in (whole, left)]
+        profiles = [whole.profiles()[0], left.profiles()[0]]
+
+    values = [text(n) for batch in batches for n in batch if n is not None]
+    counted = Counter(values)
+    for (state, (top, exact)), profile in zip(results, profiles, strict=True):
+        assert exact == (len(counted) <= 12)
+        assert state.top.error <= len(values) / 7  # rows / (capacity + 1)
+        for item in top:
+            assert counted[item["value"]] - state.top.error <= item["count"]
+            assert item["count"] <= counted[item["value"]]
+        kept = {item["value"] for item in top}
+        assert all(v in kept for v, c in counted.items() if c > state.top.error)
+        assert (profile["min"], profile["max"]) == (
+            min(values, default=None),
+            max(values, default=None),
+        )
+        lengths = [len(v) for v in values]
+        assert (profile["min_length"], profile["max_length"]) == (
+            min(lengths, default=None),
+            max(lengths, default=None),
+        )
+
+
 def test_a_count_that_passes_the_limit_when_it_is_read_says_so(small_limit):
     # The keys pending when the result is asked for take the set past the limit: the
     # answer is the sketch's estimate, not the emptied set's size.

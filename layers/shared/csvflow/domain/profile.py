@@ -16,7 +16,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from csvflow.domain.model import NUMERIC_TYPES, ColumnSpec, ColumnType
-from csvflow.domain.sketches import DistinctCount, Quantiles, TopValues, without_nan
+from csvflow.domain.sketches import (
+    DistinctCount,
+    Quantiles,
+    TopValues,
+    value_hashes,
+    without_nan,
+)
 
 QUANTILE_FRACTIONS = (0.25, 0.5, 0.75)
 
@@ -121,6 +127,9 @@ class ColumnState:
             self.distinct.update(_keys(values.drop_null()))
 
     def _update_text(self, values: pa.Array) -> None:
+        if not self.top.exact:
+            self._update_text_past_limit(values)
+            return
         counted = _value_counts(values)
         distinct = counted.field("values")
         self.top.update(distinct, counted.field("counts"))
@@ -132,9 +141,24 @@ class ColumnState:
             self.distinct.update(distinct)
         # The least and greatest value and length are those of the distinct values: a
         # column of 50 labels is read 50 times, not once a row.
-        bounds = pc.min_max(distinct)
+        self._text_bounds(distinct)
+
+    def _update_text_past_limit(self, values: pa.Array) -> None:
+        """A high-cardinality text column: each value is hashed once, by ``value_hashes``,
+        and its hashes serve both the top values' summary and the distinct count's sketch
+        (before, Arrow's ``value_counts`` hashed every value and ``value_hashes`` every
+        distinct one again: a batch of e-mail addresses is mostly distinct)."""
+        present = values.drop_null() if values.null_count else values
+        hashes = value_hashes(present)
+        self.top.update_hashed(present, hashes)
+        self._distinct_past_limit()
+        self.distinct.update_hashed(present, hashes)
+        self._text_bounds(present)
+
+    def _text_bounds(self, values: pa.Array) -> None:
+        bounds = pc.min_max(values)
         self._bounds(bounds["min"].as_py(), bounds["max"].as_py())
-        lengths = pc.min_max(pc.utf8_length(distinct))
+        lengths = pc.min_max(_characters(values))
         self._lengths(lengths["min"].as_py(), lengths["max"].as_py())
 
     def exact_bytes(self) -> int:
@@ -237,6 +261,19 @@ def _value_counts(values: pa.Array) -> pa.StructArray:
     if values.null_count:
         counted = counted.filter(counted.field("values").is_valid())
     return counted
+
+
+def _characters(values: pa.Array) -> pa.Array:
+    """Each value's length in characters: its length in bytes when the text is all ASCII
+    (one look at the bytes, where counting characters reads every value)."""
+    lengths = pc.binary_length(values)
+    if pa.types.is_string(values.type) and len(values):
+        offsets = np.frombuffer(values.buffers()[1], np.int32)[values.offset :]
+        start, end = int(offsets[0]), int(offsets[len(values)])
+        data = values.buffers()[2]
+        if end == start or np.frombuffer(data, np.uint8)[start:end].max() < 0x80:
+            return lengths
+    return pc.utf8_length(values)
 
 
 def _keys(values: pa.Array) -> pa.Array:

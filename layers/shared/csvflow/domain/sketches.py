@@ -72,6 +72,15 @@ class DistinctCount:
         if self._pending_size > max(EXACT_LIMIT, len(self._unique or ())):
             self._compact()
 
+    def update_hashed(self, keys: pa.Array, hashes: np.ndarray) -> None:
+        """Count ``keys`` in, ``hashes`` being their ``value_hashes`` (computed once for
+        another use too): past the exact limit they go to the sketch as they are."""
+        if self._pending is None:
+            assert self._sketch is not None
+            self._sketch.update(hashes)
+        else:
+            self.update(keys)
+
     def merge(self, other: DistinctCount) -> None:
         if other._pending is not None:
             other._compact()
@@ -573,11 +582,34 @@ class TopValues:
             # A batch's own summary first (mergeable, so the error bound holds for the
             # whole): a column of mostly single values leaves little to merge.
             values, counts = self._decrement(values, counts)
+        self._add(values, counts)
+
+    def _add(self, values: pa.Array, counts: pa.Array) -> None:
         self._pending.append((values, counts))
         self._pending_size += len(values)
         self._pending_bytes += values.nbytes + counts.nbytes
         if self._pending_size > max(EXACT_LIMIT, len(self._values)):
             self._compact()
+
+    def update_hashed(self, values: pa.Array, hashes: np.ndarray) -> None:
+        """Add each of ``values`` (non-null strings, repeats allowed) once, ``hashes`` being
+        their ``value_hashes``. Past the exact limit only: the batch is counted by its hashes
+        (a sort of 64-bit numbers, where ``value_counts`` hashes the text again), and a
+        value stands for every value of its hash in the batch (two different values share
+        a hash with odds of about 2**-64 a pair; docs/adr/0023)."""
+        assert not self.exact
+        order = np.argsort(hashes)
+        ordered = hashes[order]
+        starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+        counts = np.diff(np.append(starts, len(ordered)))
+        rows = order[starts]
+        if len(counts) > TOP_CAPACITY:
+            # The batch's own summary (as ``update`` makes it), before any text is taken.
+            cut = _kth_largest(counts, TOP_CAPACITY + 1)
+            kept = counts > cut
+            self.error += cut
+            rows, counts = rows[kept], counts[kept] - cut
+        self._add(values.take(pa.array(rows)), pa.array(counts, pa.int64()))
 
     def take_values_at_limit(self) -> pa.Array | None:
         """Every distinct value counted, if the summary has just gone past the exact limit
