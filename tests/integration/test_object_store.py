@@ -86,6 +86,35 @@ class TestObjectStoreContract:
         store.download_file(ref, tmp_path / "out.bin")
         assert (tmp_path / "out.bin").read_bytes() == source.read_bytes()
 
+    def test_an_object_written_as_a_stream_exists_once_committed(self, store_and_put):
+        store, _ = store_and_put
+        ref = ObjectRef(BUCKET, "work/x/validated.parquet")
+        with store.create(ref) as sink:
+            for piece in (b"PAR1", memoryview(bytes(range(256)) * 40), b"", b"PAR1"):
+                assert sink.write(piece) == len(piece)
+            assert store.read_text(ref) is None
+            sink.commit()
+        assert store.read_range(ref, 0, 10**6) == b"PAR1" + bytes(range(256)) * 40 + b"PAR1"
+
+    def test_an_empty_stream_makes_an_empty_object(self, store_and_put):
+        store, _ = store_and_put
+        ref = ObjectRef(BUCKET, "work/x/empty")
+        with store.create(ref) as sink:
+            sink.commit()
+        assert store.read_tail(ref, 10) == (b"", 0)
+
+    def test_a_stream_left_before_its_commit_makes_no_object(self, store_and_put):
+        store, _ = store_and_put
+        ref = ObjectRef(BUCKET, "work/x/validated.parquet")
+        with pytest.raises(RuntimeError, match="the pass failed"), store.create(ref) as sink:
+            sink.write(b"rows")
+            raise RuntimeError("the pass failed")
+        assert store.read_text(ref) is None
+        with store.create(ref) as sink:
+            sink.write(b"rows")
+            sink.close()  # closing first: the step refuses the file after its pass
+        assert store.read_text(ref) is None
+
     def test_missing_object_is_source_object_missing(self, store_and_put, tmp_path):
         store, _ = store_and_put
         missing = ObjectRef(BUCKET, "nope.csv")
@@ -238,6 +267,9 @@ class _Contracts:
     def open(self, ref, start=0):
         return self._store.open(ref, start)
 
+    def create(self, ref):
+        return self._store.create(ref)
+
 
 @pytest.mark.parametrize(("multipart_bytes", "parts"), [(5 << 20, 3), (5 << 30, 1)])
 def test_files_move_in_parts_of_the_size_the_store_is_given(tmp_path, multipart_bytes, parts):
@@ -256,6 +288,123 @@ def test_files_move_in_parts_of_the_size_the_store_is_given(tmp_path, multipart_
 
     assert (etag.rsplit("-", 1)[1] if "-" in etag else "1") == str(parts)
     assert (tmp_path / "back.parquet").read_bytes() == path.read_bytes()
+
+
+MIB = 1 << 20
+
+
+def _s3_client():
+    client = boto3.client("s3", region_name="us-east-1")
+    client.create_bucket(Bucket=BUCKET)
+    return client
+
+
+def _pending_uploads(client) -> list:
+    return client.list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])
+
+
+@pytest.mark.parametrize(
+    ("size", "parts"),
+    [(0, 1), (5 * MIB - 1, 1), (5 * MIB, 1), (5 * MIB + 1, 2), (17 * MIB + 3, 4), (20 * MIB, 4)],
+)
+def test_a_stream_is_the_object_upload_file_makes_of_the_same_bytes(tmp_path, size, parts):
+    # The same parts (S3's ETag of a multipart upload is the MD5 of its parts' MD5s, -<parts>;
+    # a single PUT's is the bytes' MD5): the steps after validate see the same object.
+    data = np.random.default_rng(size).bytes(size)
+    path = tmp_path / "validated.parquet"
+    path.write_bytes(data)
+    with mock_aws():
+        client = _s3_client()
+        store = S3ObjectStore(client, multipart_bytes=5 * MIB)
+        store.upload_file(path, ObjectRef(BUCKET, "from-file"))
+        with store.create(ObjectRef(BUCKET, "streamed")) as sink:
+            for start in range(0, size, 3 * MIB + 7):  # writes that straddle the parts
+                sink.write(data[start : start + 3 * MIB + 7])
+            sink.commit()
+        streamed = client.get_object(Bucket=BUCKET, Key="streamed")
+        from_file = client.head_object(Bucket=BUCKET, Key="from-file")
+        assert streamed["Body"].read() == data
+        assert streamed["ETag"] == from_file["ETag"]
+        assert (streamed["ETag"].strip('"') + "-1").split("-")[1] == str(parts)
+        assert _pending_uploads(client) == []
+
+
+def test_a_part_that_fails_to_go_up_aborts_the_upload_and_is_transient():
+    from botocore.exceptions import EndpointConnectionError
+
+    def third_part_fails(params, **_):
+        if params["PartNumber"] == 3:
+            raise EndpointConnectionError(endpoint_url="https://s3.amazonaws.com")
+
+    with mock_aws():
+        client = _s3_client()
+        client.meta.events.register("provide-client-params.s3.UploadPart", third_part_fails)
+        store = S3ObjectStore(client, multipart_bytes=5 * MIB)
+        ref = ObjectRef(BUCKET, "work/x/validated.parquet")
+        with pytest.raises(StorageUnavailable, match="s3://store-test/work/x/validated.parquet"):
+            with store.create(ref) as sink:
+                for _ in range(40):  # the error reaches a later write, or the commit
+                    sink.write(b"x" * MIB)
+                sink.commit()
+        assert _pending_uploads(client) == []
+        assert client.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
+
+
+def test_a_writer_that_fails_after_parts_went_up_leaves_no_parts_behind():
+    with mock_aws():
+        client = _s3_client()
+        store = S3ObjectStore(client, multipart_bytes=5 * MIB)
+        with pytest.raises(ValueError, match="a bad row"):
+            with store.create(ObjectRef(BUCKET, "work/x/validated.parquet")) as sink:
+                sink.write(b"x" * (12 * MIB))
+                assert len(_pending_uploads(client)) == 1  # two parts sent, or being sent
+                raise ValueError("a bad row")
+        assert _pending_uploads(client) == []
+        assert client.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
+
+
+def test_no_more_parts_are_held_than_the_store_sends_at_once():
+    import threading
+    import time
+
+    sending, most = 0, 0
+    lock = threading.Lock()
+
+    def slow_part(**_):
+        nonlocal sending, most
+        with lock:
+            sending += 1
+            most = max(most, sending)
+        time.sleep(0.05)
+        with lock:
+            sending -= 1
+
+    with mock_aws():
+        client = _s3_client()
+        client.meta.events.register("before-call.s3.UploadPart", slow_part)
+        store = S3ObjectStore(client, multipart_bytes=5 * MIB, parts_in_flight=2)
+        with store.create(ObjectRef(BUCKET, "k")) as sink:
+            for _ in range(8):
+                sink.write(b"y" * (5 * MIB))
+            sink.commit()
+        assert client.head_object(Bucket=BUCKET, Key="k")["ContentLength"] == 40 * MIB
+    assert most == 2
+
+
+def test_parquet_written_to_a_stream_is_the_file_written_to_disk(tmp_path):
+    table = _keys_and_values(360_000)
+    path = tmp_path / "validated.parquet"
+    write_parquet(table.to_batches(max_chunksize=20_000), lambda: table.schema, path)
+    assert path.stat().st_size > 10 * MIB  # more than two parts of 5 MiB
+    with mock_aws():
+        client = _s3_client()
+        store = S3ObjectStore(client, multipart_bytes=5 * MIB)
+        ref = ObjectRef(BUCKET, "work/x/validated.parquet")
+        with store.create(ref) as sink:
+            write_parquet(table.to_batches(max_chunksize=20_000), lambda: table.schema, sink)
+            sink.commit()
+        assert client.head_object(Bucket=BUCKET, Key=ref.key)["ETag"].endswith('-3"')
+        assert client.get_object(Bucket=BUCKET, Key=ref.key)["Body"].read() == path.read_bytes()
 
 
 def _keys_and_values(rows: int) -> pa.Table:

@@ -56,6 +56,41 @@ class InMemoryObjectStore:
     def download_file(self, ref: ObjectRef, path: Path) -> None:
         path.write_bytes(self._get(ref))
 
+    def create(self, ref: ObjectRef) -> InMemorySink:
+        return InMemorySink(self.objects, ref)
+
+
+class InMemorySink:
+    """An object that appears in its store's dict on ``commit``, and never without it."""
+
+    def __init__(self, objects: dict[tuple[str, str], bytes], ref: ObjectRef) -> None:
+        self._objects, self._ref = objects, ref
+        self._buffer: io.BytesIO | None = io.BytesIO()
+        self.closed = False
+
+    def write(self, data: bytes | memoryview) -> int:
+        if self._buffer is None:
+            raise ValueError("write to a finished stream")
+        return self._buffer.write(data)
+
+    def flush(self) -> None:
+        pass
+
+    def commit(self) -> None:
+        if self._buffer is None:
+            raise ValueError("the stream was already finished")
+        self._objects[(self._ref.bucket, self._ref.key)] = self._buffer.getvalue()
+        self.close()
+
+    def close(self) -> None:
+        self._buffer, self.closed = None, True
+
+    def __enter__(self) -> InMemorySink:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
 
 class InMemoryRepository:
     """Ingestions keyed as PostgreSQL keys them: (bucket, key, version)."""

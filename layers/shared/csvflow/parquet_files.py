@@ -16,18 +16,19 @@ if TYPE_CHECKING:
     import pyarrow.parquet as pq
 
     from csvflow.domain.model import ObjectRef
-    from csvflow.ports import ObjectStore
+    from csvflow.ports import ObjectSink, ObjectStore
 
 PARQUET_CODEC = "snappy"
 
 
 # pyarrow is imported where it is used: the benchmark's DuckDB peer reads PARQUET_CODEC, and
 # loading pyarrow there would add to the peak memory it is measured by.
-def parquet_writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
-    """A writer for batches of one schema, compressed with the one codec."""
+def parquet_writer(where: Path | ObjectSink, schema: pa.Schema) -> pq.ParquetWriter:
+    """A writer for batches of one schema, compressed with the one codec, to a file or to an
+    object written as a stream (the same bytes either way)."""
     import pyarrow.parquet as pq
 
-    return pq.ParquetWriter(path, schema, compression=PARQUET_CODEC)
+    return pq.ParquetWriter(where, schema, compression=PARQUET_CODEC)
 
 
 def write_parquet_table(table: pa.Table, path: Path) -> None:
@@ -38,17 +39,20 @@ def write_parquet_table(table: pa.Table, path: Path) -> None:
 
 
 def write_parquet(
-    batches: Iterable[pa.RecordBatch], schema: Callable[[], pa.Schema], path: Path
+    batches: Iterable[pa.RecordBatch],
+    schema: Callable[[], pa.Schema],
+    where: Path | ObjectSink,
 ) -> None:
-    """Write batches as they come; the schema is asked for once the first batch exists."""
+    """Write batches as they come; the schema is asked for once the first batch exists. A
+    sink is left open: the caller commits it, or closes it to make nothing."""
     writer = None
     try:
         for batch in batches:
             if writer is None:
-                writer = parquet_writer(path, schema())
+                writer = parquet_writer(where, schema())
             writer.write_batch(batch)
         if writer is None:  # a header-only file: zero rows, the header's columns
-            writer = parquet_writer(path, schema())
+            writer = parquet_writer(where, schema())
     finally:
         if writer is not None:
             writer.close()

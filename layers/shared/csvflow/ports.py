@@ -3,12 +3,38 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from csvflow.domain.model import ObjectRef
 
 if TYPE_CHECKING:  # the summary types bring pyarrow, which the starter function lacks
     from csvflow.domain.summary import Failure, IngestionRecord, Summary
+
+
+class ObjectSink(Protocol):
+    """A new object written as a stream; it exists once ``commit`` returns, never before."""
+
+    def write(self, data: bytes | memoryview) -> int:
+        """Append ``data``; it may leave for the store before ``commit``."""
+        ...
+
+    def commit(self) -> None:
+        """Send what is left and make the object; the store's errors are raised here at last."""
+        ...
+
+    def close(self) -> None:
+        """Finish: before ``commit``, everything sent is thrown away and no object is made."""
+        ...
+
+    def __enter__(self) -> ObjectSink: ...
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
 
 
 class ObjectStore(Protocol):
@@ -40,6 +66,10 @@ class ObjectStore(Protocol):
 
     def upload_file(self, path: Path, ref: ObjectRef) -> None:
         """Store a local file as the object."""
+        ...
+
+    def create(self, ref: ObjectRef) -> ObjectSink:
+        """Write the object as a stream: it is sent as it comes, and made on ``commit``."""
         ...
 
     def download_file(self, ref: ObjectRef, path: Path) -> None:

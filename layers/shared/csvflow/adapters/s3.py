@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+import tempfile
+import threading
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from types import TracebackType
 from typing import Any, BinaryIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from csvflow.domain.model import ObjectRef
 from csvflow.exceptions import SourceObjectMissing, StorageUnavailable
+
+logger = logging.getLogger(__name__)
 
 _MISSING = {"NoSuchKey", "NoSuchVersion", "404", "NotFound", "NoSuchBucket"}
 _CHANGED = {"PreconditionFailed", "412"}
@@ -26,14 +33,23 @@ class S3ObjectStore:
     """
 
     def __init__(
-        self, client: Any, *, multipart_bytes: int = 8 << 20, read_range_bytes: int = 0
+        self,
+        client: Any,
+        *,
+        multipart_bytes: int = 8 << 20,
+        read_range_bytes: int = 0,
+        parts_in_flight: int = 2,
     ) -> None:
         """``read_range_bytes`` (0: one GET) reads a stream as consecutive ranged GETs of that
-        size: the local stack's emulator holds a whole object in memory for a plain GET."""
+        size: the local stack's emulator holds a whole object in memory for a plain GET.
+        ``parts_in_flight``: how many parts of an object written as a stream (``create``) are
+        sent at once, each ``multipart_bytes`` held until S3 has it."""
         from boto3.s3.transfer import TransferConfig
 
         self._s3 = client
         self._read_range_bytes = read_range_bytes
+        self._multipart_bytes = multipart_bytes
+        self._parts_in_flight = parts_in_flight
         self._transfer = TransferConfig(
             multipart_threshold=multipart_bytes, multipart_chunksize=multipart_bytes
         )
@@ -133,6 +149,14 @@ class S3ObjectStore:
         with self._convert(ref):
             self._s3.upload_file(str(path), ref.bucket, ref.key, Config=self._transfer)
 
+    def create(self, ref: ObjectRef) -> MultipartSink:
+        return MultipartSink(
+            self._s3,
+            ref,
+            part_bytes=self._multipart_bytes,
+            parts_in_flight=self._parts_in_flight,
+        )
+
     def download_file(self, ref: ObjectRef, path: Path) -> None:
         extra = {"VersionId": ref.version_id} if ref.version_id else None
         with self._convert(ref):
@@ -143,6 +167,155 @@ class S3ObjectStore:
     @staticmethod
     def _convert(ref: ObjectRef) -> AbstractContextManager[None]:
         return _errors_converted(ref)
+
+
+# A part is held in memory up to this size, on disk past it: the local stack sets parts of
+# S3's largest PUT (5 GiB), which would otherwise hold a whole Parquet file in memory.
+_PART_IN_MEMORY_BYTES = 64 << 20
+
+
+class MultipartSink:
+    """An object written as a stream, its parts sent to S3 while the next is being written.
+
+    The parts are cut where ``upload_file`` cuts a file (``part_bytes`` each, the last
+    smaller), and an object smaller than one part is one PUT, as ``upload_file`` sends it: the
+    same bytes make the same object and the same ETag. At most ``parts_in_flight`` parts are
+    being sent at a time; a write waits for a free slot, so the memory held is bounded. Closing
+    before ``commit`` (the writer failed, or the step refuses the file) aborts the multipart
+    upload: S3 keeps, and bills, the parts of an upload neither completed nor aborted.
+    """
+
+    def __init__(self, client: Any, ref: ObjectRef, *, part_bytes: int, parts_in_flight: int):
+        if part_bytes < 5 << 20:
+            raise ValueError(f"S3's parts are at least 5 MiB, not {part_bytes} bytes")
+        self._s3, self._ref, self._part_bytes = client, ref, part_bytes
+        self._part = self._new_part()
+        self._upload_id: str | None = None
+        self._sending: ThreadPoolExecutor | None = None
+        self._slots = threading.BoundedSemaphore(parts_in_flight)
+        self._parts_in_flight = parts_in_flight
+        self._sent: list[Future[dict[str, Any]]] = []
+        self._committed = False
+        self.closed = False
+        self.bytes_written = 0
+
+    def write(self, data: bytes | memoryview) -> int:
+        view = memoryview(data).cast("B")
+        size = len(view)
+        while len(view):
+            room = self._part_bytes - self._part.tell()
+            self._part.write(view[:room])
+            view = view[room:]
+            if self._part.tell() == self._part_bytes:
+                self._send_part()
+        self.bytes_written += size
+        return size
+
+    def flush(self) -> None:
+        """Nothing to flush: a part leaves when it is full (Parquet's writer asks)."""
+
+    def commit(self) -> None:
+        if self.closed or self._committed:
+            raise ValueError(f"{self._ref.uri}: the stream was already finished")
+        with _errors_converted(self._ref):
+            if self._upload_id is None:
+                self._part.seek(0)
+                self._s3.put_object(Bucket=self._ref.bucket, Key=self._ref.key, Body=self._part)
+            else:
+                if self._part.tell():
+                    self._send_part()
+                parts = [future.result() for future in self._sent]
+                self._s3.complete_multipart_upload(
+                    Bucket=self._ref.bucket,
+                    Key=self._ref.key,
+                    UploadId=self._upload_id,
+                    MultipartUpload={"Parts": parts},
+                )
+        self._committed = True
+        self.close()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self._sending is not None:
+            for future in self._sent:
+                future.cancel()
+            self._sending.shutdown(wait=True)
+        self._part.close()
+        if self._upload_id is not None and not self._committed:
+            self._abort()
+
+    def __enter__(self) -> MultipartSink:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _new_part(self) -> tempfile.SpooledTemporaryFile[bytes]:
+        return tempfile.SpooledTemporaryFile(
+            max_size=min(self._part_bytes, _PART_IN_MEMORY_BYTES), prefix="csvflow-part-"
+        )
+
+    def _send_part(self) -> None:
+        self._raise_if_a_part_failed()
+        if self._upload_id is None:
+            with _errors_converted(self._ref):
+                created = self._s3.create_multipart_upload(
+                    Bucket=self._ref.bucket, Key=self._ref.key
+                )
+            self._upload_id = created["UploadId"]
+            self._sending = ThreadPoolExecutor(self._parts_in_flight, "csvflow-upload")
+        assert self._sending is not None
+        part, self._part = self._part, self._new_part()
+        self._slots.acquire()  # the writer waits here while every slot's part is being sent
+        try:
+            future = self._sending.submit(self._upload_part, len(self._sent) + 1, part)
+        except BaseException:
+            self._slots.release()
+            part.close()
+            raise
+        future.add_done_callback(lambda _: self._slots.release())
+        self._sent.append(future)
+
+    def _upload_part(
+        self, number: int, part: tempfile.SpooledTemporaryFile[bytes]
+    ) -> dict[str, Any]:
+        # On its own thread: boto3 lets go of the GIL while it waits on the network.
+        try:
+            part.seek(0)
+            with _errors_converted(self._ref):
+                sent = self._s3.upload_part(
+                    Bucket=self._ref.bucket,
+                    Key=self._ref.key,
+                    UploadId=self._upload_id,
+                    PartNumber=number,
+                    Body=part,
+                )
+            return {"ETag": sent["ETag"], "PartNumber": number}
+        finally:
+            part.close()
+
+    def _raise_if_a_part_failed(self) -> None:
+        for future in self._sent:
+            if future.done() and not future.cancelled() and future.exception() is not None:
+                future.result()  # raises the part's error, converted as every S3 call's is
+
+    def _abort(self) -> None:
+        try:
+            with _errors_converted(self._ref):
+                self._s3.abort_multipart_upload(
+                    Bucket=self._ref.bucket, Key=self._ref.key, UploadId=self._upload_id
+                )
+        except StorageUnavailable:
+            # The error that made the step stop matters more; the bucket's lifecycle rule
+            # (abandoned-multipart-uploads) removes the parts within days.
+            logger.warning("could not abort the upload of %s", self._ref.uri, exc_info=True)
 
 
 class _RangedBody:
