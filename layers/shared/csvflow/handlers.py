@@ -71,8 +71,14 @@ def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> di
     validated = ObjectRef(source.bucket, f"{work}/validated.parquet")
     state_refs = SummaryStateRefs.under(source.bucket, f"{work}/summary-state")
     report_ref = rejects_report_ref(settings, source.bucket, cmd.ingestion_id)
-    with tempfile.TemporaryDirectory(prefix="csvflow-") as tmp:
-        parquet_path, report_path = Path(tmp, "validated.parquet"), Path(tmp, "rejects.csv")
+    with (
+        tempfile.TemporaryDirectory(prefix="csvflow-") as tmp,
+        # The Parquet leaves for S3 in parts while the pass writes it (docs/adr/0026): no
+        # wait for the whole file after the pass, and no copy of it in /tmp. Made only by
+        # commit below; any error before it leaves no object and no parts behind.
+        store.create(validated) as parquet,
+    ):
+        report_path = Path(tmp, "rejects.csv")
         # One streaming pass: the summarize step never reads the rows back (docs/adr/0018).
         with (
             phase("validate"),
@@ -91,7 +97,7 @@ def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> di
             summarizer = write_and_summarize(
                 validator,
                 contract,
-                parquet_path,
+                parquet,
                 progress=lambda: log_validation_progress(source, validator.progress()),
                 every_seconds=settings.progress_log_seconds,
             )
@@ -101,7 +107,7 @@ def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> di
             if has_rejects:
                 store.upload_file(report_path, report_ref)
             validator.raise_if_too_many_rejected(report_ref.uri if has_rejects else None)
-            store.upload_file(parquet_path, validated)
+            parquet.commit()
             write_summary_state(store, summarizer, state_refs, Path(tmp))
     logger.info(
         "validated",

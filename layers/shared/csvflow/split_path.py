@@ -226,9 +226,13 @@ def validate_part(cmd: ValidatePart, store: ObjectStore, settings: Settings) -> 
     ]
     # Each part numbers its lines from 1; the merge adds the lines before it.
     part_dialect = dataclasses.replace(dialect, data_byte=0, end_byte=None, data_line=1)
-    with tempfile.TemporaryDirectory(prefix="csvflow-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="csvflow-") as tmp,
+        # Sent in parts as the pass writes it (docs/adr/0026); made only by commit below.
+        store.create(layout.part(cmd.index, "validated.parquet")) as parquet,
+    ):
         folder = Path(tmp)
-        parquet_path, report_path = folder / "validated.parquet", folder / "rejects.csv"
+        report_path = folder / "rejects.csv"
         error: dict[str, Any] | None = None
         with (
             phase("validate"),
@@ -266,10 +270,11 @@ def validate_part(cmd: ValidatePart, store: ObjectStore, settings: Settings) -> 
                 # The part function has one vCPU (1,769 MB): summarizing stays on the
                 # writer's thread, as a third thread would only take turns (docs/adr/0021).
                 summarizer = write_and_summarize(
-                    validator, contract, parquet_path, summarizing_thread=False
+                    validator, contract, parquet, summarizing_thread=False
                 )
             except PermanentError as e:
                 error = _error_of(e)
+                parquet.close()  # what was sent of a Parquet no one will read: thrown away
             while part.read(1 << 20):  # what a failed parse left: the reading needs it all
                 pass
         reading = part.reading(cmd.index)
@@ -279,7 +284,7 @@ def validate_part(cmd: ValidatePart, store: ObjectStore, settings: Settings) -> 
             if rejects is not None:
                 store.upload_file(report_path, rejects)
             if summarizer is not None:
-                store.upload_file(parquet_path, layout.part(cmd.index, "validated.parquet"))
+                parquet.commit()
                 write_summary_state(store, summarizer, layout.part_state(cmd.index), folder)
             record = {
                 "asked": asked,

@@ -18,7 +18,7 @@ from csvflow.domain.rejects import RejectReport
 from csvflow.domain.summarizing import Summarizer
 from csvflow.domain.validation import CsvValidator
 from csvflow.parquet_files import write_parquet
-from csvflow.ports import ObjectStore
+from csvflow.ports import ObjectSink, ObjectStore
 from csvflow.progress import telling_progress
 from csvflow.summary_state_files import SummarizingBatches
 
@@ -70,7 +70,7 @@ def validator_for(
 def write_and_summarize(
     validator: CsvValidator,
     contract: Contract,
-    parquet_path: Path,
+    parquet: Path | ObjectSink,
     *,
     progress: Callable[[], None] | None = None,
     every_seconds: float = 0,
@@ -78,10 +78,11 @@ def write_and_summarize(
 ) -> Summarizer:
     """Run the validator's pass as a pipeline of threads, each a batch ahead of the next: its
     rows checked and parsed on a read-ahead thread, summarized on a second, written to
-    ``parquet_path`` on this one; ``progress`` told every ``every_seconds``, as checked
-    blocks come (from the summarizing thread: one the function started, whose log is the
-    function's). ``summarizing_thread=False``: summarized on this thread, before each write
-    (for a function of one vCPU, where a third thread would only take turns)."""
+    ``parquet`` on this one (a sink sends its parts on threads of its own as they fill);
+    ``progress`` told every ``every_seconds``, as checked blocks come (from the summarizing
+    thread: one the function started, whose log is the function's). With
+    ``summarizing_thread=False``, summarized on this thread before each write (for a function
+    of one vCPU, where a third thread would only take turns)."""
     checked = read_ahead(validator.batches())
     told: Iterator[pa.RecordBatch] = checked
     if progress is not None:
@@ -96,7 +97,7 @@ def write_and_summarize(
         else (batch for batch in summarizing)
     )
     try:
-        write_parquet(summarized, lambda: validator.schema, parquet_path)
+        write_parquet(summarized, lambda: validator.schema, parquet)
     finally:
         # A failed write stops both threads now, not when its traceback is let go: the
         # summarizing one first, as it reads from the checking one.
