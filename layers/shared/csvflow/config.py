@@ -69,7 +69,9 @@ class Settings:
     reports_prefix: str = "reports/"
     contracts_prefix: str = "contracts/"
     # Size limits, checked before the work they would make expensive.
-    max_file_bytes: int = 10 << 30  # validate stages the typed Parquet in Lambda's /tmp
+    # One validate's pass within its 15 minutes, its reject report within its /tmp (the
+    # Parquet is no longer staged there: docs/adr/0026); larger files take the split path.
+    max_file_bytes: int = 10 << 30
     max_columns: int = 2_000
     max_line_bytes: int = 4 << 20  # the CSV reader's block: no line may be longer
     # The share of rows a file without a contract may have rejected (ragged lines, a value

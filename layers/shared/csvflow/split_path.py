@@ -111,8 +111,8 @@ def plan_parts(cmd: PlanParts, store: ObjectStore, settings: Settings) -> dict[s
     layout = _Layout.of(settings, source.bucket, cmd.ingestion_id)
     with phase("read"):
         contract = load_contract(store, settings, source.bucket, cmd.dataset)
-        # No CSVFLOW_MAX_FILE_BYTES here: it bounds what one validate stages in /tmp, and a
-        # part stages only its own rows (a file that falls back to one pass is checked there).
+        # No CSVFLOW_MAX_FILE_BYTES here: it bounds what one validate does in one pass, and a
+        # part does only its own rows (a file that falls back to one pass is checked there).
         # The event's size (S3's own), else one more request for it.
         size = source.size if source.size is not None else store.read_tail(source.ref, 1)[1]
         dialect = read_dialect(store, settings, source, contract)
