@@ -9,10 +9,15 @@ Each runs in a fresh process, as each Lambda does, so each peak RSS is its own.
 
 from __future__ import annotations
 
+import argparse
 import multiprocessing
+import os
 import shutil
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -26,11 +31,27 @@ from csvflow.process_memory import return_large_blocks
 BUCKET = "bench"
 
 
-class FolderObjectStore:
-    """The ObjectStore port over a folder: ``<root>/<bucket>/<key>``."""
+class _Link:
+    """The network leg, emulated: every transfer waits its bytes' time at ``mb_s``, one at a
+    time (0: no wait)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, mb_s: float) -> None:
+        self._mb_s = mb_s
+        self._lock = threading.Lock()
+
+    def send(self, size: int) -> None:
+        if self._mb_s:
+            with self._lock:
+                time.sleep(size / 1e6 / self._mb_s)
+
+
+class FolderObjectStore:
+    """The ObjectStore port over a folder: ``<root>/<bucket>/<key>``; uploads over ``link``."""
+
+    def __init__(self, root: Path, link: _Link | None = None) -> None:
         self._root = root
+        self._link = link or _Link(0)
+        self.parquet_after_pass_s = 0.0  # the Parquet's upload, or its commit, after the pass
 
     def _path(self, ref: ObjectRef) -> Path:
         return self._root / ref.bucket / ref.key
@@ -64,11 +85,68 @@ class FolderObjectStore:
         self._path(ref).write_text(text, encoding="utf-8")
 
     def upload_file(self, path: Path, ref: ObjectRef) -> None:
+        started = time.perf_counter()
+        self._link.send(path.stat().st_size)
         self._path(ref).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, self._path(ref))
+        if ref.key.endswith("validated.parquet"):
+            self.parquet_after_pass_s = time.perf_counter() - started
+
+    def create(self, ref: ObjectRef) -> Any:
+        """The S3 adapter's own sink (its parts, threads and limit), over this folder."""
+        from csvflow.adapters.s3 import MultipartSink
+
+        part_bytes = Settings().s3_multipart_bytes
+        client = _FolderS3(self._root, self._link, part_bytes)
+        sink = MultipartSink(client, ref, part_bytes=part_bytes, parts_in_flight=2)
+        commit = sink.commit
+
+        def timed_commit() -> None:
+            started = time.perf_counter()
+            commit()
+            self.parquet_after_pass_s = time.perf_counter() - started
+
+        sink.commit = timed_commit  # type: ignore[method-assign]
+        return sink
 
     def download_file(self, ref: ObjectRef, path: Path) -> None:
         shutil.copyfile(self._path(ref), path)
+
+
+class _FolderS3:
+    """The S3 calls of a multipart upload, over a folder: each part written at its place in a
+    staging file as it arrives, so that completing is a rename, as S3's is no copy."""
+
+    def __init__(self, root: Path, link: _Link, part_bytes: int) -> None:
+        self._root, self._link, self._part_bytes = root, link, part_bytes
+
+    def put_object(self, *, Bucket: str, Key: str, Body: BinaryIO) -> None:
+        data = Body.read()
+        self._link.send(len(data))
+        path = self._root / Bucket / Key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+    def create_multipart_upload(self, *, Bucket: str, Key: str) -> dict[str, str]:
+        staging = tempfile.mkstemp(dir=self._root)
+        os.close(staging[0])
+        return {"UploadId": staging[1]}
+
+    def upload_part(self, *, UploadId: str, PartNumber: int, Body: BinaryIO, **_: Any) -> Any:
+        data = Body.read()
+        self._link.send(len(data))
+        with open(UploadId, "r+b") as staging:
+            staging.seek((PartNumber - 1) * self._part_bytes)
+            staging.write(data)
+        return {"ETag": str(PartNumber)}
+
+    def complete_multipart_upload(self, *, Bucket: str, Key: str, UploadId: str, **_: Any) -> None:
+        path = self._root / Bucket / Key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(UploadId, path)
+
+    def abort_multipart_upload(self, *, UploadId: str, **_: Any) -> None:
+        os.unlink(UploadId)
 
 
 def validate_then_summarize(csv_path: str, contract_path: str) -> str:
@@ -112,3 +190,71 @@ def _summarize(root: Path, state: dict[str, Any]) -> tuple[int, float, float]:
 def _peak_rss_mb() -> float:
     with open("/proc/self/status", encoding="ascii") as status:
         return next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024
+
+
+def validate_step(csv_path: str, contract_path: str, upload_mb_s: float) -> dict[str, float]:
+    """The validate step alone, in a process of its own."""
+    context = multiprocessing.get_context("spawn")
+    with tempfile.TemporaryDirectory() as tmp, context.Pool(1, maxtasksperchild=1) as pool:
+        root = Path(tmp)
+        key = "incoming/bench/file.csv"
+        (root / BUCKET / "incoming" / "bench").mkdir(parents=True)
+        (root / BUCKET / key).symlink_to(Path(csv_path).resolve())
+        (root / BUCKET / "contracts").mkdir()
+        shutil.copyfile(contract_path, root / BUCKET / "contracts" / "bench.yaml")
+        size = Path(csv_path).stat().st_size
+        figures: dict[str, float] = pool.apply(_validate_marked, (root, key, size, upload_mb_s))
+        parquet = root / BUCKET / "work" / "bench-1" / "validated.parquet"
+        figures["parquet_mb"] = parquet.stat().st_size / 1e6
+    return figures
+
+
+def _validate_marked(root: Path, key: str, size: int, upload_mb_s: float) -> dict[str, float]:
+    from csvflow import handlers
+
+    ends: dict[str, float] = {}
+    phase = handlers.phase
+
+    @contextmanager
+    def marked(name: str) -> Iterator[None]:
+        with phase(name):
+            yield
+        ends[name] = time.perf_counter()
+
+    handlers.phase = marked  # type: ignore[assignment]  # marks from outside the package
+    source = SourceObject(BUCKET, key, None, None, size=size)
+    store = FolderObjectStore(root, _Link(upload_mb_s))
+    cpu, started = os.times(), time.perf_counter()
+    validate_csv(ValidateCsv(source, "bench", "bench-1"), store, Settings())
+    ended, cpu_after = time.perf_counter(), os.times()
+    return {
+        "wall_s": ended - started,
+        "cpu_s": cpu_after.user + cpu_after.system - cpu.user - cpu.system,
+        "after_pass_s": ended - ends["validate"],
+        "parquet_after_pass_s": store.parquet_after_pass_s,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("file")
+    parser.add_argument("--contract", default=str(Path(__file__).with_name("contract.yaml")))
+    parser.add_argument("--upload-mb-s", type=float, default=100.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    for round_ in range(1, args.rounds + 1):
+        load = os.getloadavg()[0]
+        figures = validate_step(args.file, args.contract, args.upload_mb_s)
+        print(
+            f"round {round_}: validate wall {figures['wall_s']:.2f} s,"
+            f" CPU {figures['cpu_s']:.2f} s, pass end to step end {figures['after_pass_s']:.2f} s"
+            f" (the Parquet's {figures['parquet_after_pass_s']:.2f} s),"
+            f" Parquet {figures['parquet_mb']:.1f} MB, peak RSS {figures['peak_rss_mb']:.0f} MB;"
+            f" load {load:.1f} -> {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
