@@ -33,6 +33,9 @@ class Figures:
     merge_fixed_s: float = 0.3
     merge_cpu_s_per_part: float = 0.016  # 12 to 187 parts, local folder
     parquet_share: float = 0.28  # typed Parquet bytes per CSV byte
+    # The S3 client's CPU to send the Parquet in 64 MiB parts (HTTP and checksums, to a local
+    # S3 emulator; TLS not included): bench/lambda_steps.py's notes, docs/scale.md.
+    upload_cpu_s_per_mb: float = 0.0033
     # PUBLISHED (docs/scale.md cites each), or this repository's own settings
     validate_memory_mb: int = 3008  # template.yaml: the validate and summarize functions
     part_memory_mb: int = 1769  # template.yaml: the validate-part function (docs/adr/0025)
@@ -57,10 +60,11 @@ class Figures:
     glue_dpu_hour_usd: float = 0.44
     glue_minimum_s: float = 60
     glue_vcpus_per_dpu: int = 4
-    # DESIGN CHOICES modelled, not deployed (docs/scale.md says which are)
+    # DESIGN CHOICES (docs/scale.md says which are deployed)
     express_children: bool = False  # the Map's child executions EXPRESS, not STANDARD
-    # A part's Parquet sent up in pieces as it is written, so no wait after the pass (not built).
-    upload_overlapped: bool = False
+    # The Parquet sent up in parts as the pass writes it (deployed, docs/adr/0026): its CPU
+    # shares the pass's vCPU, and only the last part and the completion wait after the pass.
+    upload_overlapped: bool = True
     arm64: bool = False
     # ASSUMED (not published as a figure, not measured here)
     arm64_speed: float = 1.0  # Graviton2's CPU seconds against x86's for this work: unmeasured
@@ -95,6 +99,18 @@ def _cpu_rate(rate: float, f: Figures) -> float:
     return rate * (f.arm64_speed if f.arm64 else 1.0)
 
 
+def parquet_upload_s(parquet_mb: float, compute: float, cores: float, f: Figures) -> float:
+    """What a step pays for its Parquet's upload beyond its pass: after the pass, the whole
+    file at ``upload_mb_s``; sent during it, the upload's CPU on the pass's vCPUs, then the last
+    part (or the rest, if the link could not keep up) and the completing request."""
+    if not f.upload_overlapped:
+        return parquet_mb / f.upload_mb_s
+    cpu = parquet_mb * f.upload_cpu_s_per_mb / cores
+    last_part_mb = parquet_mb % (f.multipart_bytes / MB) or min(parquet_mb, f.multipart_bytes / MB)
+    behind = parquet_mb / f.upload_mb_s - compute  # > 0: the link is slower than the writer
+    return cpu + max(last_part_mb / f.upload_mb_s, behind) + f.small_get_s
+
+
 def split_path(size: float, f: Figures) -> Outcome:
     part_mb = f.part_bytes / MB
     parts = math.ceil(size / f.part_bytes)
@@ -103,7 +119,7 @@ def split_path(size: float, f: Figures) -> Outcome:
     cores = min(f.cores_per_part, f.part_memory_mb / f.mb_per_vcpu)
     compute = part_mb / (_cpu_rate(f.part_mb_per_cpu_s, f) * cores)
     parquet_mb = part_mb * f.parquet_share
-    upload = 0.0 if f.upload_overlapped else parquet_mb / f.upload_mb_s
+    upload = parquet_upload_s(parquet_mb, compute, cores, f)
     warm = compute + upload
     map_s = f.map_start_s + f.cold_start_s + waves * warm
     plan = f.cold_start_s + f.plan_s
@@ -145,7 +161,7 @@ def split_path(size: float, f: Figures) -> Outcome:
     s3 = parts * ((parquet_puts + 3) * f.s3_put_usd + 7 * f.s3_get_usd)
     breakdown = (
         ("Lambda: validating", lambda_compute),
-        ("Lambda: waiting on the Parquet upload", lambda_upload),
+        ("Lambda: the Parquet upload (its wait, or its CPU and last part)", lambda_upload),
         ("Lambda: cold starts", lambda_cold),
         ("Lambda: plan and merge", lambda_plan_merge),
         ("Lambda: requests", requests),
@@ -159,18 +175,16 @@ def split_path(size: float, f: Figures) -> Outcome:
 
 def single_lambda(size: float, f: Figures) -> Outcome:
     cores = min(f.cores_per_part, f.validate_memory_mb / f.mb_per_vcpu)
-    seconds_in = (
-        f.cold_start_s
-        + size / MB / (_cpu_rate(f.single_mb_per_cpu_s, f) * cores)
-        + size * f.parquet_share / MB / f.upload_mb_s
-    )
+    compute = size / MB / (_cpu_rate(f.single_mb_per_cpu_s, f) * cores)
+    upload = parquet_upload_s(size * f.parquet_share / MB, compute, cores, f)
+    seconds_in = f.cold_start_s + compute + upload
     gb = f.validate_memory_mb / 1024
     usd = seconds_in * gb * _gb_s_usd(f) + 3 * f.lambda_request_usd
     seconds = f.orchestration_s + seconds_in + f.cold_start_s + 0.5 + f.persist_s
     reasons = []
     if size > f.max_file_bytes:
         reasons.append("over CSVFLOW_MAX_FILE_BYTES")
-    if size * f.parquet_share > f.tmp_bytes:
+    if size * f.parquet_share > f.tmp_bytes and not f.upload_overlapped:
         reasons.append("Parquet over /tmp")
     if seconds_in > f.lambda_timeout_s:
         reasons.append(f"{seconds_in / 60:.0f} min > 15 min")
@@ -232,22 +246,28 @@ def table(f: Figures) -> str:
 DEPLOYED = Figures()
 # What was deployed before docs/scale.md's cost work, where the design choices start from.
 DEPLOYED_BEFORE = replace(
-    DEPLOYED, part_bytes=128 * MIB, multipart_bytes=8 * MIB, part_memory_mb=3008
+    DEPLOYED,
+    part_bytes=128 * MIB,
+    multipart_bytes=8 * MIB,
+    part_memory_mb=3008,
+    upload_overlapped=False,
 )
 # Before the parts had a function of their own: in validate's 3,008 MB, 256 MiB each.
-IN_VALIDATE = replace(DEPLOYED, part_bytes=256 * MIB, part_memory_mb=3008)
+IN_VALIDATE = replace(DEPLOYED, part_bytes=256 * MIB, part_memory_mb=3008, upload_overlapped=False)
+# The part function and parts of 512 MiB, the Parquet uploaded after the pass (docs/adr/0025).
+UPLOADED_AFTER = replace(DEPLOYED, upload_overlapped=False)
 # The design choices, one added at a time to DEPLOYED_BEFORE (docs/scale.md, "What moves it").
 CHOICES: tuple[tuple[str, dict[str, object]], ...] = (
     ("the first split path (128 MiB parts, 8 MiB multipart)", {}),
     ("parts of 256 MiB", {"part_bytes": 256 * MIB}),
     ("+ Parquet multipart in 64 MiB pieces (config.py)", {"multipart_bytes": 64 * MIB}),
     ("+ parts in a function of 1,769 MB, one vCPU (deployed)", {"part_memory_mb": 1769}),
-    ("+ parts of 512 MiB (deployed: as deployed now)", {"part_bytes": 512 * MIB}),
-    ("+ the Map's children EXPRESS", {"express_children": True}),
+    ("+ parts of 512 MiB (deployed)", {"part_bytes": 512 * MIB}),
     (
-        "+ the Parquet uploaded during the pass, no wait after it (not built)",
+        "+ the Parquet uploaded during the pass (deployed: as deployed now)",
         {"upload_overlapped": True},
     ),
+    ("+ the Map's children EXPRESS", {"express_children": True}),
     ("+ arm64, at x86's speed (unmeasured)", {"arm64": True}),
 )
 
@@ -308,6 +328,10 @@ SENSITIVITY: tuple[tuple[str, dict[str, object]], ...] = (
     ),
     ("S3 small reads 50 ms", {"small_get_s": 0.05}),
     ("Parquet upload 50 MB/s", {"upload_mb_s": 50}),
+    (
+        "the upload's CPU 3 times the measured (TLS, not measured)",
+        {"upload_cpu_s_per_mb": 3 * 0.0033},
+    ),
     ("cold start 2 s", {"cold_start_s": 2.0}),
     ("concurrency 8 (`ReserveConcurrency=true`)", {"concurrency": 8}),
     ("concurrency 1,000", {"concurrency": 1000}),
@@ -355,6 +379,7 @@ def doc() -> str:
             + breakdown_table(
                 {
                     "parts in validate (256 MiB)": IN_VALIDATE,
+                    "uploaded after the pass": UPLOADED_AFTER,
                     "as deployed now": DEPLOYED,
                     "every x86 choice": proposed(),
                 }
