@@ -34,8 +34,8 @@ class Figures:
     merge_cpu_s_per_part: float = 0.016  # 12 to 187 parts, local folder
     parquet_share: float = 0.28  # typed Parquet bytes per CSV byte
     # The S3 client's CPU to send the Parquet in 64 MiB parts (HTTP and checksums, to a local
-    # S3 emulator; TLS not included): bench/lambda_steps.py's notes, docs/scale.md.
-    upload_cpu_s_per_mb: float = 0.0033
+    # S3 emulator; TLS not included): bench/upload_cpu.py.
+    upload_cpu_s_per_mb: float = 0.0028
     # PUBLISHED (docs/scale.md cites each), or this repository's own settings
     validate_memory_mb: int = 3008  # template.yaml: the validate and summarize functions
     part_memory_mb: int = 1769  # template.yaml: the validate-part function (docs/adr/0025)
@@ -330,7 +330,7 @@ SENSITIVITY: tuple[tuple[str, dict[str, object]], ...] = (
     ("Parquet upload 50 MB/s", {"upload_mb_s": 50}),
     (
         "the upload's CPU 3 times the measured (TLS, not measured)",
-        {"upload_cpu_s_per_mb": 3 * 0.0033},
+        {"upload_cpu_s_per_mb": 3 * 0.0028},
     ),
     ("cold start 2 s", {"cold_start_s": 2.0}),
     ("concurrency 8 (`ReserveConcurrency=true`)", {"concurrency": 8}),
