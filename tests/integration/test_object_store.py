@@ -304,10 +304,20 @@ def _pending_uploads(client) -> list:
 
 
 @pytest.mark.parametrize(
-    ("size", "parts"),
-    [(0, 1), (5 * MIB - 1, 1), (5 * MIB, 1), (5 * MIB + 1, 2), (17 * MIB + 3, 4), (20 * MIB, 4)],
+    ("size", "parts", "multipart_bytes"),
+    [
+        (0, 1, 5 * MIB),
+        (5 * MIB - 1, 1, 5 * MIB),
+        (5 * MIB, 1, 5 * MIB),
+        (5 * MIB + 1, 2, 5 * MIB),
+        (17 * MIB + 3, 4, 5 * MIB),
+        (20 * MIB, 4, 5 * MIB),
+        (11 * MIB, 3, 1 * MIB),  # below S3's smallest part: both take 5 MiB
+    ],
 )
-def test_a_stream_is_the_object_upload_file_makes_of_the_same_bytes(tmp_path, size, parts):
+def test_a_stream_is_the_object_upload_file_makes_of_the_same_bytes(
+    tmp_path, size, parts, multipart_bytes
+):
     # The same parts (S3's ETag of a multipart upload is the MD5 of its parts' MD5s, -<parts>;
     # a single PUT's is the bytes' MD5): the steps after validate see the same object.
     data = np.random.default_rng(size).bytes(size)
@@ -315,7 +325,7 @@ def test_a_stream_is_the_object_upload_file_makes_of_the_same_bytes(tmp_path, si
     path.write_bytes(data)
     with mock_aws():
         client = _s3_client()
-        store = S3ObjectStore(client, multipart_bytes=5 * MIB)
+        store = S3ObjectStore(client, multipart_bytes=multipart_bytes)
         store.upload_file(path, ObjectRef(BUCKET, "from-file"))
         with store.create(ObjectRef(BUCKET, "streamed")) as sink:
             for start in range(0, size, 3 * MIB + 7):  # writes that straddle the parts

@@ -186,8 +186,9 @@ class MultipartSink:
     """
 
     def __init__(self, client: Any, ref: ObjectRef, *, part_bytes: int, parts_in_flight: int):
-        if part_bytes < 5 << 20:
-            raise ValueError(f"S3's parts are at least 5 MiB, not {part_bytes} bytes")
+        # S3's parts are 5 MiB to 5 GiB; upload_file's transfer manager moves a size set
+        # outside that into it, and so does this, to cut the same parts.
+        part_bytes = min(max(part_bytes, 5 << 20), 5 << 30)
         self._s3, self._ref, self._part_bytes = client, ref, part_bytes
         self._part = self._new_part()
         self._upload_id: str | None = None
