@@ -951,3 +951,136 @@ def test_hyphenated_names_above_hyphenated_words_still_name_the_columns():
     )
 
     assert detect(data).header == ("Sub-Category", "Ship-Mode", "Sales")
+
+
+# --- the sixth held-out set's kinds (docs/adr/0027) ------------------------------------
+
+
+def test_a_header_one_name_short_of_sample_numbers_above_row_names_names_the_columns():
+    # R's write.table of an expression matrix: columns named by sample numbers, no name
+    # above the row names.
+    data = (
+        b'"39"\t"40"\t"42"\n"gene-a"\t-342\t22\t-87\n"gene-b"\t-200\t-248\t-153\n'
+        b'"gene-c"\t41\t262\t17\n'
+    )
+
+    dialect = detect(data)
+
+    assert (dialect.has_header, dialect.header) == (True, ("column_1", "39", "40", "42"))
+    assert "line 1 is the header, one name short" in dialect.assumptions[0]
+    assert [r["40"] for r in rows_of(data)] == [22, -248, 262]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"1,2\n3,4,5\n6,7,8\n9,10,11\n",  # numbers above numbers: a short row of data
+        b"39,40\ngene-a,1,2\ngene-a,3,4\ngene-b,5,6\n",  # labels repeat: no row names
+    ],
+    ids=["numbers-above-numbers", "repeated-labels"],
+)
+def test_a_short_first_row_of_numbers_is_no_header_without_distinct_row_names(data):
+    assert detect(data).has_header is False
+
+
+def test_a_number_above_a_column_of_words_names_it():
+    # QIIME 2 metadata whose columns are named by numbers: "1000" above "b", "b", "c".
+    data = (
+        b"id\t42.0\t1000\t-4.2\n0.000001\t2\tb\t2.5\n0.004000\t1\tb\t4.2\n0.000000\t3\tc\t-9.999\n"
+    )
+
+    dialect = detect(data)
+
+    assert dialect.header == ("id", "42.0", "1000", "-4.2")
+    assert len(rows_of(data)) == 3
+
+
+def test_a_first_row_with_a_number_in_a_column_of_codes_is_data():
+    # Codes hold digits: a number among them is a value of the column, not its name.
+    data = b"5,5,1.5\n6,x1,2.5\n7,y2,3.5\n8,z3,4.5\n"
+
+    assert detect(data).has_header is False
+
+
+def test_a_first_row_of_phrases_ending_as_the_rows_below_is_data_in_any_script():
+    data = (
+        "สวัสดี ครับ,Thai language\nこんにちは,Japanese language\n"
+        "Здравствуйте,Russian language\nनमस्ते,Hindi\nالسلام عليكم,Arabic\n"
+    ).encode()
+
+    dialect = detect(data)
+
+    assert dialect.has_header is False
+    assert len(rows_of(data)) == 5
+
+
+def test_a_header_of_phrases_ending_otherwise_than_the_rows_still_names_the_columns():
+    data = b"Spoken in,Language name\nThailand,Thai language\nJapan,Japanese language\nRussia,Russian language\n"
+
+    assert detect(data).header == ("Spoken in", "Language name")
+
+
+WORKBOOK = (
+    b"-------- 1 - Orders\nid,item,qty\n1,pen,2\n2,ink,1\n"
+    b"-------- 2 - Customers\nnumber,name\n1,Ann\n2,Bo\n3,Cy\n4,Di\n5,Ed\n6,Flo\n"
+)
+
+
+def test_sheets_written_one_below_the_other_are_read_as_the_first_sheets_table():
+    # xlsx2csv writes every sheet under a "-------- N - name" line; the second sheet's
+    # larger table is a second table, set aside, as any below the first.
+    dialect = detect(WORKBOOK)
+
+    assert dialect.header == ("id", "item", "qty")
+    preamble, rest = dialect.skipped
+    assert (preamble.where, preamble.count) == ("preamble", 1)
+    assert (rest.where, rest.first_line, rest.count) == ("footer", 5, 8)
+    assert "lines 5-12 hold a second table (its header: number,name)" in dialect.assumptions[-1]
+    assert [r["item"] for r in rows_of(WORKBOOK)] == ["pen", "ink"]
+
+
+def test_one_sheet_under_its_heading_line_is_read_as_before():
+    data = b"-------- 1 - Orders\nid,item,qty\n1,pen,2\n2,ink,1\n3,cap,5\n"
+
+    dialect = detect(data)
+
+    assert dialect.header == ("id", "item", "qty")
+    assert [s.where for s in dialect.skipped] == ["preamble"]
+
+
+def test_sheets_read_with_footer_none_are_all_rows():
+    declared = contract("footer: none\nmax_rejected_share: 1")
+
+    assert detect(WORKBOOK, rules=declared.reading).header == ("number", "name")
+
+
+JAGGED = b"id\tcol1\tcol2\tcol3\nid1\t1\ta\nid2\t2\tb\tbar\nid3\t3\t\n"
+
+
+def test_a_few_rows_lacking_only_a_last_column_of_text_are_read_with_it_empty():
+    # QIIME 2 metadata may leave trailing cells out: two of three rows stop early.
+    dialect = detect(JAGGED)
+
+    assert (dialect.header, dialect.short_rows_filled) == (("id", "col1", "col2", "col3"), True)
+    assert "2 of the table's first 4 lines stop early" in dialect.assumptions[0]
+    assert [(r["id"], r["col3"]) for r in rows_of(JAGGED)] == [
+        ("id1", None), ("id2", "bar"), ("id3", None),
+    ]  # fmt: skip
+
+
+def test_a_few_rows_lacking_only_text_are_rejected_with_short_rows_reject():
+    declared = contract("short_rows: reject\nmax_rejected_share: 1")
+
+    result = validate_bytes(JAGGED, declared)
+
+    assert [r["line"] for r in report_rows(result.report_csv)] == ["2", "4"]
+
+
+def test_a_row_lacking_a_number_is_rejected_not_read_as_stopping_early():
+    # Which of the numbers "4,5" lacks is unknown: y or z.
+    data = b"x,y,z\n1,2,3\n4,5\n6,7,8\n9,10,11\n"
+
+    result = validate_bytes(data, contract("max_rejected_share: 1"))
+
+    assert detect(data).short_rows_filled is False
+    assert [r["line"] for r in report_rows(result.report_csv)] == ["3"]

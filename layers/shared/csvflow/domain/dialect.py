@@ -34,6 +34,7 @@ from csvflow.domain.sniffing import (
     is_totals,
     labelled_columns,
     leading_preamble,
+    next_section,
     padded_header,
     parse,
     physical_lines,
@@ -347,7 +348,8 @@ class _Detection:
         self.offset = skip
         sample = _sample(lines[skip:])
         self._look_for_doubled_cr(sample)
-        table = self._choose(sample)
+        section = next_section(sample) if self.rules.footer != "none" else None
+        table = self._choose(sample[:section] if section is not None else sample)
         has_header, header_record, names = self._header(table)
         start = table.records[table.start]
         if header_record is not None and header_record is not start:
@@ -359,7 +361,9 @@ class _Detection:
         data_byte = self.bom + len("".join(lines[: data_line - 1]).encode(self.encoding))
         reading = table.reading
         second = None
-        if self.rules.footer != "none":
+        if section is not None:
+            second = self._set_aside(lines, skip + section + 1, 1, whole=whole)
+        elif self.rules.footer != "none":
             second = self._second_table(lines, table, data_line - skip, names, whole=whole)
         if second is not None:
             lines = lines[: second[0] - 1]  # the first table's footer is above it
@@ -586,8 +590,14 @@ class _Detection:
             return None
         gap, heading = found
         first_line = self.offset + gap.first_line
+        return self._set_aside(lines, first_line, heading.first_line - gap.first_line, whole=whole)
+
+    def _set_aside(
+        self, lines: list[str], first_line: int, at: int, *, whole: bool
+    ) -> tuple[int, SkippedLines]:
+        """The lines from ``first_line`` to the end, set aside as a second table whose header is
+        ``at`` lines below; refused where the file runs on past what was read."""
         rest = lines[first_line - 1 :]
-        at = heading.first_line - gap.first_line
         if not whole:
             raise InvalidCsv(
                 f"a second table starts below the first, at line {first_line} "

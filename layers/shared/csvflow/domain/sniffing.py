@@ -53,6 +53,9 @@ _TOTALS = re.compile(
 _FORMULA = re.compile(r"=[A-Za-zÄÖÜäöü.]+\(.*\)")
 # A line drawn across a report to close a table ("-----", "=====", "*****").
 _SEPARATOR = re.compile(r"\s*([-=_*~+])\1{2,}\s*")
+# A heading drawn with a rule before its title ("-------- 2 - Sheet2", "=== Orders"): where a
+# workbook's sheets are written one below the other, each sheet's table starts under one.
+_SECTION_HEADING = re.compile(r"[ \t]*([-=_*~+])\1{2,}[ \t]*[^-=_*~+\s][^\r\n]*[\r\n]*")
 # A comment line: "#" then text, not "#" then a delimiter ("#,name,type" names a column "#").
 _COMMENT = re.compile(r"#(?![,;\t|])")
 # YAML front matter (CSVY, R Markdown exports): a "---" line, the YAML, a "---" or "..." line.
@@ -161,6 +164,22 @@ def leading_preamble(lines: Sequence[str]) -> tuple[int, str]:
         count -= 1  # VCF's "#CHROM\tPOS..." heads the table: the header, not a comment
         comments -= 1
     return (count, "comments") if comments else (0, "")
+
+
+def next_section(lines: Sequence[str]) -> int | None:
+    """Where a second section of the lines starts, when they open with a section heading
+    ("-------- 1 - Sheet1", as xlsx2csv writes every sheet of a workbook): the index of the
+    next heading below two or more lines of the first section; None otherwise. The first
+    section's table is the file's table, as with any second table below the first."""
+    content = [i for i, line in enumerate(lines) if line.strip()]
+    if not content or not _SECTION_HEADING.fullmatch(lines[content[0]]):
+        return None
+    below = 0
+    for i in content[1:]:
+        if _SECTION_HEADING.fullmatch(lines[i]):
+            return i if below >= 2 else None
+        below += 1
+    return None
 
 
 def _names_the_row_below(comment: str, row: str) -> bool:
@@ -457,9 +476,14 @@ def stopping_early(table: Table) -> Table | None:
     body = region[1:]
     short = [r for r in body if len(r.fields) < full]
     complete = [r for r in body if len(r.fields) == full]
-    if full < 3 or len(short) < 3 or len(short) < _STOPPING_EARLY_SHARE * len(body):
+    if full < 3 or not short or not complete:
         return None
-    if len(complete) < 2:
+    few = len(short) < 3 or len(short) < _STOPPING_EARLY_SHARE * len(body)
+    # A few short rows stop early only where what they lack is optional text (a comment, a
+    # long name): a row lacking a number or a date is as likely missing one in the middle.
+    if few and not _lacks_only_text(short, complete, full):
+        return None
+    if not few and len(complete) < 2:
         return None
     signed = matched = 0
     for j in range(full - 1):
@@ -472,6 +496,14 @@ def stopping_early(table: Table) -> Table | None:
     if not signed or matched < 0.9 * signed:
         return None
     return find_table(records, table.reading, start=first, width=full)
+
+
+def _lacks_only_text(short: list[Record], complete: list[Record], full: int) -> bool:
+    """Whether the columns the short rows lack hold only text where rows have them: no cell a
+    number, a date or a boolean, and at least one filled."""
+    lacking = range(min(len(r.fields) for r in short), full)
+    cells = [r.fields[j].strip() for r in complete for j in lacking]
+    return any(cells) and all(cell_kind(c) not in TYPED for c in cells if c)
 
 
 def _signature(column: list[str]) -> Callable[[str], bool] | None:
@@ -582,13 +614,37 @@ def padded_header(table: Table) -> tuple[Record | None, str]:
     above = table.records[table.start - 1]
     if above.blank or len(above.fields) != table.width - 1:
         return None, ""
+    rows = table.rows[:50]
+    if _numbers_above_row_names(above.fields, rows, table.width):
+        return above, "start"
     # Not numbers or dates; a name may look like a boolean ("T" for a time, "Y" for a target).
     if not all(cell_kind(f) not in (NUMBER, TEMPORAL) and f.strip() for f in above.fields):
         return None, ""
-    rows = table.rows[:50]
     if all(not r.fields[-1].strip() for r in rows if len(r.fields) == table.width):
         return above, "end"
     return above, "start"
+
+
+def _numbers_above_row_names(names: tuple[str, ...], rows: list[Record], width: int) -> bool:
+    """Distinct numbers one fewer than the rows' fields, above rows whose first cells are
+    distinct labels with a letter and whose other cells are numbers: R's ``write.table`` of a
+    matrix with row names, its columns named by sample numbers ("39", "40", "42"). A short
+    row of numbers above rows of numbers is a ragged row, not names."""
+    cells = [f.strip() for f in names]
+    if len(cells) < 2 or len(set(cells)) != len(cells):
+        return False
+    if not all(cell_kind(c) == NUMBER for c in cells):
+        return False
+    full = [r.fields for r in rows if len(r.fields) == width]
+    if len(full) < 2:
+        return False
+    labels = [f[0].strip() for f in full]
+    if len(set(labels)) != len(labels) or not all(
+        _has_letter(label) and cell_kind(label) not in TYPED for label in labels
+    ):
+        return False
+    values = [c for f in full for c in f[1:] if c.strip()]
+    return sum(cell_kind(c) == NUMBER for c in values) >= 0.9 * len(values)
 
 
 def header_key(value: str) -> str:
@@ -675,7 +731,10 @@ def _votes(
         elif family is None:
             text_columns += 1
             repeated += bool(name.strip()) and name in column
-            values += _written_alike(name, column)
+            if _number_above_words(name, column):
+                names += 1
+            else:
+                values += _written_alike(name, column) or _ending_alike(name, column)
         elif name.strip() and _family([name]) == family and not labels:
             values += 1
         elif name.strip():
@@ -701,6 +760,34 @@ def _written_alike(name: str, column: list[str]) -> bool:
         word = _word_of(name)
         return sum(_word_of(cell) == word for cell in column) * 2 >= len(column)
     return True
+
+
+def _number_above_words(name: str, column: list[str]) -> bool:
+    """A number above a column of words without a digit among them ("1000" above "b", "b",
+    "c"): a column named by a number, as metadata tables name their columns by ids. A row of
+    data puts no number where every other row has a word."""
+    cells = [c.strip() for c in column if c.strip()]
+    return (
+        cell_kind(name) == NUMBER
+        and len(cells) >= 2
+        and all(_has_letter(c) and not any(ch.isdigit() for ch in c) for c in cells)
+    )
+
+
+def _ending_alike(name: str, column: list[str]) -> bool:
+    """Whether a first cell of words ends in the word that ends most of its column's cells,
+    which have as many words ("Thai language" above "Japanese language", "Russian
+    language"): a value in a column of phrases built alike, in any script. Different words
+    at the end ("Phone type" above "Work phone") are no evidence."""
+    words = name.split()
+    if len(words) < 2:
+        return False
+    alike = sum(
+        1
+        for cell in column
+        if len(cell.split()) == len(words) and cell.split()[-1] == words[-1] and cell != name
+    )
+    return alike >= 2 and alike * 2 >= len(column)
 
 
 def _phrased_alike(pattern: str, column: list[str]) -> bool:
