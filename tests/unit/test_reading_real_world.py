@@ -983,6 +983,31 @@ def test_a_short_first_row_of_numbers_is_no_header_without_distinct_row_names(da
     assert detect(data).has_header is False
 
 
+ONE_NAME = (
+    b'"labelDescription"\n"Samples"\t"Sample index"\n"Gender"\t"Factor, gender of patient"\n'
+    b'"PS"\t"Prediction strength"\n"Source"\t"Source of sample"\n'
+)
+
+
+def test_one_quoted_name_above_quoted_rows_of_two_fields_names_the_second_column():
+    # R's write.table of a one-column data frame: its one name, none above the row names.
+    dialect = detect(ONE_NAME)
+
+    assert dialect.header == ("column_1", "labelDescription")
+    assert len(rows_of(ONE_NAME)) == 4
+
+
+@pytest.mark.parametrize(
+    "first_line",
+    [b'"Patient samples"', b"labelDescription"],
+    ids=["quoted-title-in-words", "name-written-bare"],
+)
+def test_a_title_above_quoted_rows_of_text_leaves_the_first_row_the_header(first_line):
+    data = first_line + ONE_NAME[ONE_NAME.index(b"\n") :]
+
+    assert detect(data).header == ("Samples", "Sample index")
+
+
 def test_a_number_above_a_column_of_words_names_it():
     # QIIME 2 metadata whose columns are named by numbers: "1000" above "b", "b", "c".
     data = (
@@ -1084,3 +1109,51 @@ def test_a_row_lacking_a_number_is_rejected_not_read_as_stopping_early():
 
     assert detect(data).short_rows_filled is False
     assert [r["line"] for r in report_rows(result.report_csv)] == ["3"]
+
+
+def test_a_lone_row_lacking_a_last_column_of_text_is_a_ragged_row():
+    data = b"id\tname\tnote\n1\tAnn\tnew\n2\tBo\n3\tCy\told\n4\tDi\tnew\n"
+
+    result = validate_bytes(data, contract("max_rejected_share: 1"))
+
+    assert detect(data).short_rows_filled is False
+    assert [r["line"] for r in report_rows(result.report_csv)] == ["3"]
+
+
+SHORTER = b"id\tcol1\tcol2\tcol3\nid1\t1\ta\nid2\t2\nid3\n"
+
+
+def test_rows_all_shorter_than_the_header_are_read_at_the_headers_width():
+    # QIIME 2 metadata leaving trailing cells out of every row: no row is as wide as the
+    # header, and read as one column each line would be a value holding tabs.
+    dialect = detect(SHORTER)
+
+    assert (dialect.delimiter, dialect.header) == ("\t", ("id", "col1", "col2", "col3"))
+    assert "every line below the header stops early" in dialect.assumptions[0]
+    result = validate_bytes(SHORTER, contract("max_rejected_share: 1"))
+    assert [(r["id"], r["col2"], r["col3"]) for r in result.table.to_pylist()] == [
+        ("id1", "a", None), ("id2", None, None),
+    ]  # fmt: skip
+    # A line of one field, no delimiter, is no row that stops early: rejected.
+    assert [r["line"] for r in report_rows(result.report_csv)] == ["4"]
+
+
+def test_rows_all_shorter_than_the_header_are_rejected_with_short_rows_reject():
+    declared = contract("short_rows: reject\nmax_rejected_share: 1")
+
+    result = validate_bytes(SHORTER, declared)
+
+    assert detect(SHORTER, rules=declared.reading).header == ("id", "col1", "col2", "col3")
+    assert result.outcome.rejected_rows == 3
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"notes about the export\nfirst line\nsecond line\n",  # words: spaces are no delimiter
+        b"a\tb\tc\n1\n2\n3\n",  # one field below: no row shows the delimiter
+    ],
+    ids=["words", "one-field-rows"],
+)
+def test_lines_without_a_row_shorter_than_a_header_stay_one_column(data):
+    assert len(detect(data).header) == 1

@@ -21,9 +21,11 @@ from csvflow.domain.sniffing import (
     OTHER_QUOTES,
     SAMPLE_CHARS,
     SAMPLE_LINES,
+    TEXT_DIFFERS,
     Reading,
     Record,
     Table,
+    all_shorter_than_the_header,
     below_a_count_line,
     candidate_readings,
     doubled_carriage_returns,
@@ -38,6 +40,7 @@ from csvflow.domain.sniffing import (
     padded_header,
     parse,
     physical_lines,
+    quoted_names_above_row_names,
     rank,
     repeats_header,
     rival,
@@ -322,6 +325,8 @@ class _Detection:
     # Rows stop early as a pattern of the file (filled, or rejected where a contract says so):
     # below the table, a note is then one filled field, not a short row.
     stops_early: bool = False
+    # The sample's lines the table was chosen from, as written (quotes and all).
+    lines: list[str] = field(default_factory=list)
 
     def assume(self, sentence: str) -> None:
         self.assumptions.append(sentence)
@@ -349,7 +354,8 @@ class _Detection:
         sample = _sample(lines[skip:])
         self._look_for_doubled_cr(sample)
         section = next_section(sample) if self.rules.footer != "none" else None
-        table = self._choose(sample[:section] if section is not None else sample)
+        self.lines = sample[:section] if section is not None else sample
+        table = self._choose(self.lines)
         has_header, header_record, names = self._header(table)
         start = table.records[table.start]
         if header_record is not None and header_record is not start:
@@ -437,6 +443,9 @@ class _Detection:
             tables = named or tables
         ranked = rank(tables)
         best = ranked[0]
+        headed = self._all_shorter_than_the_header(ranked) if best.width <= 1 else None
+        if headed is not None:
+            return self._stopping_early(headed, "below the header")
         if best.width <= 1:
             # No delimiter splits the lines into a table: one column of values.
             reading = Reading(rules.delimiter or ",", rules.quote or '"', rules.escape or "")
@@ -477,20 +486,32 @@ class _Detection:
             )
             return find_table(whole.records, whole.reading, start=whole.start, width=names)
         if whole is not None:
-            short = sum(1 for r in whole.rows if len(r.fields) < whole.width)
-            stopping = (
-                f"{short} of the table's first {len(whole.rows)} lines stop early (fewer than "
-                f"{whole.width} fields)"
-            )
-            self.stops_early = True
-            if rules.short_rows == "reject":
-                # The table is still the header's width; its short rows are rows to reject.
-                self.assume(f"{stopping}: rejected, as the contract's short_rows: reject says")
-                return whole
-            self.short_rows_filled = True
-            self.assume(f"{stopping}: the values they lack, the last ones, are read as empty")
-            return whole
+            return self._stopping_early(whole, "")
         return best
+
+    def _all_shorter_than_the_header(self, ranked: list[Table]) -> Table | None:
+        """The one reading whose rows all stop short of its header, where no delimiter
+        splits the lines into a table of one width; two such readings: no evidence for either."""
+        if self.rules.delimiter is not None:
+            return None
+        headed = [t for t in map(all_shorter_than_the_header, ranked) if t is not None]
+        return headed[0] if len(headed) == 1 else None
+
+    def _stopping_early(self, whole: Table, where: str) -> Table:
+        """The table whose short rows stop early: filled, or rejected as the contract says."""
+        short = sum(1 for r in whole.rows if len(r.fields) < whole.width)
+        lines = f"{short} of the table's first {len(whole.rows)} lines stop"
+        if where:
+            lines = f"every line {where} stops"
+        stopping = f"{lines} early (fewer than {whole.width} fields)"
+        self.stops_early = True
+        if self.rules.short_rows == "reject":
+            # The table is still the header's width; its short rows are rows to reject.
+            self.assume(f"{stopping}: rejected, as the contract's short_rows: reject says")
+            return whole
+        self.short_rows_filled = True
+        self.assume(f"{stopping}: the values they lack, the last ones, are read as empty")
+        return whole
 
     def _look_for_doubled_cr(self, sample: list[str]) -> None:
         self.doubled_cr = doubled_carriage_returns("".join(sample))
@@ -551,6 +572,9 @@ class _Detection:
             fields = rows[1].fields[: table.width]
             return True, rows[1], fields + ("",) * (table.width - len(fields))
         short, missing_at = padded_header(table) if not has_header else (None, "")
+        if has_header and why == TEXT_DIFFERS:
+            short = quoted_names_above_row_names(table, self.lines)
+            missing_at = "start"
         if short is not None:
             names = short.fields + ("",) if missing_at == "end" else ("", *short.fields)
             line = short.first_line + self.offset

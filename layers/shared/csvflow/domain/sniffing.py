@@ -481,7 +481,8 @@ def stopping_early(table: Table) -> Table | None:
     few = len(short) < 3 or len(short) < _STOPPING_EARLY_SHARE * len(body)
     # A few short rows stop early only where what they lack is optional text (a comment, a
     # long name): a row lacking a number or a date is as likely missing one in the middle.
-    if few and not _lacks_only_text(short, complete, full):
+    # A lone short row is a ragged row.
+    if few and (len(short) < 2 or not _lacks_only_text(short, complete, full)):
         return None
     if not few and len(complete) < 2:
         return None
@@ -496,6 +497,32 @@ def stopping_early(table: Table) -> Table | None:
     if not signed or matched < 0.9 * signed:
         return None
     return find_table(records, table.reading, start=first, width=full)
+
+
+_NOT_IN_PROSE = ("\t", ";", "|")
+
+
+def all_shorter_than_the_header(table: Table) -> Table | None:
+    """The table as its header has it, where every row below a header stops early (QIIME 2
+    metadata, which may leave any trailing cells out): a first line of three or more distinct
+    names, then only shorter lines, two or more of them split by the delimiter. No row is as
+    wide as the header, so no row tells the table's width but the header; read as one column
+    instead, every line would be a value with delimiters in it. Only with a delimiter prose
+    does not hold (tab, ";", "|"): lines of words get shorter too. None otherwise."""
+    content = [r for r in table.records if not r.blank]
+    if table.reading.delimiter not in _NOT_IN_PROSE or len(content) < 3:
+        return None
+    names = [f.strip() for f in content[0].fields]
+    width = len(names)
+    if width < 3 or len(set(names)) != width:
+        return None
+    if not all(name and cell_kind(name) not in TYPED for name in names):
+        return None
+    below = content[1:]
+    if any(len(r.fields) >= width for r in below) or sum(len(r.fields) >= 2 for r in below) < 2:
+        return None
+    start = table.records.index(content[0])
+    return find_table(table.records, table.reading, start=start, width=width)
 
 
 def _lacks_only_text(short: list[Record], complete: list[Record], full: int) -> bool:
@@ -647,6 +674,39 @@ def _numbers_above_row_names(names: tuple[str, ...], rows: list[Record], width: 
     return sum(cell_kind(c) == NUMBER for c in values) >= 0.9 * len(values)
 
 
+def quoted_names_above_row_names(table: Table, lines: Sequence[str]) -> Record | None:
+    """The line above a table of text, one name short, where it is written as R's
+    ``write.table`` writes a header: every name quoted as every text cell of the rows is, and
+    names without spaces (R's syntactic names, "labelDescription"), above rows whose first
+    cells are distinct (row names, the column left unnamed). A title above a header is written
+    bare, or in words. None otherwise."""
+    quote, delimiter = table.reading.quote, table.reading.delimiter
+    if table.start == 0 or not quote or table.width < 2:
+        return None
+    above = table.records[table.start - 1]
+    if len(above.fields) != table.width - 1 or not all(
+        f and not any(ch.isspace() for ch in f) and cell_kind(f) not in TYPED for f in above.fields
+    ):
+        return None
+    if not _written_quoted(above, lines, quote, delimiter):
+        return None
+    rows = [r for r in table.rows[:50] if len(r.fields) == table.width]
+    labels = [r.fields[0] for r in rows]
+    if len(rows) < 2 or len(set(labels)) != len(labels):
+        return None
+    return above if all(_written_quoted(r, lines, quote, delimiter) for r in rows) else None
+
+
+def _written_quoted(record: Record, lines: Sequence[str], quote: str, delimiter: str) -> bool:
+    """Whether each of a record's text cells is quoted in its line (numbers may be bare)."""
+    raw = "".join(lines[record.first_line - 1 : record.last_line]).rstrip("\r\n")
+    written = [
+        f if cell_kind(f) in TYPED or not f else quote + f.replace(quote, quote * 2) + quote
+        for f in record.fields
+    ]
+    return raw == delimiter.join(written)
+
+
 def header_key(value: str) -> str:
     """A header name or a cell as compared to tell a repeated header: spaces, tabs and a byte
     order mark around it left out (one opens the second of two UTF-8 files joined)."""
@@ -658,6 +718,10 @@ def repeats_header(fields: Sequence[str], names_in_file: Sequence[str]) -> bool:
     return len(fields) == len(names_in_file) and all(
         header_key(f) == header_key(n) for f, n in zip(fields, names_in_file, strict=True)
     )
+
+
+# The weakest evidence of a header: text above text, no column typed.
+TEXT_DIFFERS = "the first row's text differs from the rows below it"
 
 
 def header_evidence(rows: list[Record], width: int) -> tuple[bool, str]:
@@ -674,7 +738,7 @@ def header_evidence(rows: list[Record], width: int) -> tuple[bool, str]:
         return False, "the first row holds values like the rows below it"
     if recurring:
         return False, "the first row's values recur in the rows below it"
-    return True, "the first row's text differs from the rows below it"
+    return True, TEXT_DIFFERS
 
 
 def below_a_count_line(rows: list[Record], width: int) -> bool:
