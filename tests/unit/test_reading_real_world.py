@@ -1064,6 +1064,14 @@ def test_sheets_written_one_below_the_other_are_read_as_the_first_sheets_table()
     assert [r["item"] for r in rows_of(WORKBOOK)] == ["pen", "ink"]
 
 
+def test_sheets_in_a_file_longer_than_its_head_are_refused_naming_where_the_second_starts():
+    with pytest.raises(InvalidCsv) as caught:
+        detect(WORKBOOK, size=len(WORKBOOK) + HEAD_BYTES)
+
+    assert "a second table starts below the first, at line 5" in str(caught.value)
+    assert "number,name" in str(caught.value)
+
+
 def test_one_sheet_under_its_heading_line_is_read_as_before():
     data = b"-------- 1 - Orders\nid,item,qty\n1,pen,2\n2,ink,1\n3,cap,5\n"
 
