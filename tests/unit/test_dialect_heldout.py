@@ -95,7 +95,7 @@ SETS = [
     # PyPI; @stdlib's datasets on npm; R and Bioconductor packages' data and Wireshark's vendor
     # lists from Debian). Blind (csvflow at 40752e3): 113 right, 6 misread, 2 refused. After
     # fixing the causes (R's headers one name short, of numbers or one quoted name; a number
-    # above words; phrases ending alike in any script; sheets under heading lines; a few rows
+    # above words; phrases ending alike in any script; sheets under heading lines; two rows
     # lacking only text, and rows all shorter than the header, read padded: docs/adr/0027):
     # 120 right, none misread, 1 refused (end-of-line comment fields).
     HeldOutSet("dialects-heldout6", "sixth held-out dialect set", 120, 120, 0, 50_000, 0.85),

@@ -1090,7 +1090,7 @@ def test_sheets_read_with_footer_none_are_all_rows():
 JAGGED = b"id\tcol1\tcol2\tcol3\nid1\t1\ta\nid2\t2\tb\tbar\nid3\t3\t\n"
 
 
-def test_a_few_rows_lacking_only_a_last_column_of_text_are_read_with_it_empty():
+def test_two_rows_lacking_only_a_last_column_of_text_in_a_small_file_are_read_with_it_empty():
     # QIIME 2 metadata may leave trailing cells out: two of three rows stop early.
     dialect = detect(JAGGED)
 
@@ -1101,7 +1101,7 @@ def test_a_few_rows_lacking_only_a_last_column_of_text_are_read_with_it_empty():
     ]  # fmt: skip
 
 
-def test_a_few_rows_lacking_only_text_are_rejected_with_short_rows_reject():
+def test_two_rows_lacking_only_text_are_rejected_with_short_rows_reject():
     declared = contract("short_rows: reject\nmax_rejected_share: 1")
 
     result = validate_bytes(JAGGED, declared)
@@ -1165,3 +1165,14 @@ def test_rows_all_shorter_than_the_header_are_rejected_with_short_rows_reject():
 )
 def test_lines_without_a_row_shorter_than_a_header_stay_one_column(data):
     assert len(detect(data).header) == 1
+
+
+def test_two_rows_lacking_only_text_in_a_larger_table_are_ragged_rows():
+    # Under a tenth of the rows: rows to reject, not a pattern of the file.
+    body = b"".join(b"%d\tcity\tnote %d\n" % (i, i) for i in range(1, 31))
+    data = b"id\tcity\tnote\n" + body + b"31\tOslo\n32\tRome\n"
+
+    result = validate_bytes(data, contract("max_rejected_share: 1"))
+
+    assert detect(data).short_rows_filled is False
+    assert [r["line"] for r in report_rows(result.report_csv)] == ["32", "33"]

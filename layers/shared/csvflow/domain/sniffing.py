@@ -478,10 +478,12 @@ def stopping_early(table: Table) -> Table | None:
     complete = [r for r in body if len(r.fields) == full]
     if full < 3 or not short or not complete:
         return None
-    few = len(short) < 3 or len(short) < _STOPPING_EARLY_SHARE * len(body)
-    # A few short rows stop early only where what they lack is optional text (a comment, a
-    # long name): a row lacking a number or a date is as likely missing one in the middle.
-    # A lone short row is a ragged row.
+    if len(short) < _STOPPING_EARLY_SHARE * len(body):
+        return None  # a few ragged rows in a larger table: rows to reject
+    # Two short rows (a small file's) stop early only where what they lack is optional text
+    # (a comment, a long name): a row lacking a number or a date is as likely missing one in
+    # the middle. A lone short row is a ragged row.
+    few = len(short) < 3
     if few and (len(short) < 2 or not _lacks_only_text(short, complete, full)):
         return None
     if not few and len(complete) < 2:
