@@ -56,24 +56,17 @@ class S3ObjectStore:
 
     def read_head(self, ref: ObjectRef, size: int) -> bytes:
         with self._convert(ref):
-            try:
-                response = self._get(ref, Range=f"bytes=0-{size - 1}")
-            except ClientError as error:
-                # S3 answers a range request on an empty object with 416 InvalidRange.
-                if error.response.get("Error", {}).get("Code") == "InvalidRange":
-                    return b""
-                raise
+            response = self._get_range(ref, f"0-{size - 1}")
+            if response is None:
+                return b""
             data: bytes = response["Body"].read()
             return data
 
     def read_tail(self, ref: ObjectRef, size: int) -> tuple[bytes, int]:
         with self._convert(ref):
-            try:
-                response = self._get(ref, Range=f"bytes=-{size}")
-            except ClientError as error:
-                if error.response.get("Error", {}).get("Code") == "InvalidRange":
-                    return b"", 0
-                raise
+            response = self._get_range(ref, f"-{size}")
+            if response is None:
+                return b"", 0
             data: bytes = response["Body"].read()
             # "bytes 100-199/200": the object's size follows the slash.
             total = str(response.get("ContentRange", "")).rpartition("/")[2]
@@ -83,15 +76,21 @@ class S3ObjectStore:
         if end <= start:
             return b""
         with self._convert(ref):
-            try:
-                response = self._get(ref, Range=f"bytes={start}-{end - 1}")
-            except ClientError as error:
-                # A range starting at or past the end: 416 InvalidRange.
-                if error.response.get("Error", {}).get("Code") == "InvalidRange":
-                    return b""
-                raise
+            response = self._get_range(ref, f"{start}-{end - 1}")
+            if response is None:
+                return b""
             data: bytes = response["Body"].read()
             return data
+
+    def _get_range(self, ref: ObjectRef, byte_range: str) -> Any | None:
+        """The GET of ``bytes=byte_range``, or None where S3 answers 416 InvalidRange: a
+        range on an empty object, or one starting at or past the end."""
+        try:
+            return self._get(ref, Range=f"bytes={byte_range}")
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "InvalidRange":
+                return None
+            raise
 
     def open(self, ref: ObjectRef, start: int = 0) -> BinaryIO:
         if self._read_range_bytes:
