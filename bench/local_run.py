@@ -60,15 +60,16 @@ def measured(command: list[str], env: dict[str, str]) -> dict[str, float]:
     }
 
 
-def _code(checkout: Path) -> dict[str, str]:
+def checkout_code(checkout: Path) -> dict[str, str]:
     """The environment that makes ``python -m csvflow`` run ``checkout``'s code."""
     root = checkout.resolve()
     return {"PYTHONPATH": f"{root / 'layers' / 'shared'}{os.pathsep}{root}"}
 
 
-def main(argv: list[str] | None = None) -> int:
+def run_arguments(argv: list[str] | None, description: str | None) -> argparse.Namespace:
+    """The options of the benchmarks that time `csvflow run` (this one, local_run_steps.py)."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rows", type=int, default=4_300_000)
     parser.add_argument("--file", type=Path, help="reuse this generated file")
@@ -79,6 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.database_url:
         parser.error("csvflow run needs PostgreSQL: --database-url or $DATABASE_URL")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = run_arguments(argv, __doc__)
 
     with tempfile.TemporaryDirectory(prefix="csvflow-local-run-") as tmp:
         path = args.file or generate(Path(tmp) / "sales.csv", args.rows)
@@ -92,12 +98,14 @@ def main(argv: list[str] | None = None) -> int:
         rounds: list[dict[str, Any]] = []
         for number in range(1, args.rounds + 1):
             figures = {
-                "profile": measured([*csvflow, "profile", str(path)], env | _code(HERE.parent))
+                "profile": measured(
+                    [*csvflow, "profile", str(path)], env | checkout_code(HERE.parent)
+                )
             }
             for name, checkout in reversed(checkouts.items()):  # the baseline first
                 fresh = {"XDG_DATA_HOME": str(Path(tmp) / f"data-{number}-{len(figures)}")}
                 figures[name] = measured(
-                    [*csvflow, "run", str(path)], env | _code(checkout) | fresh
+                    [*csvflow, "run", str(path)], env | checkout_code(checkout) | fresh
                 )
             for name in checkouts:
                 figures[f"{name}/profile"] = {

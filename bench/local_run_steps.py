@@ -22,7 +22,6 @@ The exit's CPU is the OS's total for the process less the CPU at the last mark.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -156,8 +155,9 @@ def traced_run(marks_path: Path, argv: list[str]) -> int:
 
 def measured_steps(checkout: Path, path: Path, env: dict[str, str]) -> dict[str, Any]:
     """One traced `csvflow run` of ``checkout``'s code: its steps, and the OS's totals."""
-    root = checkout.resolve()
-    code = {"PYTHONPATH": f"{root / 'layers' / 'shared'}{os.pathsep}{root}"}
+    from local_run import checkout_code
+
+    code = checkout_code(checkout)
     with tempfile.TemporaryDirectory(prefix="csvflow-run-steps-") as tmp:
         marks_path = Path(tmp, "marks.json")
         command = [sys.executable, __file__, "--traced", str(marks_path), "run", str(path)]
@@ -196,20 +196,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--traced"]:
         return traced_run(Path(argv[1]), argv[2:])
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--rows", type=int, default=4_300_000)
-    parser.add_argument("--file", type=Path, help="reuse this generated file")
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
-    parser.add_argument("--json", type=Path, help="also write the figures here")
-    parser.add_argument("--baseline", type=Path, help="another checkout whose run to measure too")
-    args = parser.parse_args(argv)
-    if not args.database_url:
-        parser.error("csvflow run needs PostgreSQL: --database-url or $DATABASE_URL")
     sys.path.insert(0, str(HERE))
     from generate import generate
+    from local_run import run_arguments
+
+    args = run_arguments(argv, __doc__)
 
     checkouts = {"run": HERE.parent} | ({"baseline run": args.baseline} if args.baseline else {})
     figures: dict[str, list[dict[str, Any]]] = defaultdict(list)
