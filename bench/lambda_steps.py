@@ -149,17 +149,22 @@ class _FolderS3:
         os.unlink(UploadId)
 
 
+def _bucket_holding(root: Path, csv_path: str, contract_path: str) -> tuple[str, int]:
+    """The folder store's bucket under ``root`` with the upload (a link) and its contract."""
+    key = "incoming/bench/file.csv"
+    (root / BUCKET / "incoming" / "bench").mkdir(parents=True)
+    (root / BUCKET / key).symlink_to(Path(csv_path).resolve())
+    (root / BUCKET / "contracts").mkdir()
+    shutil.copyfile(contract_path, root / BUCKET / "contracts" / "bench.yaml")
+    return key, Path(csv_path).stat().st_size
+
+
 def validate_then_summarize(csv_path: str, contract_path: str) -> str:
     """Each handler in a process of its own, as each Lambda is: seconds and peak RSS of each."""
     context = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory() as tmp, context.Pool(1, maxtasksperchild=1) as pool:
         root = Path(tmp)
-        key = "incoming/bench/file.csv"
-        (root / BUCKET / "incoming" / "bench").mkdir(parents=True)
-        (root / BUCKET / key).symlink_to(Path(csv_path).resolve())
-        (root / BUCKET / "contracts").mkdir()
-        shutil.copyfile(contract_path, root / BUCKET / "contracts" / "bench.yaml")
-        size = Path(csv_path).stat().st_size
+        key, size = _bucket_holding(root, csv_path, contract_path)
         state, seconds_v, peak_v = pool.apply(_validate, (root, key, size))
         parquet_mb = (root / BUCKET / "work" / "bench-1" / "validated.parquet").stat().st_size / 1e6
         rows, seconds_s, peak_s = pool.apply(_summarize, (root, state))
@@ -197,12 +202,7 @@ def validate_step(csv_path: str, contract_path: str, upload_mb_s: float) -> dict
     context = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory() as tmp, context.Pool(1, maxtasksperchild=1) as pool:
         root = Path(tmp)
-        key = "incoming/bench/file.csv"
-        (root / BUCKET / "incoming" / "bench").mkdir(parents=True)
-        (root / BUCKET / key).symlink_to(Path(csv_path).resolve())
-        (root / BUCKET / "contracts").mkdir()
-        shutil.copyfile(contract_path, root / BUCKET / "contracts" / "bench.yaml")
-        size = Path(csv_path).stat().st_size
+        key, size = _bucket_holding(root, csv_path, contract_path)
         figures: dict[str, float] = pool.apply(_validate_marked, (root, key, size, upload_mb_s))
         parquet = root / BUCKET / "work" / "bench-1" / "validated.parquet"
         figures["parquet_mb"] = parquet.stat().st_size / 1e6
