@@ -36,8 +36,9 @@ class HeldOutSet:
     folder: str
     label: str
     files_at_least: int
-    right_measured: int
-    misread_measured: int
+    # None until the set's one blind run: csvflow is not run on a set before it is measured.
+    right_measured: int | None
+    misread_measured: int | None
     largest_file: int  # bytes
     small_share: float  # of files under 20 KB: real tables were cut to their first rows
 
@@ -99,6 +100,13 @@ SETS = [
     # lacking only text, and rows all shorter than the header, read padded: docs/adr/0027):
     # 120 right, none misread, 1 refused (end-of-line comment fields).
     HeldOutSet("dialects-heldout6", "sixth held-out dialect set", 120, 120, 0, 50_000, 0.85),
+    # 112 real files, none hand-made, from packages no earlier set used (bank, card and payment
+    # exports through csv2ofx, beancount-daoru and beancount-rabobank; tables read from PDFs by
+    # tabula-py, INSEE's canton list, photovoltaic, battery, EEG/MEG, heart-rate and bioinformatics
+    # data on PyPI; a Unix data file from Debian's miscfiles). Not yet measured:
+    # the lead's one blind run fills in the two figures (and RESULTS.md); until then csvflow's
+    # tests skip this set and only its annotations are checked against its files.
+    HeldOutSet("dialects-heldout7", "seventh held-out dialect set", 110, None, None, 40_000, 0.85),
 ]
 
 FILES = [(s, e) for s in SETS for e in corpus.load_expected(s.path)]
@@ -107,6 +115,8 @@ FILES = [(s, e) for s in SETS for e in corpus.load_expected(s.path)]
 @pytest.fixture(scope="module", params=SETS, ids=lambda s: s.folder)
 def judged(request):
     held_out = request.param
+    if held_out.right_measured is None or held_out.misread_measured is None:
+        pytest.skip(f"{held_out.folder} has not had its blind run: csvflow's figures are not set")
     files = [e for s, e in FILES if s is held_out]
     return held_out, files, judged_by_csvflow(files, held_out.label)
 
