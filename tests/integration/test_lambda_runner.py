@@ -1,9 +1,11 @@
 """The one hook into moto's internals: fails loudly if a moto upgrade moves it."""
 
 import base64
+import io
 import json
 import logging
 import os
+import sys
 import threading
 import time
 
@@ -21,6 +23,7 @@ from tests.support.emulated_lambda import app_zip, create_function, emulated_rol
 HANDLER = """
 import logging
 import os
+import sys
 import time
 
 COLD_STARTS = []
@@ -228,6 +231,7 @@ def test_a_handler_module_that_cannot_be_imported_is_reported_as_lambda_reports_
 POWERTOOLS_HANDLER = """
 import logging
 import os
+import sys
 import time
 from aws_lambda_powertools import Logger
 
@@ -317,3 +321,34 @@ def test_what_other_threads_log_or_print_while_a_function_runs_stays_the_callers
     assert [line.get("message") for line in held] == ["took nothing", None]  # and the print
     assert callers == ["the caller's warning"]
     assert capsys.readouterr().out == "the caller's print\n"
+
+
+@mock_aws
+def test_a_stdout_set_while_a_function_runs_stays_when_it_ends(tmp_path, capsys):
+    # As pytest sets the next test's capsys while a function the last test set off still runs
+    # (the served endpoint's delivery thread), and puts back what it found once that test ends.
+    lam = create_function("a", POWERTOOLS_HANDLER, emulated_role())
+    hold, theirs = tmp_path / "hold", io.StringIO()
+    ours = sys.stdout
+    try:
+        with InProcessLambdaRunner().installed():
+            invocation = threading.Thread(
+                target=lam.invoke,
+                kwargs={"FunctionName": "a", "Payload": json.dumps({"hold": str(hold)})},
+            )
+            invocation.start()
+            while not (tmp_path / "hold.running").exists():
+                time.sleep(0.01)
+            found, sys.stdout = sys.stdout, theirs
+            hold.touch()
+            invocation.join(timeout=30)
+            still_theirs = sys.stdout is theirs
+            print("the next test's output")
+            sys.stdout = found
+            print("after the next test")
+    finally:
+        sys.stdout = ours
+    assert still_theirs
+    # (the function's own print came after the swap: a stdout set for the process takes it)
+    assert theirs.getvalue() == '{"printed": true}\nthe next test\'s output\n'
+    assert capsys.readouterr().out == "after the next test\n"

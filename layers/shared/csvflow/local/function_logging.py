@@ -55,17 +55,22 @@ class FunctionLogging:
         self.threads = threads = _FunctionThreads()
         service_logger, root = logging.getLogger(self.service), logging.getLogger()
         callers_service_logger = _configuration(service_logger)
-        callers_root_handlers, callers_stdout = root.handlers, sys.stdout
-        self._stdout.begin(threads, lines, callers_stdout)
+        callers_root_handlers = root.handlers
+        shared_stdout = _SharedStdout(self._stdout, displaced=sys.stdout)
+        self._stdout.begin(threads, lines)
         self._runtime_handler.begin(threads, callers_root_handlers, listeners)
         _configure(service_logger, self._service_logger_state)
         root.handlers = [self._runtime_handler]
-        sys.stdout = self._stdout
+        sys.stdout = shared_stdout
         self.adopt_handlers()
         try:
             yield
         finally:
-            sys.stdout = callers_stdout
+            # Put back only what this invocation set. Others set sys.stdout too while it runs
+            # (pytest's capsys for the next test, while a function the last test set off still
+            # runs): theirs stays, and whoever later puts ours back writes on through it.
+            if sys.stdout is shared_stdout:
+                sys.stdout = shared_stdout.displaced
             root.handlers = callers_root_handlers
             self._service_logger_state = _configuration(service_logger)
             _configure(service_logger, callers_service_logger)
@@ -103,38 +108,58 @@ class _FunctionThreads:
 
 class _InvocationStdout(io.TextIOBase):
     """The function's stdout: what its threads write becomes the invocation's log lines, one
-    per line written (as Lambda reads a function's stdout); other threads' writes go on to the
-    stdout the caller had."""
+    per line written (as Lambda reads a function's stdout)."""
 
     def __init__(self) -> None:
         self._threads: _FunctionThreads | None = None
         self._lines: list[str] = []
         self._partial = ""
-        self._callers: TextIO | None = None
         self._lock = threading.Lock()
 
-    def begin(self, threads: _FunctionThreads, lines: list[str], callers: TextIO) -> None:
-        self._threads, self._lines, self._partial, self._callers = threads, lines, "", callers
+    def begin(self, threads: _FunctionThreads, lines: list[str]) -> None:
+        self._threads, self._lines, self._partial = threads, lines, ""
 
     def end(self) -> None:
         if self._partial:
             self._lines.append(self._partial)
-        self._threads, self._lines, self._partial, self._callers = None, [], "", None
+        self._threads, self._lines, self._partial = None, [], ""
+
+    def takes(self) -> bool:
+        """Whether what this thread writes now is the invocation's."""
+        return self._threads is not None and threading.get_ident() in self._threads
 
     def writable(self) -> bool:
         return True
 
     def write(self, text: str) -> int:
-        if self._threads is None or threading.get_ident() not in self._threads:
-            return (self._callers or sys.__stdout__ or io.StringIO()).write(text)
+        if not self.takes():
+            return sys.stdout.write(text)
         with self._lock:
             *complete, self._partial = (self._partial + text).split("\n")
             self._lines.extend(line for line in complete if line)
         return len(text)
 
+
+class _SharedStdout(io.TextIOBase):
+    """``sys.stdout`` from an invocation's start: the function's threads write to its log,
+    the others (the CLI's, the emulator's) on to the stdout this one displaced. After the
+    invocation, all of it goes there: whoever still holds this one (a Logger made at a cold
+    start, a capture that puts back what it found) writes where it would have written."""
+
+    def __init__(self, invocation: _InvocationStdout, *, displaced: TextIO) -> None:
+        self._invocation = invocation
+        self.displaced = displaced
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if self._invocation.takes():
+            return self._invocation.write(text)
+        return self.displaced.write(text)
+
     def flush(self) -> None:
-        if self._callers is not None:
-            self._callers.flush()
+        self.displaced.flush()
 
 
 class _RuntimeHandler(logging.Handler):
