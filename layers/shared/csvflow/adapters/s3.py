@@ -55,12 +55,7 @@ class S3ObjectStore:
         )
 
     def read_head(self, ref: ObjectRef, size: int) -> bytes:
-        with self._convert(ref):
-            response = self._get_range(ref, f"0-{size - 1}")
-            if response is None:
-                return b""
-            data: bytes = response["Body"].read()
-            return data
+        return self.read_range(ref, 0, size)
 
     def read_tail(self, ref: ObjectRef, size: int) -> tuple[bytes, int]:
         with self._convert(ref):
