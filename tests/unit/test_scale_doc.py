@@ -4,6 +4,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+from csvflow.local.sam_template import read_template
+
 ROOT = Path(__file__).parents[2]
 
 
@@ -25,8 +27,10 @@ def test_every_table_of_the_scale_page_is_the_models_output():
 
 
 def test_the_model_prices_the_deployed_part_function_and_part_size():
-    model = _model()
-    template = (ROOT / "template.yaml").read_text()
-    deployed = model.DEPLOYED
-    assert f"MemorySize: {deployed.part_memory_mb}" in template
-    assert f'CSVFLOW_PART_BYTES: "{int(deployed.part_bytes)}"' in template
+    deployed = _model().DEPLOYED
+    functions = read_template(ROOT / "template.yaml")["Resources"]
+    part_function = functions["ValidatePartFunction"]["Properties"]
+    # The starter plans the parts: its setting is the part size.
+    starter = functions["StarterFunction"]["Properties"]["Environment"]["Variables"]
+    assert part_function["MemorySize"] == deployed.part_memory_mb
+    assert int(starter["CSVFLOW_PART_BYTES"]) == deployed.part_bytes
