@@ -8,6 +8,7 @@ import os
 import sys
 import threading
 import time
+from contextlib import contextmanager
 
 import boto3
 import moto
@@ -280,6 +281,25 @@ def test_each_function_logs_with_its_own_powertools_configuration_and_the_caller
     assert (list(shop.handlers), shop.level, [list(h.filters) for h in root.handlers]) == callers
 
 
+@contextmanager
+def _held_invocation(lam, name, tmp_path):
+    """While the block runs, ``name`` runs on a thread of its own, held (POWERTOOLS_HANDLER's
+    ``hold``); it finishes as the block ends."""
+    hold = tmp_path / "hold"
+    invocation = threading.Thread(
+        target=lam.invoke,
+        kwargs={"FunctionName": name, "Payload": json.dumps({"hold": str(hold)})},
+    )
+    invocation.start()
+    while not (tmp_path / "hold.running").exists():
+        time.sleep(0.01)
+    try:
+        yield
+    finally:
+        hold.touch()
+        invocation.join(timeout=30)
+
+
 @mock_aws
 def test_what_other_threads_log_or_print_while_a_function_runs_stays_the_callers(tmp_path, capsys):
     lam = create_function(
@@ -296,24 +316,15 @@ def test_what_other_threads_log_or_print_while_a_function_runs_stays_the_callers
 
     root, kept = logging.getLogger(), Kept(level=logging.WARNING)
     root.addHandler(kept)
-    hold = tmp_path / "hold"
     try:
         with InProcessLambdaRunner().installed() as runner:
             logs = []
             runner.log_sinks.append(logs.append)
             lam.invoke(FunctionName="a", Payload=json.dumps({}))  # cold start: its Logger
-            invocation = threading.Thread(
-                target=lam.invoke,
-                kwargs={"FunctionName": "a", "Payload": json.dumps({"hold": str(hold)})},
-            )
-            invocation.start()
-            while not (tmp_path / "hold.running").exists():
-                time.sleep(0.01)
-            # The caller's thread, while the function runs: its record and its print.
-            logging.getLogger("shop.cli").warning("the caller's warning")
-            print("the caller's print")
-            hold.touch()
-            invocation.join(timeout=30)
+            with _held_invocation(lam, "a", tmp_path):
+                # The caller's thread, while the function runs: its record and its print.
+                logging.getLogger("shop.cli").warning("the caller's warning")
+                print("the caller's print")
     finally:
         root.removeHandler(kept)
 
@@ -328,20 +339,11 @@ def test_a_stdout_set_while_a_function_runs_stays_when_it_ends(tmp_path, capsys)
     # As pytest sets the next test's capsys while a function the last test set off still runs
     # (the served endpoint's delivery thread), and puts back what it found once that test ends.
     lam = create_function("a", POWERTOOLS_HANDLER, emulated_role())
-    hold, theirs = tmp_path / "hold", io.StringIO()
-    ours = sys.stdout
+    theirs, ours = io.StringIO(), sys.stdout
     try:
         with InProcessLambdaRunner().installed():
-            invocation = threading.Thread(
-                target=lam.invoke,
-                kwargs={"FunctionName": "a", "Payload": json.dumps({"hold": str(hold)})},
-            )
-            invocation.start()
-            while not (tmp_path / "hold.running").exists():
-                time.sleep(0.01)
-            found, sys.stdout = sys.stdout, theirs
-            hold.touch()
-            invocation.join(timeout=30)
+            with _held_invocation(lam, "a", tmp_path):
+                found, sys.stdout = sys.stdout, theirs
             still_theirs = sys.stdout is theirs
             print("the next test's output")
             sys.stdout = found
