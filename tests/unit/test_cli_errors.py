@@ -33,6 +33,19 @@ def _one_line(err: str) -> str:
     [
         (["profile", "nope.csv"], "nope.csv"),
         (["profile", "examples/sales.csv", "--contract", "nope.yaml"], "nope.yaml"),
+        (["run", "nope.csv", "--database-url", "postgresql://127.0.0.1:1/none"], "nope.csv"),
+        # Before the stack starts and the database is reached, not a minute later.
+        (
+            [
+                "run",
+                "examples/sales.csv",
+                "--contract",
+                "nope.yaml",
+                "--database-url",
+                "postgresql://127.0.0.1:1/none",
+            ],
+            "nope.yaml",
+        ),
     ],
 )
 def test_a_missing_file_is_named_in_one_line(argv, missing, capsys):

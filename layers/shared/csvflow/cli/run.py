@@ -36,7 +36,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Imports no moto: the files' copies begin before the emulator's imports.
     from csvflow.local.spilled_bodies import BodiesAhead
 
-    missing = [str(p) for p in args.paths if not p.is_file()]
+    # The files named are looked for first: a missing one would otherwise be found only once
+    # the stack has started and the database is migrated, many seconds later.
+    named = [*args.paths, *([args.contract] if args.contract else [])]
+    missing = [str(p) for p in named if not p.is_file()]
     if missing:
         print(f"csvflow: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
