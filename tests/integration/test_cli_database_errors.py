@@ -39,3 +39,15 @@ def test_an_unreachable_database_is_one_line_without_the_password(capsys):
     assert f"port {port}" in err
     assert len(err.strip().splitlines()) == 1
     assert "s3cret-pw" not in err
+
+
+def test_a_url_postgresql_cannot_read_is_one_line_without_the_password(capsys):
+    url = "postgres//someone:s3cret-pw@127.0.0.1/nothing"  # a typo: no colon after the scheme
+
+    code = main(["summary", "incoming/x.csv", "--database-url", url])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("csvflow: PostgreSQL cannot read the database URL: invalid dsn")
+    assert len(err.strip().splitlines()) == 1
+    assert "s3cret-pw" not in err

@@ -11,7 +11,7 @@ import psycopg2
 import psycopg2.errors
 from psycopg2.extensions import connection as Connection
 
-from csvflow.exceptions import DatabaseNotReady, DatabaseUnavailable
+from csvflow.exceptions import ConfigurationError, DatabaseNotReady, DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,13 @@ def open_connection(parameters: dict[str, str]) -> Connection:
         return psycopg2.connect(**parameters, connect_timeout=10, application_name="csvflow")
     except psycopg2.OperationalError as e:
         raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {first_line(e)}") from e
+    except psycopg2.ProgrammingError as e:
+        # libpq could not read the URL or login (a typo): no retry can help. Its reason may
+        # quote what it could not read, password and all.
+        reason = first_line(e)
+        for value in parameters.values():
+            reason = reason.replace(str(value), "...")
+        raise ConfigurationError(f"PostgreSQL cannot read the database URL: {reason}") from e
 
 
 def first_line(error: Exception) -> str:
