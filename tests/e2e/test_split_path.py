@@ -230,18 +230,25 @@ def lambda_handler(event, context):
 '''
 
 
-def test_a_redrive_after_a_part_failed_reads_only_the_parts_not_finished(runtime, database_url):
-    part_function = runtime.function_arns["validate-part"]
-    package = function_zip(ROOT / "functions" / "validate-part")
-    runtime.lam.update_function_code(FunctionName=part_function, ZipFile=app_zip(PART_ONE_FAILS))
+def _split_upload_run_with(runtime, function, code, key):
+    """A split upload of messy rows at ``key``, run while ``function`` runs ``code`` instead of
+    its own (put back after): the upload, and how its execution ended."""
+    arn = runtime.function_arns[function]
+    package = function_zip(ROOT / "functions" / function)
+    runtime.lam.update_function_code(FunctionName=arn, ZipFile=app_zip(code))
     try:
         _configure_starter(runtime, SPLIT)
-        key = "incoming/messy/redriven.csv"
         upload = runtime.upload_bytes(messy_csv(120), key)
         runtime.pump()
-        (failed,) = runtime.wait([upload], timeout=300)
+        (result,) = runtime.wait([upload], timeout=300)
     finally:
-        runtime.lam.update_function_code(FunctionName=part_function, ZipFile=package)
+        runtime.lam.update_function_code(FunctionName=arn, ZipFile=package)
+    return upload, result
+
+
+def test_a_redrive_after_a_part_failed_reads_only_the_parts_not_finished(runtime, database_url):
+    key = "incoming/messy/redriven.csv"
+    upload, failed = _split_upload_run_with(runtime, "validate-part", PART_ONE_FAILS, key)
     # Not the file's fault: nothing recorded, the execution waits on the map for a redrive.
     assert (failed.status, failed.error) == ("FAILED", "States.ExceedToleratedFailureThreshold"), (
         failed.cause
@@ -327,20 +334,9 @@ def test_a_plan_from_a_newer_release_stops_the_map_unrecorded_for_a_redrive(runt
     # the file or record it as failed: the execution waits on the map, and a redrive finishes
     # it once the parts can read the plan (here: the setting taken out, as the release that
     # wrote it would read it back).
-    validate = runtime.function_arns["validate"]
-    package = function_zip(ROOT / "functions" / "validate")
-    runtime.lam.update_function_code(
-        FunctionName=validate, ZipFile=app_zip(PLANNED_BY_A_NEWER_RELEASE)
-    )
     before = len(runtime.runner.invocations)
-    try:
-        _configure_starter(runtime, SPLIT)
-        key = "incoming/messy/rolled-back.csv"
-        upload = runtime.upload_bytes(messy_csv(120), key)
-        runtime.pump()
-        (failed,) = runtime.wait([upload], timeout=300)
-    finally:
-        runtime.lam.update_function_code(FunctionName=validate, ZipFile=package)
+    key = "incoming/messy/rolled-back.csv"
+    upload, failed = _split_upload_run_with(runtime, "validate", PLANNED_BY_A_NEWER_RELEASE, key)
     assert (failed.status, failed.error) == ("FAILED", "States.ExceedToleratedFailureThreshold"), (
         failed.cause
     )
