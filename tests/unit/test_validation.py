@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 from csvflow.domain.dialect import HEAD_BYTES, detect_dialect
+from csvflow.domain import validation
 from csvflow.domain.model import no_contract
 from csvflow.domain.rejects import RejectReport
 from csvflow.domain.validation import BLOCKS_AHEAD, CsvValidator, _count_byte, _TableBytes
@@ -279,11 +280,13 @@ def _validated_slowly(data: bytes, *, block_size: int) -> tuple[list[int], int]:
     return rows, lead
 
 
-def test_the_reader_stays_a_few_blocks_ahead_of_a_slow_consumer():
+def test_the_reader_stays_a_few_blocks_ahead_of_a_slow_consumer(monkeypatch):
     # Arrow's reader reads up to 32 blocks ahead on its own thread (128 MB at the 4 MB
     # block; 38 reads ahead here without the pacing). Allowed: the peek at the first byte,
     # the blocks ahead of the batches asked for, and the batches the validator's own
-    # read-ahead has asked for but not handed over (one waiting, one being made).
+    # read-ahead has asked for but not handed over (one waiting, one being made). Each block
+    # checked alone, so that a batch handed over is a block taken.
+    monkeypatch.setattr(validation, "CHECKED_ROWS", 1)
     data = b"id,text\n" + b"".join(b"%d,row-%d\n" % (i, i * 7) for i in range(40_000))
     rows, lead = _validated_slowly(data, block_size=8192)
     assert sum(rows) == 40_000
@@ -304,3 +307,65 @@ def test_a_transcoded_file_of_many_blocks_is_read_whole(encoding: str):
     worker.join(timeout=60)
     assert done, "the pass did not finish"
     assert sum(done[0]) == 20_000
+
+
+def _joined_file(rows: int) -> bytes:
+    """Rows with a value on two lines, rows of the wrong width and values of the wrong type
+    spread over many small blocks."""
+    lines = [b"id,text,n"]
+    for i in range(rows):
+        if i % 997 == 5:
+            lines.append(b"%d,short" % i)
+        elif i % 1409 == 7:
+            lines.append(b'%d,"two\nlines",%d,extra' % (i, i))
+        elif i % 1201 == 9:
+            lines.append(b"%d,bad,n%d" % (i, i))
+        elif i % 13 == 0:
+            lines.append(b'%d,"multi\nline",%d' % (i, i))
+        else:
+            lines.append(b"%d,row-%d,%d" % (i, i, i))
+    return b"\n".join(lines) + b"\n"
+
+
+def test_short_blocks_after_the_first_are_checked_joined_with_the_same_rejects(monkeypatch):
+    # A wide file's 4 MB block is a few thousand rows, and the checks cost a few Arrow calls
+    # per column per block: blocks after the first are joined before they are checked. The
+    # rows, the reject report's lines and the outcome are those of each block checked alone
+    # and of one block for the whole file.
+    data = _joined_file(60_000)
+    terms = contract("max_rejected_share: 1\ncolumns: [{name: n, type: int}]")
+    joined = validate_bytes(data, terms, block_size=16_384)
+    batches = joined.table.to_batches()
+    assert len(batches) >= 3
+    assert all(b.num_rows >= validation.CHECKED_ROWS for b in batches[1:-1])
+    assert batches[0].num_rows < 2_000  # the first block alone: the types are inferred from it
+    whole = validate_bytes(data, terms, block_size=8 << 20)
+    monkeypatch.setattr(validation, "CHECKED_ROWS", 1)
+    alone = validate_bytes(data, terms, block_size=16_384)
+    assert len(alone.table.to_batches()) > 4 * len(batches)
+    rejects = report_rows(joined.report_csv)
+    assert {r["reason"] for r in rejects} == {
+        "expected 3 fields, found 2",
+        "expected 3 fields, found 4",
+        "not a valid int",
+    }
+    for other in (alone, whole):  # a batch's rows of the wrong width are reported first
+        assert _by_line(rejects) == _by_line(report_rows(other.report_csv))
+        assert joined.table.equals(other.table)
+        assert joined.outcome == other.outcome
+
+
+def _by_line(rejects: list[dict[str, str]]) -> list[tuple[int, str, str, str]]:
+    return sorted((int(r["line"]), r["column"], r["value"], r["reason"]) for r in rejects)
+
+
+def test_a_parse_error_after_joined_blocks_names_the_line_it_follows(monkeypatch):
+    good = b"".join(b"%d,row-%d\n" % (i, i) for i in range(20_000))
+    data = b"id,text\n" + good + b'20000,"never closed\n' + good
+    messages = []
+    for rows in (validation.CHECKED_ROWS, 1):
+        monkeypatch.setattr(validation, "CHECKED_ROWS", rows)
+        with pytest.raises(InvalidCsv) as caught:
+            validate_bytes(data, block_size=8192)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1]

@@ -36,6 +36,10 @@ BLOCK_SIZE = 4 << 20
 # Blocks Arrow's reader may read past the batches asked for: a batch's parse needs its block
 # and the next one (where its last row may end), and one to spare so the disk keeps ahead.
 BLOCKS_AHEAD = 3
+# Blocks after the first are joined until they hold this many rows or bytes before they are
+# checked (_joined_blocks): a wide file's 4 MB block is a few thousand rows.
+CHECKED_ROWS = 16_384
+CHECKED_BYTES = 8 << 20
 # Rows per batch where Python's csv module parses (dialects Arrow's reader lacks).
 _PYTHON_BATCH_ROWS = 65536
 # Lines of a repeated header listed in the outcome (all are counted).
@@ -303,7 +307,8 @@ class CsvValidator:
         block: parsing releases the GIL, so the two overlap on two cores.
         """
         source = self._python_blocks() if self._needs_python() else self._arrow_blocks()
-        with closing(read_ahead(source)) as blocks:
+        joined = _joined_blocks(read_ahead(source), CHECKED_ROWS, CHECKED_BYTES)
+        with closing(joined) as blocks:
             try:
                 while True:
                     try:
@@ -751,6 +756,59 @@ def raise_if_too_many_rejected(
         f"({share:.2%}), more than the {limit:.2%} {allows}. "
         f"First: {first.describe(file) if first else ''}{where}"
     )
+
+
+def _joined_blocks(
+    blocks: Generator[tuple[pa.RecordBatch | None, list[_InvalidRow]], None, None],
+    rows: int,
+    max_bytes: int,
+) -> Generator[tuple[pa.RecordBatch | None, list[_InvalidRow]], None, None]:
+    """The same blocks, the short ones after the first joined until they hold ``rows`` rows
+    or ``max_bytes`` bytes, each with the rows of wrong width skipped in it.
+
+    The checks cost a few Arrow calls per column per block whatever its length: a 4 MB block
+    of 300 columns is about 1,600 rows, and their overhead was most of the checks' CPU. The
+    first block stays alone: the columns' types are inferred from it, as before. A parse
+    error is raised after the blocks before it have been passed on. Joined here, on the
+    checking thread, not by the parsing one: a joined batch waiting in the read-ahead's
+    queue would be one more in memory."""
+    with closing(blocks):
+        yield from _joining(blocks, rows, max_bytes)
+
+
+def _joining(
+    blocks: Iterator[tuple[pa.RecordBatch | None, list[_InvalidRow]]], rows: int, max_bytes: int
+) -> Iterator[tuple[pa.RecordBatch | None, list[_InvalidRow]]]:
+    waiting: list[pa.RecordBatch] = []
+    invalid: list[_InvalidRow] = []
+    waiting_rows = waiting_bytes = 0
+    first = True
+    try:
+        for batch, found in blocks:
+            invalid += found
+            if batch is None:
+                break
+            waiting.append(batch)
+            waiting_rows += batch.num_rows
+            waiting_bytes += batch.nbytes
+            if first or waiting_rows >= rows or waiting_bytes >= max_bytes:
+                yield _joined(waiting), invalid
+                waiting, invalid, waiting_rows, waiting_bytes, first = [], [], 0, 0, False
+    except pa.ArrowInvalid:
+        if waiting:
+            yield _joined(waiting), invalid
+        raise
+    if waiting:  # with the rows skipped at the end: lines are given up to its last record
+        yield _joined(waiting), invalid
+        invalid = []
+    yield None, invalid
+
+
+def _joined(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
+    if len(batches) == 1:
+        return batches[0]
+    combined = pa.Table.from_batches(batches).combine_chunks().to_batches()
+    return combined[0] if combined else batches[0]  # no rows: no batch from the table
 
 
 def _string_batch(names: list[str], columns: list[list[str]]) -> pa.RecordBatch:
