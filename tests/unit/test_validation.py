@@ -9,8 +9,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from csvflow.domain.dialect import HEAD_BYTES, detect_dialect
 from csvflow.domain import validation
+from csvflow.domain.dialect import HEAD_BYTES, detect_dialect
 from csvflow.domain.model import no_contract
 from csvflow.domain.rejects import RejectReport
 from csvflow.domain.validation import BLOCKS_AHEAD, CsvValidator, _count_byte, _TableBytes
