@@ -177,3 +177,26 @@ def test_a_failed_write_stops_the_checking_and_summarizing_threads(tmp_path):
     # While the error (and its traceback, holding the pass's frames) is still about.
     assert raised.value is not None
     assert pipeline_threads() == []
+
+
+def test_only_the_columns_whose_values_repeat_are_dictionary_encoded(tmp_path):
+    # A unique key's dictionary holds every value once: the encoder hashes each row into it
+    # for nothing (docs/adr/0028). Dates, regions, quantities and prices repeat.
+    write_and_summarize(validator_of(sales_csv()), CONTRACT, tmp_path / "v.parquet")
+
+    metadata = pq.read_metadata(tmp_path / "v.parquet")
+    for group in range(metadata.num_row_groups):
+        chunks = metadata.row_group(group)
+        encoded = {
+            chunks.column(i).path_in_schema: chunks.column(i).has_dictionary_page
+            for i in range(chunks.num_columns)
+        }
+        assert encoded == {
+            "order_id": False,
+            "order_date": True,
+            "region": True,
+            "quantity": True,
+            "unit_price": True,
+        }
+    table = pq.read_table(tmp_path / "v.parquet")
+    assert table.column("order_id").to_pylist() == [i for i in range(ROWS) if i % 997]
