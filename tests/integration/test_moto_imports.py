@@ -81,3 +81,19 @@ def test_batch_runs_in_the_emulated_account():
         """
     )
     assert found == {"queues": []}
+
+
+def test_importing_the_local_runtime_loads_neither_batch_nor_ec2():
+    # Its seams into moto's Step Functions import the parser as the runtime starts, after
+    # moto.batch is deferred: at the module's import they would load Batch's backend first.
+    found = _in_a_fresh_interpreter(
+        """
+        import json, sys
+        import csvflow.local.runtime
+        print(json.dumps({
+            "batch_models": "moto.batch.models" in sys.modules,
+            "ec2": "moto.ec2" in sys.modules,
+        }))
+        """
+    )
+    assert found == {"batch_models": False, "ec2": False}

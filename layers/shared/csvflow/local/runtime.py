@@ -25,6 +25,7 @@ from csvflow.domain.model import SourceObject, s3_uri
 from csvflow.events import MalformedMessage, start_commands
 from csvflow.exceptions import ConfigurationError
 from csvflow.local.account_folder import AccountFolder
+from csvflow.local.asl_parses import definitions_parsed_once_for_their_first_execution
 from csvflow.local.botocore_data import service_data_loaded_once
 from csvflow.local.delivery import StarterDelivery
 from csvflow.local.executions import NOT_STARTED, ExecutionResult, ExecutionTracker, Upload
@@ -119,6 +120,7 @@ class LocalRuntime:
         self._stack.enter_context(self.runner.installed())
         self._stack.enter_context(_integrity_checks_left_to_real_s3())
         self._stack.enter_context(map_runs_fail_past_their_tolerance())
+        self._stack.enter_context(definitions_parsed_once_for_their_first_execution())
         self._stack.enter_context(ranged_gets_read_their_range())
         self._stack.enter_context(gets_streamed_from_disk())
         self._stack.enter_context(large_bodies_written_to_disk())
