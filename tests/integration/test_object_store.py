@@ -404,7 +404,7 @@ def test_no_more_parts_are_held_than_the_store_sends_at_once():
 
 
 def test_parquet_written_to_a_stream_is_the_file_written_to_disk(tmp_path):
-    table = _keys_and_values(360_000)
+    table = _keys_and_values(400_000)
     path = tmp_path / "validated.parquet"
     write_parquet(table.to_batches(max_chunksize=20_000), lambda: table.schema, path)
     assert path.stat().st_size > 10 * MIB  # more than two parts of 5 MiB
