@@ -362,6 +362,31 @@ def test_a_part_that_fails_to_go_up_aborts_the_upload_and_is_transient():
         assert client.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
 
 
+def test_a_part_that_failed_to_go_up_fails_the_next_write_not_a_part_later():
+    # The pass stops as soon as it writes again, not once it has made another part's worth
+    # of Parquet (64 MiB, some seconds of a part's CPU) to be thrown away.
+    import time
+
+    from botocore.exceptions import EndpointConnectionError
+
+    def first_part_fails(**_):
+        raise EndpointConnectionError(endpoint_url="https://s3.amazonaws.com")
+
+    with mock_aws():
+        client = _s3_client()
+        client.meta.events.register("provide-client-params.s3.UploadPart", first_part_fails)
+        store = S3ObjectStore(client, multipart_bytes=5 * MIB)
+        written = 0
+        with pytest.raises(StorageUnavailable), store.create(ObjectRef(BUCKET, "k")) as sink:
+            sink.write(b"x" * (5 * MIB))  # the first part, handed to its thread
+            written = 5 * MIB
+            while written < 10 * MIB - 64 * 1024:  # short of the second part
+                time.sleep(0.05)  # the first part's thread fails meanwhile
+                written += sink.write(b"x" * (64 * 1024))
+        assert written < 10 * MIB - 64 * 1024
+        assert _pending_uploads(client) == []
+
+
 def test_a_writer_that_fails_after_parts_went_up_leaves_no_parts_behind():
     with mock_aws():
         client = _s3_client()

@@ -174,9 +174,11 @@ class MultipartSink:
     The parts are cut where ``upload_file`` cuts a file (``part_bytes`` each, the last
     smaller), and an object smaller than one part is one PUT, as ``upload_file`` sends it: the
     same bytes make the same object and the same ETag. At most ``parts_in_flight`` parts are
-    being sent at a time; a write waits for a free slot, so the memory held is bounded. Closing
-    before ``commit`` (the writer failed, or the step refuses the file) aborts the multipart
-    upload: S3 keeps, and bills, the parts of an upload neither completed nor aborted.
+    being sent at a time; a write waits for a free slot, so the memory held is bounded. A part
+    that failed to go up fails the next write, not only the next part or the commit: the pass
+    stops within a write instead of a part's worth of work later. Closing before ``commit``
+    (the writer failed, or the step refuses the file) aborts the multipart upload: S3 keeps,
+    and bills, the parts of an upload neither completed nor aborted.
     """
 
     def __init__(self, client: Any, ref: ObjectRef, *, part_bytes: int, parts_in_flight: int):
@@ -190,11 +192,13 @@ class MultipartSink:
         self._slots = threading.BoundedSemaphore(parts_in_flight)
         self._parts_in_flight = parts_in_flight
         self._sent: list[Future[dict[str, Any]]] = []
+        self._failed: Future[dict[str, Any]] | None = None  # the first part that failed
         self._committed = False
         self.closed = False
         self.bytes_written = 0
 
     def write(self, data: bytes | memoryview) -> int:
+        self._raise_if_a_part_failed()
         view = memoryview(data).cast("B")
         size = len(view)
         while len(view):
@@ -275,8 +279,14 @@ class MultipartSink:
             self._slots.release()
             part.close()
             raise
-        future.add_done_callback(lambda _: self._slots.release())
+        future.add_done_callback(self._part_ended)
         self._sent.append(future)
+
+    def _part_ended(self, future: Future[dict[str, Any]]) -> None:
+        # On the sending thread, or on the writer's when the part ended before this was added.
+        self._slots.release()
+        if self._failed is None and not future.cancelled() and future.exception() is not None:
+            self._failed = future
 
     def _upload_part(
         self, number: int, part: tempfile.SpooledTemporaryFile[bytes]
@@ -297,9 +307,8 @@ class MultipartSink:
             part.close()
 
     def _raise_if_a_part_failed(self) -> None:
-        for future in self._sent:
-            if future.done() and not future.cancelled() and future.exception() is not None:
-                future.result()  # raises the part's error, converted as every S3 call's is
+        if self._failed is not None:
+            self._failed.result()  # raises the part's error, converted as every S3 call's is
 
     def _abort(self) -> None:
         try:
