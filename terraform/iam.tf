@@ -101,8 +101,9 @@ data "aws_iam_policy_document" "starter" {
 # The cost is that these roles may list every key name in the data bucket, which holds only
 # this pipeline's uploads and intermediates; reading objects stays limited by prefix.
 
-# Validate reads the upload and its contract, writes typed Parquet and the reject report.
-data "aws_iam_policy_document" "validate" {
+# What validate and a split file's part read alike: the upload (a part its byte range of it),
+# its contract, a split file's plan, a part's own record and earlier parts' keys.
+data "aws_iam_policy_document" "read_an_upload" {
   statement {
     sid       = "ReadUploadsAndContracts"
     actions   = ["s3:GetObject", "s3:GetObjectVersion"]
@@ -115,7 +116,8 @@ data "aws_iam_policy_document" "validate" {
     resources = ["${local.bucket_arn}/${local.prefixes.work}*"]
   }
   statement {
-    # Without ListBucket S3 answers a missing key with 403, which would be retried as an outage.
+    # Without ListBucket S3 answers a missing key with 403, which would be retried as an outage
+    # (a missing contract, a part's record not written yet: the normal cases).
     sid       = "MissingMeansNotFound"
     actions   = ["s3:ListBucket"]
     resources = [local.bucket_arn]
@@ -131,6 +133,11 @@ data "aws_iam_policy_document" "validate" {
       values   = ["${local.prefixes.incoming}*"]
     }
   }
+}
+
+# Validate writes typed Parquet and the reject report.
+data "aws_iam_policy_document" "validate" {
+  source_policy_documents = [data.aws_iam_policy_document.read_an_upload.json]
   statement {
     sid       = "WriteValidatedAndReports"
     actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
@@ -138,38 +145,10 @@ data "aws_iam_policy_document" "validate" {
   }
 }
 
-# A split file's part reads its byte range of the upload, the contract, the plan and earlier
-# parts' keys; it writes its Parquet, reject report, summary state and record under
+# A split file's part writes its Parquet, reject report, summary state and record under
 # work/<ingestion>/parts/, never a report of the file's own (the merge writes that).
 data "aws_iam_policy_document" "validate_part" {
-  statement {
-    sid       = "ReadUploadsAndContracts"
-    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
-    resources = ["${local.bucket_arn}/${local.prefixes.incoming}*", "${local.bucket_arn}/${local.prefixes.contracts}*"]
-  }
-  statement {
-    sid       = "ReadThePlanAndParts"
-    actions   = ["s3:GetObject"]
-    resources = ["${local.bucket_arn}/${local.prefixes.work}*"]
-  }
-  statement {
-    # Without ListBucket S3 answers a missing key with 403, which would be retried as an outage
-    # (a part's record not written yet is the normal case).
-    sid       = "MissingMeansNotFound"
-    actions   = ["s3:ListBucket"]
-    resources = [local.bucket_arn]
-  }
-  statement {
-    # An event without a version id (emulators) is matched to its version by ETag.
-    sid       = "FindTheEventsVersion"
-    actions   = ["s3:ListBucketVersions"]
-    resources = [local.bucket_arn]
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = ["${local.prefixes.incoming}*"]
-    }
-  }
+  source_policy_documents = [data.aws_iam_policy_document.read_an_upload.json]
   statement {
     sid       = "WriteThePartsOutputs"
     actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]

@@ -172,6 +172,17 @@ def _statements(document):
     return statements if isinstance(statements, list) else [statements]
 
 
+def _effective_statements(documents, name):
+    """A policy document's statements with those of its ``source_policy_documents``, as
+    Terraform merges them (read_an_upload's, shared by validate and validate-part)."""
+    document = documents[name]
+    statements = []
+    for source in _listed(document.get("source_policy_documents", [])):
+        source_name = source.removeprefix("${data.aws_iam_policy_document.").removesuffix(".json}")
+        statements += _effective_statements(documents, source_name)
+    return statements + _statements(document)
+
+
 def _listed(value):
     value = unwrap(value)
     return value if isinstance(value, list) else [value]
@@ -190,7 +201,7 @@ def test_roles_that_read_objects_may_list_the_bucket_so_a_missing_key_is_404(ter
     readers = []
     for role, reference in unwrap(terraform.locals["function_access"]).items():
         name = reference.removeprefix("${data.aws_iam_policy_document.").removesuffix(".json}")
-        statements = _statements(documents[name])
+        statements = _effective_statements(documents, name)
         if not any("s3:GetObject" in _listed(s["actions"]) for s in statements):
             continue
         readers.append(role)
@@ -264,7 +275,7 @@ def test_the_part_function_has_a_role_of_its_own_that_the_state_machine_may_invo
     assert access["validate-part"] == "${data.aws_iam_policy_document.validate_part.json}"
     written = {
         resource
-        for statement in _statements(documents["validate_part"])
+        for statement in _effective_statements(documents, "validate_part")
         if "s3:PutObject" in _listed(statement["actions"])
         for resource in _listed(statement["resources"])
     }
