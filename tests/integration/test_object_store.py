@@ -445,8 +445,7 @@ def test_parquet_written_to_a_stream_is_the_file_written_to_disk(tmp_path):
 
 
 def _keys_and_values(rows: int) -> pa.Table:
-    """A part's Parquet as the validator writes it: a row group per batch, a key among wider
-    columns."""
+    """A part's Parquet's columns: a key among wider columns."""
     rng = np.random.default_rng(3)
     return pa.table(
         {
@@ -469,22 +468,25 @@ def test_a_parquet_objects_columns_are_read_from_their_chunks_only(tmp_path):
     )
     table = _keys_and_values(60_000)
     path = tmp_path / "validated.parquet"
-    write_parquet(table.to_batches(max_chunksize=5_000), lambda: table.schema, path)
+    # Row groups of 5,000 rows: a part's Parquet of hundreds of MB in miniature.
+    batches = table.to_batches(max_chunksize=5_000)
+    write_parquet(batches, lambda: table.schema, path, row_group_rows=5_000)
     ref = ObjectRef(BUCKET, "work/x/parts/00001/validated.parquet")
     store = S3ObjectStore(client)
     store.upload_file(path, ref)
     size = path.stat().st_size
     assert pq.read_metadata(path).num_row_groups == 12
 
-    keys = read_parquet_columns(store, ref, ["id"], tmp_path)
+    keys = read_parquet_columns(store, ref, ["id"])
 
     assert keys.equals(pq.read_table(path, columns=["id"]))
     assert sum(served) < size / 3, (sum(served), size)
-    assert len(served) <= 1 + 12  # the footer, then a GET per row group's chunk at most
-    assert list(tmp_path.iterdir()) == [path]  # the sparse copy is gone
+    assert len(served) == 1 + 12  # the tail with the footer, then each row group's chunk
     served.clear()
-    both = read_parquet_columns(store, ref, ["id", "city"], tmp_path)
+    both = read_parquet_columns(store, ref, ["id", "city"])
     assert both.equals(pq.read_table(path, columns=["id", "city"]))
+    # city and id lie side by side in each row group: one GET each, not two
+    assert len(served) == 1 + 12
     served.clear()
     store.download_file(ref, tmp_path / "whole.parquet")
     assert sum(served) == size  # what the merge downloaded for the keys before

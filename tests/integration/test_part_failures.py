@@ -19,6 +19,7 @@ from botocore.response import StreamingBody
 from moto import mock_aws
 from urllib3.exceptions import ProtocolError
 
+import csvflow.parquet_files
 from csvflow.adapters.s3 import S3ObjectStore
 from csvflow.bootstrap import bootstrap
 from csvflow.commands import PlanParts, ValidatePart
@@ -51,6 +52,13 @@ def s3():
         data = high_entropy_csv(600_000, bad_every=997)
         client.put_object(Bucket=BUCKET, Key=KEY, Body=data)
         yield client, SourceObject(BUCKET, KEY, None, None, size=len(data))
+
+
+@pytest.fixture(autouse=True)
+def row_groups_of_a_big_part(monkeypatch):
+    """Row groups a few times smaller than a piece, as a 512 MiB part's (about 15 MB of
+    Parquet each) are against its 64 MiB pieces: the Parquet goes up during the pass."""
+    monkeypatch.setattr(csvflow.parquet_files, "ROW_GROUP_ROWS", 65_536)
 
 
 def _handle(client):

@@ -2,6 +2,8 @@
 
 import json
 import random
+import tempfile
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -278,14 +280,12 @@ class _ParquetBytesServed(InMemoryObjectStore):
         self._count(ref, path.read_bytes())
 
 
-def _whole_parquet_downloaded(store, ref, columns, folder):
+def _whole_parquet_downloaded(store, ref, columns):
     """How the merge read the keys before: the whole part downloaded, then its columns."""
-    path = folder / ref.key.replace("/", "_")  # parts are read side by side
-    store.download_file(ref, path)
-    try:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder, "validated.parquet")
+        store.download_file(ref, path)
         return pq.read_table(path, columns=columns)
-    finally:
-        path.unlink()
 
 
 def test_the_merge_reads_only_the_unique_columns_of_the_parts_and_finds_the_same_repeats(

@@ -7,9 +7,10 @@ passing on PyPI's pyarrow. Why snappy: docs/adr/0006-parquet-codec-and-managed-l
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -67,22 +68,54 @@ def write_parquet_table(table: pa.Table, path: Path) -> None:
     pq.write_table(table, path, compression=PARQUET_CODEC)
 
 
+# A row group holds batches up to this many rows or bytes of Arrow data (Arrow's own
+# default row group length, 1Mi rows): the merge reads a part's unique column with a GET per
+# row group (docs/adr/0031), and the writer holds at most one row group's batches.
+ROW_GROUP_ROWS = 1 << 20
+ROW_GROUP_BYTES = 64 << 20
+
+
 def write_parquet(
     batches: Iterable[pa.RecordBatch],
     schema: Callable[[], pa.Schema],
     where: Path | ObjectSink,
+    *,
+    row_group_rows: int | None = None,
+    row_group_bytes: int | None = None,
 ) -> None:
-    """Write batches as they come; the schema is asked for once the first batch exists, and
-    the columns that repeat in it are dictionary-encoded. A sink is left open: the caller
-    commits it, or closes it to make nothing."""
+    """Write batches as they come, gathered into row groups of up to ``row_group_rows`` rows
+    or ``row_group_bytes`` of Arrow data (by default ROW_GROUP_ROWS and ROW_GROUP_BYTES);
+    the schema is asked for once the first batch exists, and the columns that repeat in it
+    are dictionary-encoded. A sink is left open: the caller commits it, or closes it to make
+    nothing."""
+    import pyarrow as pa
+
+    row_group_rows = row_group_rows or ROW_GROUP_ROWS
+    row_group_bytes = row_group_bytes or ROW_GROUP_BYTES
     writer = None
+    waiting: list[pa.RecordBatch] = []
+    waiting_rows = waiting_bytes = 0
+
+    def write_row_group() -> None:
+        nonlocal waiting, waiting_rows, waiting_bytes
+        assert writer is not None
+        # The batches as the chunks of one row group: no copy of them is made.
+        writer.write_table(pa.Table.from_batches(waiting), row_group_size=max(1, waiting_rows))
+        waiting, waiting_rows, waiting_bytes = [], 0, 0
+
     try:
         for batch in batches:
             if writer is None:
                 writer = parquet_writer(where, schema(), dictionary=repeating_columns(batch))
-            writer.write_batch(batch)
+            waiting.append(batch)
+            waiting_rows += batch.num_rows
+            waiting_bytes += batch.nbytes
+            if waiting_rows >= row_group_rows or waiting_bytes >= row_group_bytes:
+                write_row_group()
         if writer is None:  # a header-only file: zero rows, the header's columns
             writer = parquet_writer(where, schema())
+        if waiting:
+            write_row_group()
     finally:
         if writer is not None:
             writer.close()
@@ -90,79 +123,65 @@ def write_parquet(
 
 # Parquet's own footer read (parquet-cpp's default): one GET holds the footer of most files.
 FOOTER_READ_BYTES = 64 << 10
-# Ranges closer than this are read as one (Arrow's own default for S3, CacheOptions): a GET
-# costs more than the few bytes between two column chunks. No range grows past the cap.
-_HOLE_BYTES = 8 << 10
-_RANGE_BYTES_AT_MOST = 32 << 20
 
 
-def read_parquet_columns(
-    store: ObjectStore, ref: ObjectRef, columns: list[str], folder: Path
-) -> pa.Table:
+def read_parquet_columns(store: ObjectStore, ref: ObjectRef, columns: list[str]) -> pa.Table:
     """``columns`` of a Parquet object, reading only its footer and those columns' chunks.
 
-    What is read goes into a sparse local copy at the object's own offsets (the rest reads
-    as zeros, takes no disk blocks, and is never looked at), from which Parquet's reader
-    takes the columns as from the whole file. Deleted before returning.
+    Parquet's own reader reads through a file whose reads are ranged GETs; pre-buffered, it
+    reads each row group's wanted chunks as one range where they lie within 8 KiB of each
+    other (Arrow's CacheOptions, its default for S3), up to 32 MiB a range. What it reads is
+    held in memory until decoded: the chunks of ``columns`` and nothing else.
     """
     import pyarrow.parquet as pq
 
-    tail, size = store.read_tail(ref, FOOTER_READ_BYTES)
-    if size < 12 or tail[-4:] != b"PAR1":
-        raise ValueError(f"{ref.uri} is not a Parquet file")
-    footer_start = size - 8 - int.from_bytes(tail[-8:-4], "little")
-    tail_start = size - len(tail)
-    if footer_start < tail_start:  # a footer longer than the first read: the rest of it
-        tail = store.read_range(ref, footer_start, tail_start) + tail
-        tail_start = footer_start
-    path = folder / f"columns-of-{ref.key.replace('/', '_')}"
-    try:
-        with path.open("wb") as copy:
-            copy.truncate(size)
-            copy.seek(tail_start)
-            copy.write(tail)
-            copy.flush()  # the footer, for the reader that opens the copy by its path
-            metadata = pq.read_metadata(path)
-            for start, end in _coalesced(_column_chunks(metadata, columns, tail_start)):
-                copy.seek(start)
-                copy.write(store.read_range(ref, start, end))
-        return pq.read_table(path, columns=columns)
-    finally:
-        path.unlink(missing_ok=True)
+    with RangedObjectFile(store, ref) as source:
+        return pq.ParquetFile(source, pre_buffer=True).read(columns=columns)
 
 
-def _column_chunks(
-    metadata: pq.FileMetaData, columns: list[str], before: int
-) -> list[tuple[int, int]]:
-    """The byte ranges of ``columns``' chunks in every row group, those not already read."""
-    wanted = {i for i in range(metadata.num_columns) if metadata.schema.column(i).path in columns}
-    missing = set(columns) - {metadata.schema.column(i).path for i in wanted}
-    if missing:
-        raise KeyError(f"no column {sorted(missing)} in the Parquet file")
-    ranges = []
-    for group in range(metadata.num_row_groups):
-        row_group = metadata.row_group(group)
-        for index in wanted:
-            chunk = row_group.column(index)
-            starts = [chunk.data_page_offset]
-            if chunk.has_dictionary_page and chunk.dictionary_page_offset:
-                starts.append(chunk.dictionary_page_offset)
-            start = min(starts)
-            end = min(start + chunk.total_compressed_size, before)
-            if end > start:
-                ranges.append((start, end))
-    return ranges
+class RangedObjectFile(io.RawIOBase):
+    """An object read as a seekable file, each read a ranged GET of exactly what it asks.
 
+    Opening reads the object's tail (``FOOTER_READ_BYTES``), which also tells its size;
+    reads inside the tail are answered from it, so a Parquet reader's footer costs that one
+    GET. Not buffered: a reader that knows its ranges (Parquet's) asks for them whole.
+    """
 
-def _coalesced(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(ranges):
-        if (
-            merged
-            and start - merged[-1][1] <= _HOLE_BYTES
-            and end - merged[-1][0] <= _RANGE_BYTES_AT_MOST
-        ):
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+    def __init__(self, store: ObjectStore, ref: ObjectRef) -> None:
+        super().__init__()
+        self._store, self._ref = store, ref
+        self._tail, self._size = store.read_tail(ref, FOOTER_READ_BYTES)
+        self._tail_start = self._size - len(self._tail)
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        if base + offset < 0:
+            raise ValueError(f"{self._ref.uri}: seek to {base + offset}, before the start")
+        self._position = base + offset
+        return self._position
+
+    def read(self, size: int = -1) -> bytes:
+        end = self._size if size is None or size < 0 else min(self._size, self._position + size)
+        if end <= self._position:
+            return b""
+        if self._position >= self._tail_start:
+            data = self._tail[self._position - self._tail_start : end - self._tail_start]
         else:
-            merged.append((start, end))
-    return merged
+            data = self._store.read_range(self._ref, self._position, end)
+        self._position += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        memoryview(buffer).cast("B")[: len(data)] = data
+        return len(data)

@@ -601,7 +601,7 @@ def _spill_keys_by_hash(
     def kept_keys(index: int) -> pa.Table:
         # Only the unique columns' chunks are read (ranged GETs), and only the keys stay:
         # hundreds of parts' Parquet would not fit in /tmp, nor need downloading.
-        return read_parquet_columns(store, layout.part(index, "validated.parquet"), columns, folder)
+        return read_parquet_columns(store, layout.part(index, "validated.parquet"), columns)
 
     try:
         for index, kept in enumerate(fetched_in_order(kept_keys, count)):
