@@ -65,13 +65,11 @@ class CountingStore(FolderObjectStore):
         self._count(ref, path.stat().st_size)
 
 
-def _whole_parquet_downloaded(store: Any, ref: ObjectRef, columns: list[str], folder: Path) -> Any:
-    path = folder / ref.key.replace("/", "_")
-    store.download_file(ref, path)
-    try:
+def _whole_parquet_downloaded(store: Any, ref: ObjectRef, columns: list[str]) -> Any:
+    with tempfile.TemporaryDirectory(prefix="csvflow-merge-keys-") as folder:
+        path = Path(folder, "validated.parquet")
+        store.download_file(ref, path)
         return pq.read_table(path, columns=columns)
-    finally:
-        path.unlink()
 
 
 def main() -> int:
