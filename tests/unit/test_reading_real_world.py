@@ -1176,3 +1176,97 @@ def test_two_rows_lacking_only_text_in_a_larger_table_are_ragged_rows():
 
     assert detect(data).short_rows_filled is False
     assert [r["line"] for r in report_rows(result.report_csv)] == ["32", "33"]
+
+
+# --- the seventh held-out set's shapes (docs/adr/0032) ------------------------------------
+
+HELDOUT7 = CORPUS.parent / "dialects-heldout7"
+
+
+@pytest.mark.parametrize(
+    ("name", "width", "data_line"),
+    [
+        ("biopython-blast-tab-009-no-header.txt", 2, 1),  # "|" splits rows into 6 or 9
+        ("biopython-genbank-proteins-tab-no-header.tsv", 2, 1),  # "|" splits every row into 5
+        ("biopython-blast-tab-003-no-header.txt", 12, 1),  # "|" splits every row into 9
+        ("biopython-blast-tab-comments-007.txt", 12, 6),
+    ],
+)
+def test_tabs_inside_the_fields_of_every_row_are_the_delimiter(name, width, data_line):
+    # BLAST's tabular output: sequence ids holding "|" ("gi|16080617|ref|NP_391444.1|").
+    data = (HELDOUT7 / name).read_bytes()
+
+    dialect = detect(data)
+
+    assert (dialect.delimiter, len(dialect.header), dialect.data_line) == ("\t", width, data_line)
+    assert "tab is the delimiter, '|' part of the values" in dialect.assumptions[0]
+    first = data.splitlines()[data_line - 1].decode()
+    assert rows_of(data)[0]["column_1"] == first.split("\t")[0]
+
+
+def test_a_tab_after_every_delimiter_is_padding_not_the_delimiter():
+    data = b"id|\tname|\tcity\n1|\tAnn|\tOslo\n2|\tBo|\tRome\n3|\tCy|\tLima\n"
+
+    dialect = detect(data)
+
+    assert dialect.delimiter == "|"
+    assert not any("tab is the delimiter" in a for a in dialect.assumptions)
+
+
+def test_key_value_lines_padded_to_the_tables_width_above_a_blank_line_are_a_preamble():
+    # A Biolog plate reader's export: "Plate Type   ,PM 1-,," lines, ",,,", then the header;
+    # 300 lines down the next plate, under its own key-value lines, is a second table.
+    data = (HELDOUT7 / "biopython-biolog-plates-preamble.csv").read_bytes()
+
+    dialect = detect(data)
+
+    assert (dialect.header_line, dialect.data_line) == (11, 12)
+    assert [name.strip() for name in dialect.header] == ["Hour", "A01", "A02", "A03"]
+    preamble, second = dialect.skipped
+    assert (preamble.first_line, preamble.count) == (1, 10)
+    assert second.first_line == 300 and second.text[0].startswith("Hour,")
+    assert len(rows_of(data)) == 288
+
+
+def test_key_value_lines_above_a_blank_row_inside_a_table_are_rows():
+    # The same shape of lines, but the "header" below the blank row holds values.
+    data = b"a,1,,\nb,2,,\n,,,\nc,3,x,y\nd,4,z,w\n"
+
+    dialect = detect(data)
+
+    assert dialect.data_line in (1, 2)
+    assert not any(s.where == "preamble" for s in dialect.skipped)
+
+
+def test_a_page_footer_read_into_a_tables_last_line_is_a_footer():
+    # tabula's table out of a PDF: the page's footer in the last line, empty under the names
+    # and ids every row has, words under the dates and amounts.
+    data = (HELDOUT7 / "tabula-campaign-donors-page-footer.csv").read_bytes()
+
+    dialect = detect(data)
+
+    (footer,) = dialect.skipped
+    assert (footer.first_line, footer.text) == (57, ('"",,,,,ANE,XO I-A-1 Págin,a 12 de 14',))
+    assert any("page's footer" in a for a in dialect.assumptions)
+    assert rows_of(data)[-1]["Apellido"] == "BOGADO GONZALEZ"
+
+
+PAYMENTS = b"".join(
+    b"%d,Name %d,ID-%d,09/10/2013,cash,%d.50\n" % (i, i, i * 7, i * 10) for i in range(1, 21)
+)
+
+
+@pytest.mark.parametrize(
+    "last",
+    [
+        b"21,,,09/10/2013,cash,5.00\n",  # values lacking, none out of kind
+        b"21,,,unknown,cash,5.00\n",  # and one word where a date belongs
+        b"21,Name 21,,n/a,pending,pending\n",  # words under date and amount, one lacking
+    ],
+    ids=["nulls", "nulls-and-a-word", "words-and-a-null"],
+)
+def test_a_last_row_lacking_values_is_a_row_not_a_page_footer(last):
+    data = b"n,name,id,date,kind,amount\n" + PAYMENTS + last
+
+    assert not detect(data).skipped
+    assert detect(data, rules=contract("max_rejected_share: 1").reading).end_byte is None

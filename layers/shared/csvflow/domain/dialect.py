@@ -28,6 +28,7 @@ from csvflow.domain.sniffing import (
     all_shorter_than_the_header,
     below_a_count_line,
     candidate_readings,
+    delimiter_name,
     doubled_carriage_returns,
     find_table,
     header_evidence,
@@ -38,6 +39,7 @@ from csvflow.domain.sniffing import (
     leading_preamble,
     next_section,
     padded_header,
+    page_footer,
     parse,
     physical_lines,
     quoted_names_above_row_names,
@@ -47,6 +49,7 @@ from csvflow.domain.sniffing import (
     second_table,
     starting_at_top,
     stopping_early,
+    tabs_inside,
     unlabelled_totals,
 )
 from csvflow.exceptions import InvalidCsv, PlanFromNewerRelease
@@ -57,6 +60,13 @@ _SHOWN_CHARS = 80  # of a skipped line, in the record of what was skipped
 _SHOWN_LINES = 5
 _LISTED = 10  # renames and assumptions listed in the dialect's JSON
 _MAX_NOTES = 20  # lines of notes below a table; more is a ragged end, rows to reject
+
+# Lines that may set a second table apart from the first: no letter or digit (blank, bare
+# delimiters, a rule), or a comment after them. Searched from the line end before them, a
+# literal, so that a file without one is passed over at the regex engine's speed.
+_GAP_LINES = {
+    end: re.compile(rf"{end}(?:(?![^\W_])[^\r\n])*(?:#[^\r\n]*)?(?:\r?{end}|\Z)") for end in "\n\r"
+}
 
 LINE_ENDING_NAMES = {"\n": "LF", "\r\n": "CRLF", "\r": "CR", "\r\r\n": "CR CR LF"}
 
@@ -386,7 +396,9 @@ class _Detection:
                 if skipped.first_line
                 else f"the last {skipped.count} line(s)"
             )
-            self.assume(f"{where} below the table are a footer (notes or totals), not rows")
+            self.assume(
+                f"{where} below the table are a footer (notes, totals or a page's footer), not rows"
+            )
         if second is not None:
             first_line, rest = second
             self.skipped.append(rest)
@@ -453,7 +465,9 @@ class _Detection:
             if rules.delimiter is None:
                 self.assume("no delimiter splits the lines: the file is one column")
             return best
-        other = rival(ranked)
+        tabbed = self._tabs_inside(best, ranked)
+        other = rival(ranked) if tabbed is None else None
+        best = tabbed or best
         if other is not None:
             raise InvalidCsv(
                 "two readings fit about equally well: "
@@ -488,6 +502,20 @@ class _Detection:
         if whole is not None:
             return self._stopping_early(whole, "")
         return best
+
+    def _tabs_inside(self, best: Table, ranked: list[Table]) -> Table | None:
+        """The tab reading's table, where the best reading leaves tabs inside its fields and tab
+        splits every line alike (recorded); None otherwise, or where the contract names a
+        delimiter."""
+        tabbed = tabs_inside(best, ranked) if self.rules.delimiter is None else None
+        if tabbed is not None:
+            other = delimiter_name(best.reading.delimiter)
+            self.assume(
+                f"every row that {other} splits holds a tab inside a field, and tab splits "
+                f"those lines into {tabbed.width} fields each: tab is the delimiter, {other} "
+                "part of the values"
+            )
+        return tabbed
 
     def _all_shorter_than_the_header(self, ranked: list[Table]) -> Table | None:
         """The one reading whose rows all stop short of its header, where no delimiter
@@ -609,6 +637,13 @@ class _Detection:
         to the end of the file (shown from the second table's header); None without a second
         table. Where the file runs on past its head, where the second table ends is unknown:
         refused, saying where it starts."""
+        below = lines[self.offset + len(self.lines) :]
+        if whole and below and _may_set_apart(below):
+            # The whole file is in hand: a second table below the sample's lines is still one
+            # (a plate reader's next plate, 300 lines down). Only a line that could set it
+            # apart (blank, a comment or a rule) makes the rest worth parsing again.
+            records = self._records(lines[self.offset :], table.reading)
+            table = replace(table, records=records, end=len(records))
         found = second_table(table, first_data_line, header)
         if found is None:
             return None
@@ -753,6 +788,13 @@ def _sample(lines: list[str]) -> list[str]:
     return sample
 
 
+def _may_set_apart(lines: list[str]) -> bool:
+    """Whether a line of ``lines`` could set a second table apart: blank, a rule or a comment."""
+    text = "".join(lines).rstrip("\r\n")
+    end = "\n" if "\n" in text else "\r"
+    return _GAP_LINES[end].search(end + text) is not None
+
+
 def _literal_quotes(sample: str, reading: Reading) -> bool:
     """Whether a quote character stands inside text: neither next to a delimiter, a line's
     end or another quote (where quoted fields open, close and double their quotes)."""
@@ -784,6 +826,11 @@ def _footer_start(records: tuple[Record, ...], width: int, *, short_rows: bool) 
     at, notes = _notes_above(records, width, len(records), short_rows=short_rows)
     if notes > _MAX_NOTES:
         return None  # a long ragged end is rows to reject, not a footer
+    if at > 0 and page_footer(records[at - 1], records[: at - 1], width):
+        at -= 1
+        notes += 1
+        while at > 0 and records[at - 1].blank:
+            at -= 1
     totals = 0
     while (
         at > 0

@@ -579,8 +579,47 @@ def _table_start(records: tuple[Record, ...], content: list[int], width: int) ->
             and not _above_an_empty_row(records[i], records[i + 1], width)
         ):
             continue
-        return i
+        below = _header_below_key_values(records, i, width)
+        return i if below is None else below
     return content[0]
+
+
+def _header_below_key_values(records: tuple[Record, ...], first: int, width: int) -> int | None:
+    """The header below key-value lines padded to the table's width, where they start at
+    ``first`` (a plate reader's "Plate Type   ,PM 1-,," above a line of bare delimiters and
+    "Hour,  A01,  A02,  A03"): None where they do not.
+
+    Two lines or more of a key (distinct labels, no values) and at most a value, the other
+    cells empty; then blank lines; then a line filling every cell with a name, above a row
+    that fills a column the key-value lines leave empty in all of them. The widths agree,
+    so only the empty columns and the blank line tell the preamble from rows."""
+    i = _past_key_values(records, first, width)
+    while i < len(records) and records[i].blank:
+        i += 1
+    if i == first or i + 1 >= len(records):
+        return None
+    header, row = records[i].fields, records[i + 1].fields
+    if len(header) != width or len(row) != width or not any(f.strip() for f in row[2:]):
+        return None
+    return i if all(f.strip() and cell_kind(f) not in TYPED for f in header) else None
+
+
+def _past_key_values(records: tuple[Record, ...], first: int, width: int) -> int:
+    """The index past the key-value lines padded to ``width`` (three columns or more) that
+    start at ``first`` and end at a blank line; ``first`` where there are none."""
+    if width < 3:
+        return first
+    keys: list[str] = []
+    i = first
+    while i < len(records) and not records[i].blank:
+        fields = records[i].fields
+        if len(fields) != width or any(f.strip() for f in fields[2:]) or not fields[0].strip():
+            return first
+        keys.append(fields[0].strip())
+        i += 1
+    if len(keys) < 2 or len(set(keys)) < len(keys) or any(cell_kind(k) in TYPED for k in keys):
+        return first
+    return i if i < len(records) else first
 
 
 def _above_an_empty_row(record: Record, below: Record, width: int) -> bool:
@@ -620,6 +659,35 @@ def _preference(reading: Reading) -> tuple[int, int, int, int]:
         int(bool(reading.escape)),
         int(reading.skip_initial_space),
     )
+
+
+def tabs_inside(best: Table, ranked: list[Table]) -> Table | None:
+    """The tab reading's table, where ``best`` (another delimiter's) leaves a tab inside a
+    field of every row it splits and tab splits each of those lines alike: into the same
+    number of fields, two or more, every line. A value almost never holds a tab, while "|",
+    ":" or ";" are common inside one (BLAST's sequence ids, "gi|16080617|ref|NP_391444.1|", in
+    tab-separated output, which "|" splits into as many or more fields, each tab then inside
+    one): the tabs are the delimiter. Not where a tab pads every one of the other delimiters
+    ("a,\tb"), nor where tab splits quoted fields open. None otherwise."""
+    delimiter = best.reading.delimiter
+    if delimiter == "\t":
+        return None
+    split = [r for r in best.rows if len(r.fields) > 1]
+    if len(split) < 2 or not all(any("\t" in f for f in r.fields) for r in split):
+        return None
+    tabbed = next((t for t in ranked if t.reading.delimiter == "\t"), None)
+    if tabbed is None or tabbed.width < 2:
+        return None
+    rows = [r for r in tabbed.rows if len(r.fields) > 1]
+    if len(rows) < len(split) or any(len(r.fields) != tabbed.width or r.stray_quotes for r in rows):
+        return None
+    beside = sum(
+        sum(f.startswith("\t") for f in r.fields[1:]) + sum(f.endswith("\t") for f in r.fields[:-1])
+        for r in split
+    )
+    if beside >= sum(len(r.fields) - 1 for r in split):
+        return None  # a tab beside every delimiter: padding, as spaces after it are
+    return tabbed
 
 
 def rival(ranked: list[Table]) -> Table | None:
@@ -1057,9 +1125,11 @@ def second_table(
     table's columns hold values (text above numbers and dates, none of them a value of its
     column), with a row of its width below it, set apart from the first by a comment or
     separator line, or by a blank line where it repeats a name of the first table's
-    ``header`` in its place ("Day Index"). A row of bad values after a blank line ("x,a,bad"
-    under numbers) is a row to reject; a row of text in a table of text is no evidence;
-    neither is a row of another width (it is a row to reject, not a misread)."""
+    ``header`` in its place ("Day Index"), or where it starts with key-value lines above a
+    header of its own (a plate reader's next plate, as its first). A row of bad values after
+    a blank line ("x,a,bad" under numbers) is a row to reject; a row of text in a table of
+    text is no evidence; neither is a row of another width (it is a row to reject, not a
+    misread)."""
     records = table.records
     index = next((i for i, r in enumerate(records) if r.first_line >= first_data_line), None)
     if index is None:
@@ -1082,6 +1152,9 @@ def second_table(
         candidate = records[i]
         if repeats_header(candidate.fields, header):
             continue  # the first table's header again: the same table, files joined
+        below = _header_below_key_values(records, i, table.width)
+        if below is not None:
+            return records[gap], records[below]  # another plate, under its own key-value lines
         marked = any(not r.blank for r in records[gap:i])  # a "#" or separator line
         repeats = any(a.strip() and a == b for a, b in zip(candidate.fields, header, strict=False))
         if (marked or repeats) and _heads_a_table(
@@ -1175,6 +1248,34 @@ def unlabelled_totals(record: Record, above: Sequence[Record], width: int) -> bo
         if not math.isclose(total, sum(values), rel_tol=1e-6, abs_tol=0.01 * len(values)):
             return False
     return True
+
+
+def page_footer(record: Record, above: Sequence[Record], width: int) -> bool:
+    """A page's footer read into the table's last line (a table extracted from a PDF:
+    "",,,,,ANE,XO I-A-1 Página,a 12 de 14 under names, ids, dates and amounts): empty in two
+    columns or more that every row above fills, and words in two columns or more whose cells
+    above are all numbers or all dates (but one, their name). A last row that lacks a few
+    values, or holds one bad value, is a row: it takes both, several times over."""
+    fields = record.fields
+    if len(fields) != width or width < 4:
+        return False
+    empty = [j for j, f in enumerate(fields) if not f.strip()]
+    if len(empty) < 2 or len(empty) == width:
+        return False  # a row filling all but one cell is a row; a blank line is no footer
+    rows = [r.fields for r in above[-100:] if len(r.fields) == width and not r.blank]
+    if len(rows) < _LABELLED_ROWS:
+        return False
+    emptied = sum(all(r[j].strip() for r in rows) for j in empty)
+    if emptied < 2:
+        return False
+    breaks = 0
+    for j, cell in enumerate(fields):
+        if not cell.strip() or cell_kind(cell) in TYPED or not _has_letter(cell):
+            continue
+        kinds = Counter(cell_kind(r[j]) for r in rows if r[j].strip())
+        kind, count = kinds.most_common(1)[0] if kinds else (EMPTY, 0)
+        breaks += kind in (NUMBER, TEMPORAL) and count >= sum(kinds.values()) - 1
+    return breaks >= 2
 
 
 def amount(text: str) -> float | None:
