@@ -6,7 +6,7 @@ through `csvflow profile FILE --json`, judged by bench/dialect_corpus.py as the 
 `python bench/dialects.py --corpus tests/data/dialects-heldoutN` prints the same figures beside
 DuckDB, pandas and clevercsv. Every set has been looked at since its blind run, while detection
 was fixed by cause, so none still measures csvflow on files nobody tuned it for: the next blind
-figure needs a seventh set. The tests hold csvflow to each set's latest figures (no fewer right,
+figure needs an eighth set. The tests hold csvflow to each set's latest figures (no fewer right,
 no more misread), so only a regression fails them; raise the figures when detection improves.
 Issue 13's goal is at least 95 % right and at most 1 % misread.
 """
@@ -105,7 +105,10 @@ SETS = [
     # tabula-py, INSEE's canton list, photovoltaic, battery, EEG/MEG, heart-rate and bioinformatics
     # data on PyPI; a Unix data file from Debian's miscfiles). Blind (csvflow's detection as at
     # 4f69099, main at ba91d12): 106 right, 4 misread, 2 refused (RESULTS.md); DuckDB 98/10/4.
-    HeldOutSet("dialects-heldout7", "seventh held-out dialect set", 110, 106, 4, 40_000, 0.85),
+    # After fixing the causes (tabs inside the fields of a "|" reading, key-value lines padded
+    # to the table's width above a blank line, a page's footer in the last line:
+    # docs/adr/0032): 112 right.
+    HeldOutSet("dialects-heldout7", "seventh held-out dialect set", 110, 112, 0, 40_000, 0.85),
 ]
 
 FILES = [(s, e) for s in SETS for e in corpus.load_expected(s.path)]
