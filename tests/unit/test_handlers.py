@@ -217,3 +217,20 @@ def test_the_validate_result_carries_the_dialect_and_persist_records_it(world):
     ]
     (saved,) = repository.ingestions.values()
     assert saved["summary"].dialect == dialect
+
+
+def test_a_whole_files_parquet_is_written_a_row_group_per_batch(world, tmp_path):
+    """The single pass holds no batches back to gather big row groups (a split file's parts
+    do, for the merge's reads: docs/adr/0031): its memory stays one batch in the writer."""
+    _, store, repository, starter = world
+    # Blocks of 256 KiB: the file's 2.4 MB reach the writer as several batches.
+    settings = Settings(max_line_bytes=256 << 10)
+    handle = bootstrap(settings=settings, store=store, repository=repository, starter=starter)
+    rows = b"".join(b"%d,%d.5\n" % (i, i) for i in range(200_000))
+    source = upload(store, "incoming/many.csv", b"id,amount\n" + rows)
+    validation, _, _ = run_steps(handle, source, "default")
+    path = tmp_path / "v.parquet"
+    path.write_bytes(store.objects[(BUCKET, validation["validated"]["key"])])
+    metadata = pq.read_metadata(path)
+    assert metadata.num_rows == 200_000
+    assert metadata.num_row_groups > 1, "the batches were gathered into one row group"

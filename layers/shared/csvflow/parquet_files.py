@@ -73,6 +73,10 @@ def write_parquet_table(table: pa.Table, path: Path) -> None:
 # row group (docs/adr/0031), and the writer holds at most one row group's batches.
 ROW_GROUP_ROWS = 1 << 20
 ROW_GROUP_BYTES = 64 << 20
+# A whole file's Parquet (the single pass) has no merge to read it by row group, and holding
+# 64 MiB of batches raised the local run's peak memory by a sixth (docs/adr/0031): there each
+# batch is written as its own row group, as it comes.
+BATCH_PER_ROW_GROUP = 1
 
 
 def write_parquet(

@@ -75,6 +75,7 @@ def write_and_summarize(
     progress: Callable[[], None] | None = None,
     every_seconds: float = 0,
     summarizing_thread: bool = True,
+    row_group_bytes: int | None = None,
 ) -> Summarizer:
     """Run the validator's pass as a pipeline of threads, each a batch ahead of the next: its
     rows checked and parsed on a read-ahead thread, summarized on a second, written to
@@ -82,7 +83,8 @@ def write_and_summarize(
     ``progress`` told every ``every_seconds``, as checked blocks come (from the summarizing
     thread: one the function started, whose log is the function's). With
     ``summarizing_thread=False``, summarized on this thread before each write (for a function
-    of one vCPU, where a third thread would only take turns)."""
+    of one vCPU, where a third thread would only take turns). Row groups as write_parquet makes
+    them, of up to ``row_group_bytes``."""
     checked = read_ahead(validator.batches())
     told: Iterator[pa.RecordBatch] = checked
     if progress is not None:
@@ -97,7 +99,9 @@ def write_and_summarize(
         else (batch for batch in summarizing)
     )
     try:
-        write_parquet(summarized, lambda: validator.schema, parquet)
+        write_parquet(
+            summarized, lambda: validator.schema, parquet, row_group_bytes=row_group_bytes
+        )
     finally:
         # A failed write stops both threads now, not when its traceback is let go: the
         # summarizing one first, as it reads from the checking one.
