@@ -18,6 +18,7 @@ from csvflow.config import Settings
 from csvflow.domain.model import ObjectRef, SourceObject
 from csvflow.domain.rejects import RejectReport
 from csvflow.exceptions import RejectedRowsExceeded, StorageUnavailable
+from csvflow.parquet_files import BATCH_PER_ROW_GROUP
 from csvflow.validating import read_dialect, validator_for, write_and_summarize
 
 BUCKET = "data"
@@ -80,7 +81,9 @@ def test_the_parquet_object_is_the_file_the_old_path_uploaded(s3, tmp_path):
             report=RejectReport(report),
             settings=settings,
         )
-        write_and_summarize(validator, contract, tmp_path / "v.parquet")
+        write_and_summarize(
+            validator, contract, tmp_path / "v.parquet", row_group_bytes=BATCH_PER_ROW_GROUP
+        )
     store.upload_file(tmp_path / "v.parquet", ObjectRef(BUCKET, "old-path/validated.parquet"))
 
     streamed = s3.get_object(Bucket=BUCKET, Key=result["validated"]["key"])
