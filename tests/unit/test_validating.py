@@ -118,36 +118,32 @@ def test_the_pipeline_writes_the_same_parquet_and_summary_as_one_thread(tmp_path
     assert pipeline_threads() == []
 
 
-def test_batches_are_summarized_on_a_thread_beside_the_parquet_writers(tmp_path, monkeypatch):
-    summarized_on: set[str] = set()
+@pytest.fixture
+def summarized_on(monkeypatch) -> set[str]:
+    """The names of the threads Summarizer.update ran on, as the pass goes."""
+    threads: set[str] = set()
     update = Summarizer.update
 
     def noting_the_thread(self, batch):
-        summarized_on.add(threading.current_thread().name)
+        threads.add(threading.current_thread().name)
         return update(self, batch)
 
     monkeypatch.setattr(Summarizer, "update", noting_the_thread)
+    return threads
 
+
+def test_batches_are_summarized_on_a_thread_beside_the_parquet_writers(tmp_path, summarized_on):
     write_and_summarize(validator_of(sales_csv(20_000)), CONTRACT, tmp_path / "v.parquet")
 
     assert summarized_on == {"summarize"}
 
 
 def test_without_a_summarizing_thread_the_writers_thread_summarizes_the_same_parquet(
-    tmp_path, monkeypatch
+    tmp_path, summarized_on
 ):
     # The split path's parts: a function of one vCPU.
     data = sales_csv(20_000)
     on_one_thread(data, tmp_path / "one-thread.parquet")
-    summarized_on: set[str] = set()
-    update = Summarizer.update
-
-    def noting_the_thread(self, batch):
-        summarized_on.add(threading.current_thread().name)
-        return update(self, batch)
-
-    monkeypatch.setattr(Summarizer, "update", noting_the_thread)
-
     write_and_summarize(
         validator_of(data), CONTRACT, tmp_path / "v.parquet", summarizing_thread=False
     )
