@@ -32,7 +32,7 @@ class Figures:
     plan_s: float = 0.3
     merge_fixed_s: float = 0.3
     merge_cpu_s_per_part: float = 0.016  # 12 to 187 parts, local folder
-    parquet_share: float = 0.28  # typed Parquet bytes per CSV byte
+    parquet_share: float = 0.23  # typed Parquet bytes per CSV byte (2 GB sales file, 2026-11-30)
     # The S3 client's CPU to send the Parquet in 64 MiB parts (HTTP and checksums, to a local
     # S3 emulator; TLS not included): bench/upload_cpu.py.
     upload_cpu_s_per_mb: float = 0.0028

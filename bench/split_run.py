@@ -90,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
                 figures[name]["load"] = [load, _load()]
                 print(f"round {number + 1} {name}: {_line(figures[name], size)}", flush=True)
             figures["differences"] = compare(roots["single"], roots["split"])
+            for name in order:
+                figures[name]["parquet_share"] = typed_parquet_bytes(roots[name], name) / size
             for root in roots.values():
                 shutil.rmtree(root)
             rounds.append(figures)
@@ -376,6 +378,14 @@ def _merge_parts(root: Path, size: int) -> dict[str, Any]:
 # --- The same answer? -------------------------------------------------------------------------
 
 
+def typed_parquet_bytes(root: Path, ingestion_id: str) -> int:
+    """The typed rows' Parquet a path left: the single file, or every part's (the model's
+    ``parquet_share`` is these bytes over the CSV's)."""
+    work = root / BUCKET / "work" / ingestion_id
+    files = [work / "validated.parquet"] if ingestion_id == "single" else work.glob("parts/*/validated.parquet")
+    return sum(path.stat().st_size for path in files if path.exists())
+
+
 def compare(single_root: Path, split_root: Path) -> list[str]:
     """What differs between the two paths' summaries (an empty list: the same answer)."""
     import pyarrow.parquet as pq
@@ -465,6 +475,7 @@ def summarize_rounds(rounds: list[dict[str, Any]], size: int, workers: int) -> d
             "mb_per_s": size / 1e6 / min(run["wall_s"] for run in runs),
             "rows": runs[0]["rows"],
             "rejected_rows": runs[0]["rejected_rows"],
+            "parquet_share": runs[0]["parquet_share"],
         }
     parts = [figures["split"]["steps"]["parts"] for figures in rounds]
     validate = [figures["single"]["steps"]["validate"] for figures in rounds]
@@ -569,6 +580,8 @@ def _table(best: dict[str, Any], size: int, workers: int) -> str:
         f" {ratios['speed_up_ceiling']:.2f}x",
         f"rows {single['rows']:,} / {split['rows']:,}, rejected {single['rejected_rows']:,}"
         f" / {split['rejected_rows']:,}; load at the end {best['load_end']}",
+        f"typed Parquet per CSV byte (docs/scale.md's parquet_share): single"
+        f" {single['parquet_share']:.3f}, split {split['parquet_share']:.3f}",
     ]
     return "\n".join(lines)
 
