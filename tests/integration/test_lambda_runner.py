@@ -335,6 +335,23 @@ def test_what_other_threads_log_or_print_while_a_function_runs_stays_the_callers
 
 
 @mock_aws
+def test_a_root_handler_added_while_a_function_runs_stays_when_it_ends(tmp_path):
+    # The root's handlers are the function's while it runs; what the caller's threads add
+    # meanwhile (the CLI configuring its logging, a test's capture) is theirs to keep.
+    lam = create_function("a", POWERTOOLS_HANDLER, emulated_role())
+    root = logging.getLogger()
+    found, added = list(root.handlers), logging.NullHandler()
+    try:
+        with InProcessLambdaRunner().installed():
+            with _held_invocation(lam, "a", tmp_path):
+                root.addHandler(added)
+            handlers = list(root.handlers)
+    finally:
+        root.removeHandler(added)
+    assert handlers == [*found, added]
+
+
+@mock_aws
 def test_a_stdout_set_while_a_function_runs_stays_when_it_ends(tmp_path, capsys):
     # As pytest sets the next test's capsys while a function the last test set off still runs
     # (the served endpoint's delivery thread), and puts back what it found once that test ends.

@@ -55,7 +55,7 @@ class FunctionLogging:
         self.threads = threads = _FunctionThreads()
         service_logger, root = logging.getLogger(self.service), logging.getLogger()
         callers_service_logger = _configuration(service_logger)
-        callers_root_handlers = root.handlers
+        callers_root_handlers = list(root.handlers)
         shared_stdout = _SharedStdout(self._stdout, displaced=sys.stdout)
         self._stdout.begin(threads, lines)
         self._runtime_handler.begin(threads, callers_root_handlers, listeners)
@@ -71,7 +71,9 @@ class FunctionLogging:
             # runs): theirs stays, and whoever later puts ours back writes on through it.
             if sys.stdout is shared_stdout:
                 sys.stdout = shared_stdout.displaced
-            root.handlers = callers_root_handlers
+            root.handlers = _handlers_given_back(
+                root.handlers, self._runtime_handler, callers_root_handlers
+            )
             self._service_logger_state = _configuration(service_logger)
             _configure(service_logger, callers_service_logger)
             self._stdout.end()
@@ -199,6 +201,20 @@ class _RuntimeHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self._stdout.write(runtime_json_line(record) + "\n")
+
+
+def _handlers_given_back(
+    now: list[logging.Handler], swapped_in: logging.Handler, callers: list[logging.Handler]
+) -> list[logging.Handler]:
+    """The root's handlers once an invocation ends: the caller's where the runtime's handler
+    stood, and any handler added meanwhile (by the caller's threads, or by a function that
+    ran inside this one and gave back what it found) kept where it was put."""
+    if swapped_in not in now:  # taken out meanwhile: the caller's go back first
+        return [*callers, *(handler for handler in now if handler not in callers)]
+    given_back: list[logging.Handler] = []
+    for handler in now:
+        given_back.extend(callers if handler is swapped_in else [handler])
+    return given_back
 
 
 def runtime_json_line(record: logging.LogRecord) -> str:
