@@ -71,6 +71,13 @@ class TestObjectStoreContract:
         assert store.read_tail(ref, 8) == (b"Total,3\n", 16)
         assert store.read_tail(ref, 1000) == (b"a,b\n1,2\nTotal,3\n", 16)
 
+    def test_a_tail_of_no_bytes_is_empty_and_still_tells_the_size(self, store_and_put):
+        store, put = store_and_put
+        assert store.read_tail(put("a.csv", b"a,b\n1,2\n"), 0) == (b"", 8)
+        assert store.read_tail(put("empty.csv", b""), 0) == (b"", 0)
+        with pytest.raises(SourceObjectMissing):
+            store.read_tail(ObjectRef(BUCKET, "nope.csv"), 0)
+
     def test_reads_a_range_and_less_past_the_end(self, store_and_put):
         store, put = store_and_put
         ref = put("a.bin", bytes(range(100)))

@@ -35,7 +35,7 @@ class InMemoryObjectStore:
 
     def read_tail(self, ref: ObjectRef, size: int) -> tuple[bytes, int]:
         data = self._get(ref)
-        return data[-size:], len(data)
+        return data[len(data) - min(max(size, 0), len(data)) :], len(data)
 
     def read_range(self, ref: ObjectRef, start: int, end: int) -> bytes:
         return self._get(ref)[start:end]

@@ -45,7 +45,7 @@ class ObjectStore(Protocol):
         ...
 
     def read_tail(self, ref: ObjectRef, size: int) -> tuple[bytes, int]:
-        """The last ``size`` bytes of the object, and the object's whole size in bytes."""
+        """The last ``size`` bytes of the object (none for 0), and its whole size in bytes."""
         ...
 
     def read_range(self, ref: ObjectRef, start: int, end: int) -> bytes:

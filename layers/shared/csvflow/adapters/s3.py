@@ -59,10 +59,11 @@ class S3ObjectStore:
 
     def read_tail(self, ref: ObjectRef, size: int) -> tuple[bytes, int]:
         with self._convert(ref):
-            response = self._get_range(ref, f"-{size}")
+            # S3 refuses an empty suffix ("bytes=-0", 416): its size comes with the first byte.
+            response = self._get_range(ref, f"-{size}" if size > 0 else "0-0")
             if response is None:
                 return b"", 0
-            data: bytes = response["Body"].read()
+            data: bytes = response["Body"].read() if size > 0 else b""
             # "bytes 100-199/200": the object's size follows the slash.
             total = str(response.get("ContentRange", "")).rpartition("/")[2]
             return data, int(total) if total.isdigit() else len(data)
