@@ -18,7 +18,7 @@ from csvflow.config import Settings
 from csvflow.domain.model import ObjectRef, SourceObject
 from csvflow.domain.rejects import RejectReport
 from csvflow.exceptions import RejectedRowsExceeded, StorageUnavailable
-from csvflow.parquet_files import BATCH_PER_ROW_GROUP
+from csvflow.parquet_files import RowGroups
 from csvflow.validating import read_dialect, validator_for, write_and_summarize
 
 BUCKET = "data"
@@ -82,7 +82,7 @@ def test_the_parquet_object_is_the_file_the_old_path_uploaded(s3, tmp_path):
             settings=settings,
         )
         write_and_summarize(
-            validator, contract, tmp_path / "v.parquet", row_group_bytes=BATCH_PER_ROW_GROUP
+            validator, contract, tmp_path / "v.parquet", row_groups=RowGroups.BATCH_EACH
         )
     store.upload_file(tmp_path / "v.parquet", ObjectRef(BUCKET, "old-path/validated.parquet"))
 

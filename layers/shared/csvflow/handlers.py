@@ -39,7 +39,7 @@ from csvflow.domain.summary import (
 )
 from csvflow.exceptions import RejectedRowsExceeded
 from csvflow.observability import phase
-from csvflow.parquet_files import BATCH_PER_ROW_GROUP
+from csvflow.parquet_files import RowGroups
 from csvflow.ports import IngestionRepository, ObjectStore
 from csvflow.progress import PROGRESS_LOGGER
 from csvflow.split_path import merge_parts, plan_parts, validate_part
@@ -101,7 +101,7 @@ def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> di
                 parquet,
                 progress=lambda: log_validation_progress(source, validator.progress()),
                 every_seconds=settings.progress_log_seconds,
-                row_group_bytes=BATCH_PER_ROW_GROUP,
+                row_groups=RowGroups.BATCH_EACH,
             )
         outcome = validator.outcome
         has_rejects = report.problems > 0

@@ -7,6 +7,7 @@ passing on PyPI's pyarrow. Why snappy: docs/adr/0006-parquet-codec-and-managed-l
 
 from __future__ import annotations
 
+import enum
 import io
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -68,15 +69,22 @@ def write_parquet_table(table: pa.Table, path: Path) -> None:
     pq.write_table(table, path, compression=PARQUET_CODEC)
 
 
-# A row group holds batches up to this many rows or bytes of Arrow data (Arrow's own
-# default row group length, 1Mi rows): the merge reads a part's unique column with a GET per
-# row group (docs/adr/0031), and the writer holds at most one row group's batches.
+class RowGroups(enum.Enum):
+    """How ``write_parquet`` makes row groups of the batches it is given."""
+
+    # Batches gathered up to ROW_GROUP_ROWS rows or ROW_GROUP_BYTES of Arrow data: a split
+    # file's parts, whose unique columns the merge reads with a GET per row group
+    # (docs/adr/0031); the writer holds at most one row group's batches.
+    GATHERED = "gathered"
+    # Each batch its own row group, written as it comes: a whole file's Parquet (the single
+    # pass) has no merge to read it by row group, and holding 64 MiB of batches raised the
+    # local run's peak memory by a sixth (docs/adr/0031).
+    BATCH_EACH = "batch each"
+
+
+# A gathered row group's limits (Arrow's own default row group length, 1Mi rows).
 ROW_GROUP_ROWS = 1 << 20
 ROW_GROUP_BYTES = 64 << 20
-# A whole file's Parquet (the single pass) has no merge to read it by row group, and holding
-# 64 MiB of batches raised the local run's peak memory by a sixth (docs/adr/0031): there each
-# batch is written as its own row group, as it comes.
-BATCH_PER_ROW_GROUP = 1
 
 
 def write_parquet(
@@ -84,21 +92,25 @@ def write_parquet(
     schema: Callable[[], pa.Schema],
     where: Path | ObjectSink,
     *,
+    row_groups: RowGroups = RowGroups.GATHERED,
     row_group_rows: int | None = None,
-    row_group_bytes: int | None = None,
 ) -> None:
-    """Write batches as they come, gathered into row groups of up to ``row_group_rows`` rows
-    or ``row_group_bytes`` of Arrow data (by default ROW_GROUP_ROWS and ROW_GROUP_BYTES);
+    """Write batches as they come, in row groups as ``row_groups`` says (gathered ones of up
+    to ``row_group_rows`` rows, by default ROW_GROUP_ROWS, or ROW_GROUP_BYTES of Arrow data);
     the schema is asked for once the first batch exists, and the columns that repeat in it
     are dictionary-encoded. A sink is left open: the caller commits it, or closes it to make
     nothing."""
     import pyarrow as pa
 
     row_group_rows = row_group_rows or ROW_GROUP_ROWS
-    row_group_bytes = row_group_bytes or ROW_GROUP_BYTES
     writer = None
     waiting: list[pa.RecordBatch] = []
     waiting_rows = waiting_bytes = 0
+
+    def row_group_full() -> bool:
+        if row_groups is RowGroups.BATCH_EACH:
+            return True
+        return waiting_rows >= row_group_rows or waiting_bytes >= ROW_GROUP_BYTES
 
     def write_row_group() -> None:
         nonlocal waiting, waiting_rows, waiting_bytes
@@ -114,7 +126,7 @@ def write_parquet(
             waiting.append(batch)
             waiting_rows += batch.num_rows
             waiting_bytes += batch.nbytes
-            if waiting_rows >= row_group_rows or waiting_bytes >= row_group_bytes:
+            if row_group_full():
                 write_row_group()
         if writer is None:  # a header-only file: zero rows, the header's columns
             writer = parquet_writer(where, schema())

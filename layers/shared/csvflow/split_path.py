@@ -52,7 +52,7 @@ from csvflow.domain.validation import ValidationOutcome, raise_if_too_many_rejec
 from csvflow.exceptions import InvalidContract, InvalidCsv, PermanentError, RejectedRowsExceeded
 from csvflow.fetching import fetched_in_order
 from csvflow.observability import phase
-from csvflow.parquet_files import read_parquet_columns, write_parquet_table
+from csvflow.parquet_files import RowGroups, read_parquet_columns, write_parquet_table
 from csvflow.ports import ObjectStore
 from csvflow.summary_state_files import (
     merged_summary_state,
@@ -269,8 +269,13 @@ def validate_part(cmd: ValidatePart, store: ObjectStore, settings: Settings) -> 
             try:
                 # The part function has one vCPU (1,769 MB): summarizing stays on the
                 # writer's thread, as a third thread would only take turns (docs/adr/0021).
+                # Row groups gathered: the merge reads a part's unique columns by row group.
                 summarizer = write_and_summarize(
-                    validator, contract, parquet, summarizing_thread=False
+                    validator,
+                    contract,
+                    parquet,
+                    summarizing_thread=False,
+                    row_groups=RowGroups.GATHERED,
                 )
             except PermanentError as e:
                 error = _error_of(e)

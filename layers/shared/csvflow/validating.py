@@ -17,7 +17,7 @@ from csvflow.domain.read_ahead import read_ahead
 from csvflow.domain.rejects import RejectReport
 from csvflow.domain.summarizing import Summarizer
 from csvflow.domain.validation import CsvValidator
-from csvflow.parquet_files import write_parquet
+from csvflow.parquet_files import RowGroups, write_parquet
 from csvflow.ports import ObjectSink, ObjectStore
 from csvflow.progress import telling_progress
 from csvflow.summary_state_files import SummarizingBatches
@@ -75,7 +75,7 @@ def write_and_summarize(
     progress: Callable[[], None] | None = None,
     every_seconds: float = 0,
     summarizing_thread: bool = True,
-    row_group_bytes: int | None = None,
+    row_groups: RowGroups = RowGroups.GATHERED,
 ) -> Summarizer:
     """Run the validator's pass as a pipeline of threads, each a batch ahead of the next: its
     rows checked and parsed on a read-ahead thread, summarized on a second, written to
@@ -83,8 +83,8 @@ def write_and_summarize(
     ``progress`` told every ``every_seconds``, as checked blocks come (from the summarizing
     thread: one the function started, whose log is the function's). With
     ``summarizing_thread=False``, summarized on this thread before each write (for a function
-    of one vCPU, where a third thread would only take turns). Row groups as write_parquet makes
-    them, of up to ``row_group_bytes``."""
+    of one vCPU, where a third thread would only take turns). Row groups as ``row_groups``
+    says."""
     checked = read_ahead(validator.batches())
     told: Iterator[pa.RecordBatch] = checked
     if progress is not None:
@@ -99,9 +99,7 @@ def write_and_summarize(
         else (batch for batch in summarizing)
     )
     try:
-        write_parquet(
-            summarized, lambda: validator.schema, parquet, row_group_bytes=row_group_bytes
-        )
+        write_parquet(summarized, lambda: validator.schema, parquet, row_groups=row_groups)
     finally:
         # A failed write stops both threads now, not when its traceback is let go: the
         # summarizing one first, as it reads from the checking one.
