@@ -52,46 +52,79 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, bodies: BodiesAhead, started: float) -> int:
-    from csvflow.adapters.postgres.connection import connector
-    from csvflow.adapters.postgres.queries import PostgresSummaryQueries
-    from csvflow.local.account_folder import local_data_dir
-    from csvflow.local.runtime import LocalRuntime
-
     dataset = args.dataset or (args.contract.stem if args.contract else None)
-    upload_progress = _UploadProgress(started, live=sys.stderr.isatty() and not args.json)
-
-    def progress(upload: Any, state: str) -> None:
-        if not args.json:
-            elapsed = time.monotonic() - started
-            print(f"  {elapsed:6.1f}s  {upload.file}: {state}", file=sys.stderr)
-
     with open_database(args) as url:
-        # The local stack runs the migration step at creation, as a deploy does.
-        with LocalRuntime(
-            database_url=url, data_dir=local_data_dir(), lambda_endpoint=args.lambda_endpoint
-        ) as runtime:
-            if args.contract and dataset:
-                runtime.put_contract(dataset, args.contract)
-            results = runtime.run(
-                list(args.paths),
-                dataset=dataset,
-                on_state=progress,
-                on_upload_progress=None if args.json else upload_progress,
-                on_validation_progress=None if args.json else _ValidationProgress(started),
-                bodies=bodies,
-            )
-        queries = PostgresSummaryQueries(connector(url))
-        records = [_run_record(result) for result in results]
-        summaries = [queries.summary(record["key"]) for record in records]
-        for record, summary in zip(records, summaries, strict=True):
-            # A failed file's dialect, as far as detection got, is in its ingestions row.
-            record["dialect"] = record["dialect"] or (summary or {}).get("dialect")
+        results = _run_in_local_stack(args, url, dataset, bodies, started)
+        records, summaries = _records_and_summaries(url, results)
         if args.json:
             print(json.dumps(records, indent=2))
         else:
             for record, summary in zip(records, summaries, strict=True):
                 _print_run(record, summary)
     return 0 if all(record["status"] == "SUCCEEDED" for record in records) else 1
+
+
+def _run_in_local_stack(
+    args: argparse.Namespace,
+    url: str,
+    dataset: str | None,
+    bodies: BodiesAhead,
+    started: float,
+) -> list[Any]:
+    """Each file's execution in the emulated account, its progress told on stderr (not with
+    --json)."""
+    from csvflow.local.account_folder import local_data_dir
+    from csvflow.local.runtime import LocalRuntime
+
+    told = not args.json
+    # The local stack runs the migration step at creation, as a deploy does.
+    with LocalRuntime(
+        database_url=url, data_dir=local_data_dir(), lambda_endpoint=args.lambda_endpoint
+    ) as runtime:
+        if args.contract and dataset:
+            runtime.put_contract(dataset, args.contract)
+        results: list[Any] = runtime.run(
+            list(args.paths),
+            dataset=dataset,
+            on_state=_StateProgress(started) if told else _untold,
+            on_upload_progress=(
+                _UploadProgress(started, live=sys.stderr.isatty()) if told else None
+            ),
+            on_validation_progress=_ValidationProgress(started) if told else None,
+            bodies=bodies,
+        )
+    return results
+
+
+def _records_and_summaries(
+    url: str, results: list[Any]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any] | None]]:
+    """Each file's record of its run, and its summary as the database has it."""
+    from csvflow.adapters.postgres.connection import connector
+    from csvflow.adapters.postgres.queries import PostgresSummaryQueries
+
+    queries = PostgresSummaryQueries(connector(url))
+    records = [_run_record(result) for result in results]
+    summaries = [queries.summary(record["key"]) for record in records]
+    for record, summary in zip(records, summaries, strict=True):
+        # A failed file's dialect, as far as detection got, is in its ingestions row.
+        record["dialect"] = record["dialect"] or (summary or {}).get("dialect")
+    return records, summaries
+
+
+def _untold(upload: Any, state: str) -> None:
+    """--json: the states are not told."""
+
+
+class _StateProgress:
+    """A line when a file's execution reaches a state."""
+
+    def __init__(self, started: float) -> None:
+        self._started = started
+
+    def __call__(self, upload: Any, state: str) -> None:
+        elapsed = time.monotonic() - self._started
+        print(f"  {elapsed:6.1f}s  {upload.file}: {state}", file=sys.stderr)
 
 
 class _UploadProgress:
