@@ -16,6 +16,7 @@ from typing import Any
 
 from csvflow.cli import dlq, executions, local, logs, migrate, profile, query, run
 from csvflow.cli.errors import explain
+from csvflow.local.aws_endpoint import REQUESTS_LOGGER
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,6 +68,8 @@ def _configure_logging(verbose: bool) -> None:
         # Warnings only: the functions' progress lines (INFO) reach `run` as its own lines.
         handler.setLevel(logging.WARNING)
     logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
+    # The served account's access lines, one per request, are logged at DEBUG.
+    logging.getLogger(REQUESTS_LOGGER).setLevel(logging.DEBUG if verbose else logging.NOTSET)
 
 
 def _parser() -> argparse.ArgumentParser:

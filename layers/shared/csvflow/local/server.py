@@ -1,10 +1,11 @@
 """`csvflow local serve`: the emulated stack as an HTTP endpoint any AWS client can use.
 
-moto's own server answers the AWS APIs from the same in-memory account the local runtime
-builds; two APIs moto lacks are answered here, with the semantics AWS documents:
-``states:RedriveExecution`` (csvflow.local.redrive) and ``sqs:StartMessageMoveTask``
-(the dead-letter queue's messages moved back to their source queue). A delivery thread does
-what Lambda's SQS event source mapping does: it feeds the starter function.
+moto's own server, set up as for the workers and containers (aws_endpoint.py), answers the
+AWS APIs from the same in-memory account the local runtime builds; two APIs moto lacks are
+answered here, with the semantics AWS documents: ``states:RedriveExecution``
+(csvflow.local.redrive) and ``sqs:StartMessageMoveTask`` (the dead-letter queue's messages
+moved back to their source queue). A delivery thread does what Lambda's SQS event source
+mapping does: it feeds the starter function.
 """
 
 from __future__ import annotations
@@ -14,15 +15,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from typing import Any
 
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
-from werkzeug.serving import BaseWSGIServer, make_server
-
+from csvflow.local.aws_endpoint import account_served
 from csvflow.local.redrive import NotRedrivable, redrive_execution
 from csvflow.local.runtime import LocalRuntime
 
@@ -31,38 +27,40 @@ DELIVERY_INTERVAL = 0.2  # seconds between polls of the queue, as an event sourc
 
 
 class LocalServer:
-    """Serves a running LocalRuntime on ``host:port`` until closed."""
+    """Serves a running LocalRuntime on ``host:port`` (0: a free port) while entered."""
 
     def __init__(self, runtime: LocalRuntime, *, host: str = "127.0.0.1", port: int = 4566):
         self.runtime = runtime
+        self._host, self._port = host, port
+        self._url: str | None = None
         self._stop = threading.Event()
-        application = _MissingApis(DomainDispatcherApplication(create_backend_app), runtime)
-        self._server: BaseWSGIServer = make_server(
-            host, port, application, threaded=True, request_handler=MotoRequestHandler
+        self._served = ExitStack()
+        self._delivery = threading.Thread(
+            target=self._deliver, name="csvflow-delivery", daemon=True
         )
-        self._threads = [
-            threading.Thread(
-                target=self._server.serve_forever, name="csvflow-endpoint", daemon=True
-            ),
-            threading.Thread(target=self._deliver, name="csvflow-delivery", daemon=True),
-        ]
 
     @property
     def endpoint_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host if isinstance(host, str) else host.decode()}:{port}"
+        if self._url is None:
+            raise RuntimeError("the endpoint serves only while the server is entered")
+        return self._url
 
     def __enter__(self) -> LocalServer:
-        for thread in self._threads:
-            thread.start()
+        self._url = self._served.enter_context(
+            account_served(
+                self._host,
+                self._port,
+                name="csvflow-endpoint",
+                middleware=lambda moto: _MissingApis(moto, self.runtime),
+            )
+        )
+        self._delivery.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self._server.shutdown()
-        for thread in self._threads:
-            thread.join(timeout=10)
-        self._server.server_close()
+        self._delivery.join(timeout=10)
+        self._served.close()
 
     def _deliver(self) -> None:
         while not self._stop.wait(DELIVERY_INTERVAL):
