@@ -14,7 +14,7 @@ from csvflow.domain.dialect import HEAD_BYTES, detect_dialect
 from csvflow.domain.model import no_contract
 from csvflow.domain.rejects import RejectReport
 from csvflow.domain.validation import BLOCKS_AHEAD, CsvValidator, _count_byte, _TableBytes
-from csvflow.exceptions import InvalidCsv, RejectedRowsExceeded
+from csvflow.exceptions import InvalidCsv, RejectedRowsExceeded, StorageUnavailable
 from tests.support.csv_helpers import contract, report_rows, validate_bytes
 
 
@@ -105,6 +105,50 @@ def test_the_stream_serves_arrow_the_table_bytes_a_buffer_at_a_time():
     assert b"".join(buffer.tobytes() for buffer in served) == data[start:end]
     assert [len(buffer) for buffer in served] == [5, 5, 2, 0]
     assert stream.quotes == 4
+
+
+def _read_on_a_thread(stream):
+    """Read a block of ``stream`` on a thread (as Arrow's I/O thread does); what it got."""
+    got = {}
+
+    def read():
+        try:
+            got["bytes"] = stream.read_buffer(4).tobytes()
+        except Exception as error:
+            got["error"] = error
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return reader, got
+
+
+def test_a_read_held_while_a_batch_is_read_fails_the_pass_as_retriable_not_hangs():
+    # Only an asked batch lets the next block be read, and the reader asks for none while it
+    # reads one: if that read needs the held block, nothing would ever let it through.
+    stream = _TableBytes(io.BytesIO(b"1,2\n" * 8), start=0, end=None, quote="", held_at_most=0.2)
+    stream.pace(blocks_ahead=1, reads_per_block=1)
+    stream.asked()
+    assert [stream.read_buffer(4).tobytes() for _ in range(2)] == [b"1,2\n"] * 2
+    reader, got = _read_on_a_thread(stream)  # the third: past the batch asked for
+    reader.join(timeout=10)
+    stream.unpace()  # (lets a read that hangs go, should it)
+    assert isinstance(got.get("error"), StorageUnavailable), got
+    assert "held 0.2 s" in str(got["error"])
+
+
+def test_a_read_held_between_batches_waits_for_the_next_batch_however_long():
+    # Between batches the wait is the consumers' pace (a slow upload, say), not a stall.
+    stream = _TableBytes(io.BytesIO(b"1,2\n" * 8), start=0, end=None, quote="", held_at_most=0.2)
+    stream.pace(blocks_ahead=1, reads_per_block=1)
+    stream.asked()
+    stream.read_buffer(4), stream.read_buffer(4)
+    stream.answered()
+    reader, got = _read_on_a_thread(stream)
+    reader.join(timeout=0.6)
+    assert reader.is_alive() and got == {}
+    stream.asked()
+    reader.join(timeout=10)
+    assert got == {"bytes": b"1,2\n"}
 
 
 def test_a_split_files_part_leaves_the_unclosed_quote_to_the_merge():

@@ -11,6 +11,7 @@ import csv
 import io
 import logging
 import threading
+import time
 from collections.abc import Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from csvflow.domain.rejects import Reject, RejectReport
 from csvflow.domain.sniffing import HEADER_KEY_TRIMMED, csv_module_options, header_key
 from csvflow.domain.types import arrow_type, contains_byte, convert, infer_spec, parse_bound
 from csvflow.domain.unique import UNIQUE_KEYS_MEMORY, UniqueKeys, duplicates, key_array
-from csvflow.exceptions import InvalidCsv, RejectedRowsExceeded
+from csvflow.exceptions import InvalidCsv, RejectedRowsExceeded, StorageUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,11 @@ BLOCK_SIZE = 4 << 20
 # Blocks Arrow's reader may read past the batches asked for: a batch's parse needs its block
 # and the next one (where its last row may end), and one to spare so the disk keeps ahead.
 BLOCKS_AHEAD = 3
+# How long a paced read may be held while a batch is being read. Only a batch asked for lets
+# the next block be read, and while Arrow's reader reads one nothing else asks: if it needs
+# the held read, neither moves again and the step would hang until the function's Timeout.
+# A block's parse takes well under a second; past this the pass fails, to be retried.
+PACED_READ_WAIT_SECONDS = 60.0
 # Blocks after the first are joined until they hold this many rows or bytes before they are
 # checked (_joined_blocks): a wide file's 4 MB block is a few thousand rows.
 CHECKED_ROWS = 16_384
@@ -83,7 +89,15 @@ class _TableBytes(io.RawIOBase):
     disk; those blocks are Python bytes, outside Arrow's pool, and they were the biggest
     part of a profile's peak memory."""
 
-    def __init__(self, inner: BinaryIO, *, start: int, end: int | None, quote: str) -> None:
+    def __init__(
+        self,
+        inner: BinaryIO,
+        *,
+        start: int,
+        end: int | None,
+        quote: str,
+        held_at_most: float = PACED_READ_WAIT_SECONDS,
+    ) -> None:
         self._inner = inner
         self._to_skip = start
         self._left = None if end is None else max(end - start, 0)
@@ -95,6 +109,8 @@ class _TableBytes(io.RawIOBase):
         self._paced = threading.Condition()
         self._reads_allowed: int | None = None  # None: not paced
         self._reads_per_batch = 1
+        self._batch_being_read = False
+        self._held_at_most = held_at_most
         self.reads = 0
 
     def pace(self, blocks_ahead: int, reads_per_block: int) -> None:
@@ -107,9 +123,16 @@ class _TableBytes(io.RawIOBase):
     def asked(self) -> None:
         """A batch is asked for: one more block may be read."""
         with self._paced:
+            self._batch_being_read = True
             if self._reads_allowed is not None:
                 self._reads_allowed += self._reads_per_batch
                 self._paced.notify_all()
+
+    def answered(self) -> None:
+        """The batch asked for is read (or its read failed)."""
+        with self._paced:
+            self._batch_being_read = False
+            self._paced.notify_all()
 
     def unpace(self) -> None:
         """No more pacing (the pass is over, or abandoned): a waiting read goes on."""
@@ -145,8 +168,7 @@ class _TableBytes(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         with self._paced:
-            while self._reads_allowed is not None and self.reads >= self._reads_allowed:
-                self._paced.wait()
+            self._wait_for_a_read()
             self.reads += 1
         # Every ObjectStore's stream reads into a buffer (the S3 adapter's body does it for
         # a botocore whose StreamingBody has only read()).
@@ -169,6 +191,26 @@ class _TableBytes(io.RawIOBase):
             view = view[: self._left]
         n = self._inner.readinto(view) if len(view) else 0  # type: ignore[attr-defined]
         return served + self._count(view, n or 0)
+
+    def _wait_for_a_read(self) -> None:
+        """Wait (holding the lock) until pacing lets one more read through. A wait while
+        the pass waits for nothing but a batch is its consumers' pace; one as long as
+        ``held_at_most`` while a batch is being read is a stall."""
+        held_since = None
+        while self._reads_allowed is not None and self.reads >= self._reads_allowed:
+            if not self._batch_being_read:
+                held_since = None
+                self._paced.wait()
+                continue
+            now = time.monotonic()
+            held_since = now if held_since is None else held_since
+            if now - held_since >= self._held_at_most:
+                raise StorageUnavailable(
+                    f"the read after byte {self.bytes_read:,} of the file was held"
+                    f" {self._held_at_most:g} s while a batch was being read, which"
+                    " asks for no more: the pass stalled"
+                )
+            self._paced.wait(self._held_at_most - (now - held_since))
 
     def _count(self, view: memoryview, n: int) -> int:
         if n:
@@ -390,10 +432,13 @@ class CsvValidator:
         self._stream.pace(BLOCKS_AHEAD, _reads_per_block(self.dialect.encoding))
         self._stream.asked()  # opening parses the first block, reading the second
         try:
-            return self._blocks(self._open())
+            reader = self._open()
         except BaseException:
             self._stream.unpace()  # Arrow's I/O thread may wait on a read
             raise
+        finally:
+            self._stream.answered()
+        return self._blocks(reader)
 
     def _needs_python(self) -> bool:
         """Arrow's reader has no skip-initial-space, and rejects the rows a dialect reads
@@ -471,6 +516,8 @@ class CsvValidator:
                 batch = reader.read_next_batch()
             except StopIteration:
                 batch = None
+            finally:
+                self._stream.answered()
             invalid, self._invalid_in_block = self._invalid_in_block, []
             yield batch, invalid
             if batch is None:
