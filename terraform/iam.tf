@@ -135,13 +135,14 @@ data "aws_iam_policy_document" "read_an_upload" {
   }
 }
 
-# Validate writes typed Parquet and the reject report.
+# Validate writes typed Parquet and the reject report, under work/: persist gives the report
+# its name under reports/ once the database has its outcome.
 data "aws_iam_policy_document" "validate" {
   source_policy_documents = [data.aws_iam_policy_document.read_an_upload.json]
   statement {
-    sid       = "WriteValidatedAndReports"
+    sid       = "WriteValidatedAndReport"
     actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
-    resources = ["${local.bucket_arn}/${local.prefixes.work}*", "${local.bucket_arn}/${local.prefixes.reports}*"]
+    resources = ["${local.bucket_arn}/${local.prefixes.work}*"]
   }
 }
 
@@ -169,20 +170,27 @@ data "aws_iam_policy_document" "summarize" {
     resources = [local.bucket_arn]
   }
   statement {
-    # The summary; for a split file also the merged reject report (docs/adr/0018).
-    sid       = "WriteSummaryAndMergedReports"
+    # The summary; for a split file also the merged reject report (docs/adr/0018), under
+    # work/ until persist records it.
+    sid       = "WriteSummaryAndMergedReport"
     actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
-    resources = ["${local.bucket_arn}/${local.prefixes.work}*", "${local.bucket_arn}/${local.prefixes.reports}*"]
+    resources = ["${local.bucket_arn}/${local.prefixes.work}*"]
   }
 }
 
-# Persist reads the summary Parquet; its database secret (the application role's) is granted
-# by the SAM stack that creates it.
+# Persist reads the summary Parquet and, once the database has committed, copies the reject
+# report from work/ to reports/ (the only role that writes there); its database secret (the
+# application role's) is granted by the SAM stack that creates it.
 data "aws_iam_policy_document" "persist" {
   statement {
-    sid       = "ReadSummary"
+    sid       = "ReadSummaryAndReport"
     actions   = ["s3:GetObject"]
     resources = ["${local.bucket_arn}/${local.prefixes.work}*"]
+  }
+  statement {
+    sid       = "RecordTheReport"
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = ["${local.bucket_arn}/${local.prefixes.reports}*"]
   }
   statement {
     # A redrive after work/ expired finds its summary gone: recorded, not retried as an outage.

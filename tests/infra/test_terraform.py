@@ -217,6 +217,22 @@ def test_roles_that_read_objects_may_list_the_bucket_so_a_missing_key_is_404(ter
     assert set(readers) == {"validate", "validate-part", "summarize", "persist"}
 
 
+def test_only_persist_writes_reject_reports_under_their_own_names(terraform):
+    """A report under reports/ tells of an outcome the database has: the steps write theirs
+    under work/, and persist copies it once the database has committed."""
+    documents = terraform.data["aws_iam_policy_document"]
+    writers = set()
+    for role, reference in unwrap(terraform.locals["function_access"]).items():
+        name = reference.removeprefix("${data.aws_iam_policy_document.").removesuffix(".json}")
+        for statement in _effective_statements(documents, name):
+            if "s3:PutObject" in _listed(statement["actions"]) and any(
+                "${local.prefixes.reports}" in resource
+                for resource in _listed(statement["resources"])
+            ):
+                writers.add(role)
+    assert writers == {"persist"}
+
+
 def test_what_sns_cannot_deliver_goes_to_an_encrypted_dead_letter_queue(terraform):
     subscription = terraform.resource("aws_sns_topic_subscription.uploads_to_queue")
     redrive = unwrap(subscription["redrive_policy"])  # jsonencode({...}), as python-hcl2 prints it

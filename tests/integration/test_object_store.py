@@ -124,6 +124,17 @@ class TestObjectStoreContract:
             sink.close()  # closing first: the step refuses the file after its pass
         assert store.read_text(ref) is None
 
+    def test_copies_an_object_over_another(self, store_and_put):
+        store, put = store_and_put
+        source = put("work/x/rejects.csv", b"line,reason\n3,bad\n")
+        target = put("reports/x/rejects.csv", b"an older report")
+        store.copy(source, target)
+        assert store.read_text(target) == "line,reason\n3,bad\n"
+        assert store.read_text(source) == "line,reason\n3,bad\n"
+        with pytest.raises(SourceObjectMissing):
+            store.copy(ObjectRef(BUCKET, "work/none.csv"), ObjectRef(BUCKET, "reports/none.csv"))
+        assert store.read_text(ObjectRef(BUCKET, "reports/none.csv")) is None
+
     def test_missing_object_is_source_object_missing(self, store_and_put, tmp_path):
         store, _ = store_and_put
         missing = ObjectRef(BUCKET, "nope.csv")

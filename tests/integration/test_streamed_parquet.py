@@ -105,7 +105,8 @@ def test_a_file_refused_for_its_rejects_after_its_parts_went_up_leaves_none(s3):
     assert sent  # parts had gone up before the file was refused
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
     assert "work/ingestion-1/validated.parquet" not in keys
-    assert "reports/ingestion-1/rejects.csv" in keys  # for the failure's record, as before
+    # For the failure's record, which gives it its name under reports/ once committed.
+    assert "work/ingestion-1/rejects.csv" in keys
     assert pending_uploads(s3) == []
 
 

@@ -56,6 +56,9 @@ class InMemoryObjectStore:
     def download_file(self, ref: ObjectRef, path: Path) -> None:
         path.write_bytes(self._get(ref))
 
+    def copy(self, source: ObjectRef, target: ObjectRef) -> None:
+        self.objects[(target.bucket, target.key)] = self._get(source)
+
     def create(self, ref: ObjectRef) -> InMemorySink:
         return InMemorySink(self.objects, ref)
 
@@ -120,3 +123,17 @@ class InMemoryStarter:
             return None
         self.executions[name] = payload
         return f"arn:aws:states:us-east-1:000000000000:execution:csvflow-ingest:{name}"
+
+
+def pending_report(store: InMemoryObjectStore, rejects_report: dict[str, Any]) -> str:
+    """The reject report a validate step (or the merge) wrote: under work/ until persist
+    gives it the name the step's output says (``rejects_report``)."""
+    from csvflow.bucket_layout import pending_rejects_report_ref
+    from csvflow.config import Settings
+
+    settings = Settings()
+    ingestion_id = rejects_report["key"].removeprefix(settings.reports_prefix)
+    pending = pending_rejects_report_ref(
+        settings, rejects_report["bucket"], ingestion_id.removesuffix("/rejects.csv")
+    )
+    return store.objects[(pending.bucket, pending.key)].decode()

@@ -170,12 +170,15 @@ def test_a_file_with_too_many_rejects_is_recorded_with_its_report(world):
         }
     )
 
+    report_key = f"reports/{source.ingestion_id}/rejects.csv"
+    assert (BUCKET, report_key) not in store.objects  # not before the failure is recorded
     handle(command)
 
     failure = repository.ingestions[(BUCKET, "incoming/ragged.csv", "v1")]["failure"]
-    report = f"s3://{BUCKET}/reports/{source.ingestion_id}/rejects.csv"
+    report = f"s3://{BUCKET}/{report_key}"
     assert failure.rejects_report == report
     assert report in str(raised.value)  # the report validate wrote, not a guess
+    assert store.objects[(BUCKET, report_key)].decode().splitlines()[1].startswith("3,")
     assert (failure.dialect["delimiter"], failure.dialect["columns"]) == (",", 2)
 
 

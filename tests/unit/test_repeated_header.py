@@ -14,7 +14,7 @@ from csvflow.domain.dialect import HEAD_BYTES, detect_dialect
 from csvflow.domain.model import SourceObject
 from tests.support.csv_helpers import contract, report_rows, validate_bytes
 from tests.support.dialect_corpus import corpus
-from tests.support.fakes import InMemoryObjectStore
+from tests.support.fakes import InMemoryObjectStore, pending_report
 
 HEADER = b"id,name,amount,day\n"
 FIRST = b"1,alice,10.5,2024-01-01\n2,bob,11.5,2024-01-02\n3,carol,9.25,2024-01-03\n"
@@ -228,6 +228,6 @@ def _same_as_one_pass(store, one: dict, merged: dict) -> None:
     def report(result):
         if result["rejects_report"] is None:
             return []
-        return store.objects[(BUCKET, result["rejects_report"]["key"])].decode().splitlines()
+        return pending_report(store, result["rejects_report"]).splitlines()
 
     assert sorted(report(merged)[1:]) == sorted(report(one)[1:])

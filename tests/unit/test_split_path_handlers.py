@@ -15,7 +15,7 @@ from csvflow.config import Settings
 from csvflow.domain.model import SourceObject
 from csvflow.exceptions import InvalidContract, PlanFromNewerRelease
 from csvflow.split_path import KEYS_IN_MEMORY, key_buckets
-from tests.support.fakes import InMemoryObjectStore
+from tests.support.fakes import InMemoryObjectStore, pending_report
 
 BUCKET = "data"
 
@@ -71,7 +71,7 @@ def test_the_merge_totals_the_parts_and_numbers_rejects_by_the_files_lines(world
     validation = merged["validation"]
     # Row i is on line i + 2; its "n" is not a number where i % 100 == 7.
     assert (validation["rows"], validation["rejected_rows"]) == (297, 3)
-    report = store.objects[(BUCKET, validation["rejects_report"]["key"])].decode()
+    report = pending_report(store, validation["rejects_report"])
     assert [int(line.split(",")[0]) for line in report.splitlines()[1:]] == [
         i + 2 for i in range(300) if i % 100 == 7
     ]
@@ -192,7 +192,7 @@ def test_unique_keys_repeated_across_parts_are_found_however_many_buckets_they_t
     validation, asked = _split_outcome(handle, store, data)
     assert len(asked) == 1 and len(asked[0]) == 2  # the two parts, read again once
     assert (validation["rows"], validation["rejected_rows"]) == (298, 2)
-    report = store.objects[(BUCKET, validation["rejects_report"]["key"])].decode()
+    report = pending_report(store, validation["rejects_report"])
     assert [int(line.split(",")[0]) for line in report.splitlines()[1:]] == [182, 252]
 
 

@@ -25,8 +25,27 @@ def load_contract(store: ObjectStore, settings: Settings, bucket: str, dataset: 
 
 
 def rejects_report_ref(settings: Settings, bucket: str, ingestion_id: str) -> ObjectRef:
-    """Where the validate step puts an ingestion's reject report (when it rejected a row)."""
+    """Where an ingestion's reject report is (when it rejected a row) once the database
+    records the ingestion."""
     return ObjectRef(bucket, f"{settings.reports_prefix}{ingestion_id}/rejects.csv")
+
+
+def pending_rejects_report_ref(settings: Settings, bucket: str, ingestion_id: str) -> ObjectRef:
+    """Where the validate step (or the merge) writes the reject report: it is copied to its
+    own name (``rejects_report_ref``) only once the database has committed the outcome it
+    goes with, so a report there never tells of an outcome the database does not have (a
+    replay's report over the last one, while the replay's persist fails)."""
+    return ObjectRef(bucket, f"{settings.work_prefix}{ingestion_id}/rejects.csv")
+
+
+def record_rejects_report(
+    store: ObjectStore, settings: Settings, bucket: str, ingestion_id: str
+) -> None:
+    """Give the reject report its own name: called once the database has committed."""
+    store.copy(
+        pending_rejects_report_ref(settings, bucket, ingestion_id),
+        rejects_report_ref(settings, bucket, ingestion_id),
+    )
 
 
 @dataclass(frozen=True)

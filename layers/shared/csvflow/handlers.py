@@ -14,6 +14,8 @@ from csvflow.bucket_layout import (
     SummaryStateRefs,
     load_contract,
     load_dialect,
+    pending_rejects_report_ref,
+    record_rejects_report,
     rejects_report_ref,
     save_dialect,
 )
@@ -37,7 +39,7 @@ from csvflow.domain.summary import (
     Summary,
     profiles_from_table,
 )
-from csvflow.exceptions import RejectedRowsExceeded
+from csvflow.exceptions import RejectedRowsExceeded, SourceObjectMissing
 from csvflow.observability import phase
 from csvflow.parquet_files import RowGroups
 from csvflow.ports import IngestionRepository, ObjectStore
@@ -106,8 +108,9 @@ def validate_csv(cmd: ValidateCsv, store: ObjectStore, settings: Settings) -> di
         outcome = validator.outcome
         has_rejects = report.problems > 0
         with phase("upload"):
-            if has_rejects:
-                store.upload_file(report_path, report_ref)
+            if has_rejects:  # under its own name once persist (or the failure's record) commits
+                pending = pending_rejects_report_ref(settings, source.bucket, cmd.ingestion_id)
+                store.upload_file(report_path, pending)
             validator.raise_if_too_many_rejected(report_ref.uri if has_rejects else None)
             parquet.commit()
             write_summary_state(store, summarizer, state_refs, Path(tmp))
@@ -167,9 +170,10 @@ def summarize_dataset(
 
 
 def persist_summary(
-    cmd: PersistSummary, store: ObjectStore, repository: IngestionRepository
+    cmd: PersistSummary, store: ObjectStore, repository: IngestionRepository, settings: Settings
 ) -> dict[str, Any]:
-    """Record the ingestion and its summary in one transaction; a replay replaces, not adds."""
+    """Record the ingestion and its summary in one transaction, then give its reject report
+    its own name; a replay replaces, not adds."""
     with phase("read"), tempfile.TemporaryDirectory(prefix="csvflow-") as tmp:
         columns_path = Path(tmp, "columns.parquet")
         store.download_file(ObjectRef.from_dict(cmd.summary["columns"]), columns_path)
@@ -194,6 +198,10 @@ def persist_summary(
     record = IngestionRecord(cmd.source, cmd.dataset, cmd.ingestion_id, cmd.execution_arn)
     with phase("persist"):
         repository.save_summary(record, summary)
+    if report:
+        # Only now: a commit that failed leaves the report of the outcome committed before.
+        # (Failing here, the step is retried: the replay commits the same rows again.)
+        record_rejects_report(store, settings, cmd.source.bucket, cmd.ingestion_id)
     return {
         "ingestion_id": cmd.ingestion_id,
         "status": "SUCCEEDED",
@@ -208,10 +216,14 @@ def record_failure(
     """Record a permanent failure so the file shows as failed, with its reason and how the
     file was read when detection got that far."""
     record = IngestionRecord(cmd.source, cmd.dataset, cmd.ingestion_id, cmd.execution_arn)
-    # Too many rejects means at least one: validate uploaded its report before raising.
+    # Too many rejects means at least one: validate (or the merge) wrote its report before
+    # raising, under the name it keeps until this record commits.
+    has_report = cmd.error == RejectedRowsExceeded.__name__ and _pending_report_exists(
+        store, settings, cmd.source.bucket, cmd.ingestion_id
+    )
     rejects_report = (
         rejects_report_ref(settings, cmd.source.bucket, cmd.ingestion_id).uri
-        if cmd.error == RejectedRowsExceeded.__name__
+        if has_report
         else None
     )
     dialect = load_dialect(store, settings, cmd.source.bucket, cmd.ingestion_id)
@@ -226,12 +238,26 @@ def record_failure(
                 dialect=dialect,
             ),
         )
+    if has_report:
+        record_rejects_report(store, settings, cmd.source.bucket, cmd.ingestion_id)
     return {
         "ingestion_id": cmd.ingestion_id,
         "status": "FAILED",
         "error": cmd.error,
         "cause": cmd.cause,
     }
+
+
+def _pending_report_exists(
+    store: ObjectStore, settings: Settings, bucket: str, ingestion_id: str
+) -> bool:
+    """Whether a reject report waits for its record (a split file's part that exceeded the
+    limit on its own fails the merge before any report of the file's is written)."""
+    try:
+        store.read_tail(pending_rejects_report_ref(settings, bucket, ingestion_id), 0)
+    except SourceObjectMissing:
+        return False
+    return True
 
 
 COMMAND_HANDLERS: dict[type, Callable[..., dict[str, Any]]] = {

@@ -76,6 +76,10 @@ class ObjectStore(Protocol):
         """Copy the object to a local file."""
         ...
 
+    def copy(self, source: ObjectRef, target: ObjectRef) -> None:
+        """Copy an object, whatever its size, to another key (replacing what is there)."""
+        ...
+
 
 class IngestionRepository(Protocol):
     """Where ingestions and their summaries are recorded (PostgreSQL)."""

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from csvflow.bucket_layout import (
     SummaryStateRefs,
     load_contract,
+    pending_rejects_report_ref,
     rejects_report_ref,
     save_dialect,
 )
@@ -377,9 +378,11 @@ def merge_parts(cmd: MergeParts, store: ObjectStore, settings: Settings) -> dict
         empty_rows=sum(r["empty_rows"] for r in parts),
     )
     report_ref = rejects_report_ref(settings, source.bucket, cmd.ingestion_id)
+    # Written where it waits for persist (or the failure's record) to commit its outcome.
+    pending_report = pending_rejects_report_ref(settings, source.bucket, cmd.ingestion_id)
     with tempfile.TemporaryDirectory(prefix="csvflow-") as tmp:
         folder = Path(tmp)
-        first = _merge_reports(store, parts, offsets, report_ref, folder)
+        first = _merge_reports(store, parts, offsets, pending_report, folder)
         raise_if_too_many_rejected(
             file=source.key,
             outcome=outcome,
