@@ -382,7 +382,11 @@ def typed_parquet_bytes(root: Path, ingestion_id: str) -> int:
     """The typed rows' Parquet a path left: the single file, or every part's (the model's
     ``parquet_share`` is these bytes over the CSV's)."""
     work = root / BUCKET / "work" / ingestion_id
-    files = [work / "validated.parquet"] if ingestion_id == "single" else work.glob("parts/*/validated.parquet")
+    files = (
+        [work / "validated.parquet"]
+        if ingestion_id == "single"
+        else work.glob("parts/*/validated.parquet")
+    )
     return sum(path.stat().st_size for path in files if path.exists())
 
 
