@@ -366,21 +366,48 @@ def _not_started(upload: Upload) -> ExecutionResult:
 
 @contextmanager
 def _integrity_checks_left_to_real_s3() -> Iterator[None]:
-    """Send and read S3 bodies plainly, without botocore's default CRC32 trailers.
+    """Send and read S3 bodies plainly, without botocore's default CRC32 trailers, and without
+    signing their bytes.
 
     botocore (1.36+) streams every upload as aws-chunked with a CRC32 trailer, which moto
     decodes in Python: 300 MB took over a minute to upload, and the functions' Parquet as long
     again. Real S3 checks those checksums; the emulator has nothing to check them against.
     Set for the clients that the runtime and the functions create while it runs.
+
+    Without a checksum, botocore signs an S3 body's SHA-256 instead (its rule for a PUT that
+    carries none), reading the whole body through Python before sending it: the validate
+    step's Parquet, tens of MB, read once more on the step's own thread after the pass. In AWS
+    the trailer's PUT is signed as an unsigned payload; moto checks no signature. So bodies
+    are sent as unsigned payloads here, as S3's `payload_signing_enabled = false` does.
     """
+    from botocore.handlers import BUILTIN_HANDLERS
+
     variables = ("AWS_REQUEST_CHECKSUM_CALCULATION", "AWS_RESPONSE_CHECKSUM_VALIDATION")
     saved = {name: os.environ.get(name) for name in variables}
     os.environ.update(dict.fromkeys(variables, "when_required"))
+    # Every session made meanwhile registers the built-in handlers (moto's stubber is one).
+    unsigned = (SIGNING_S3_REQUEST, _payload_left_unsigned)
+    BUILTIN_HANDLERS.append(unsigned)
     try:
         yield
     finally:
+        BUILTIN_HANDLERS.remove(unsigned)
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+SIGNING_S3_REQUEST = "before-sign.s3"  # botocore's event, before it signs a request to S3
+
+
+def _payload_left_unsigned(request: Any, **_: Any) -> None:
+    """Sign this S3 request as one whose client says `payload_signing_enabled = false`."""
+    from botocore.config import Config
+
+    config = request.context.get("client_config")
+    if config is None:
+        return
+    s3: Any = dict(config.s3 or {}) | {"payload_signing_enabled": False}
+    request.context["client_config"] = config.merge(Config(s3=s3))
