@@ -278,3 +278,62 @@ def test_a_copy_ahead_tells_its_progress_only_once_asked_and_then_how_far_it_got
 
     assert body is not None and body.size == path.stat().st_size
     assert heard == [("told late.csv", body.size, body.size)]
+
+
+def test_a_put_is_sent_as_an_unsigned_payload_its_body_read_once(versioned_with_events):
+    """Without checksums botocore would sign the body's SHA-256, reading all of it before the
+    request is sent; the emulator checks no signature (runtime.py)."""
+    s3, _, _ = versioned_with_events
+    sent = []
+    s3.meta.events.register_first(
+        "before-send.s3.PutObject",
+        lambda request, **_: sent.append(request.headers["X-Amz-Content-SHA256"]),
+    )
+    body = _CountingReads(os.urandom(LARGE))
+    s3.put_object(Bucket=BUCKET, Key="work/run-3/validated.parquet", Body=body)
+
+    assert sent == [b"UNSIGNED-PAYLOAD"]
+    assert body.read_bytes == LARGE  # by the emulator's copy alone
+    stored = s3.get_object(Bucket=BUCKET, Key="work/run-3/validated.parquet")
+    assert stored["ETag"] == f'"{hashlib.md5(body.getvalue()).hexdigest()}"'
+
+
+class _CountingReads(io.BytesIO):
+    read_bytes = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        block = super().read(size)
+        self.read_bytes += len(block)
+        return block
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        count = super().readinto(buffer)
+        self.read_bytes += count
+        return count
+
+
+def test_a_put_of_a_body_on_disk_is_copied_by_the_kernel(versioned_with_events, monkeypatch):
+    """A function's Parquet waits in a spooled file rolled over to disk (MultipartSink): its
+    bytes reach the emulator's object by the kernel's copy, hashed once on the way."""
+    import tempfile
+
+    s3, _, _ = versioned_with_events
+    data = os.urandom(LARGE + 3)
+    body = tempfile.SpooledTemporaryFile(max_size=1 << 20)
+    body.write(data)  # past max_size: on disk, its last bytes maybe still in the buffer
+    body.seek(0)
+    kernel_copies = []
+    copy_file_range = os.copy_file_range
+
+    def counted(*args, **kwargs):
+        copied = copy_file_range(*args, **kwargs)
+        kernel_copies.append(copied)
+        return copied
+
+    monkeypatch.setattr(os, "copy_file_range", counted)
+    s3.put_object(Bucket=BUCKET, Key="work/run-4/validated.parquet", Body=body)
+
+    assert sum(kernel_copies) == len(data)
+    stored = s3.get_object(Bucket=BUCKET, Key="work/run-4/validated.parquet")
+    assert stored["Body"].read() == data
+    assert stored["ETag"] == f'"{hashlib.md5(data).hexdigest()}"'
