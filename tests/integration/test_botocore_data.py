@@ -77,3 +77,20 @@ def test_the_runtime_parses_botocores_endpoints_once(database_url, tmp_path):
     )
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found == {"parsed": 1, "xray": True}, found
+
+
+def test_motos_models_are_read_through_one_loader_of_its_own():
+    """moto made a loader per model it read, each listing botocore's service folders again."""
+    import moto.core.loaders
+    import moto.core.utils
+
+    with service_data_loaded_once():
+        first, second = moto.core.utils.create_loader(), moto.core.utils.create_loader()
+        assert first is second
+        # moto's own loader (moto's extra shapes on botocore's models), not a session's.
+        assert isinstance(first, moto.core.loaders.Loader)
+        shared = moto.core.utils._load_service_model("stepfunctions", "service-2")
+    assert moto.core.utils.create_loader() is not first
+    assert shared == moto.core.loaders.create_loader().load_service_model(
+        "stepfunctions", "service-2"
+    )
