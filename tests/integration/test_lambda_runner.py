@@ -371,3 +371,28 @@ def test_a_stdout_set_while_a_function_runs_stays_when_it_ends(tmp_path, capsys)
     # (the function's own print came after the swap: a stdout set for the process takes it)
     assert theirs.getvalue() == '{"printed": true}\nthe next test\'s output\n'
     assert capsys.readouterr().out == "after the next test\n"
+
+
+LONG_LIVED = """
+KEPT = [[number] for number in range(50_000)]  # what a module's import keeps, as pandas does
+
+def lambda_handler(event, context):
+    return len(KEPT)
+"""
+
+
+@mock_aws
+def test_what_a_cold_start_imports_is_kept_out_of_the_collectors_full_passes():
+    """One process holds several functions' modules and the emulator: each full collection
+    would walk them all again (function_host.py)."""
+    import gc
+
+    lam = create_function("kept", LONG_LIVED, emulated_role())
+    with InProcessLambdaRunner().installed():
+        before = gc.get_freeze_count()
+        try:
+            answer = lam.invoke(FunctionName="kept", Payload=b"{}")
+            assert json.loads(answer["Payload"].read()) == 50_000
+            assert gc.get_freeze_count() - before > 50_000
+        finally:
+            gc.unfreeze()

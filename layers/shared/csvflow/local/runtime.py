@@ -9,6 +9,7 @@ own modules: `stack` builds the resources, `delivery` polls SQS and keeps the DL
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -108,6 +109,12 @@ class LocalRuntime:
         return self
 
     def _start(self) -> None:
+        # What this process holds for as long as the stack runs (the emulator's and the
+        # functions' modules, moto's backends, botocore's models) is kept out of the
+        # collector's full passes while it runs (docs/adr/0028, its amendment), and given
+        # back to them when the stack closes.
+        self._stack.callback(gc.unfreeze)
+        gc.freeze()
         # Before moto's Step Functions loads, at the stack's first request (moto_imports.py).
         defer_batch_backend()
         from moto import mock_aws
@@ -135,6 +142,7 @@ class LocalRuntime:
             self.runner.log_sinks.append(self.folder.append_log)
         if self.lambda_endpoint:
             self._send_functions_to(self.lambda_endpoint, session)
+        gc.freeze()  # the stack as built, with its first two functions warm
 
     def _send_functions_to(self, endpoint_url: str, session: Any) -> None:
         from csvflow.local.containers import CONTAINER_AWS_PORT, functions_in_containers
