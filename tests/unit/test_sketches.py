@@ -416,3 +416,17 @@ def test_the_cut_of_a_misra_gries_decrement_is_the_kth_largest(numbers):
     array = np.array(numbers, np.int64)
     for k in range(1, len(numbers) + 1):
         assert sketches._kth_largest(array, k) == sorted(numbers, reverse=True)[k - 1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(hashes=st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 6), min_size=1, max_size=80))
+def test_a_batchs_hashes_are_counted_with_the_row_each_first_occurs_on(hashes):
+    # Past the limit a text batch is counted by its hashes: each distinct hash once, with the
+    # row it first occurs on (the value that stands for it) and how many rows have it.
+    array = np.array(hashes, np.uint64)
+    rows, counts = sketches._first_rows_and_counts(array)
+    firsts = {}
+    for row, value in enumerate(hashes):
+        firsts.setdefault(value, row)
+    assert rows.tolist() == sorted(firsts.values())
+    assert {hashes[r]: int(c) for r, c in zip(rows, counts, strict=True)} == Counter(hashes)

@@ -594,15 +594,11 @@ class TopValues:
     def update_hashed(self, values: pa.Array, hashes: np.ndarray) -> None:
         """Add each of ``values`` (non-null strings, repeats allowed) once, ``hashes`` being
         their ``value_hashes``. Past the exact limit only: the batch is counted by its hashes
-        (a sort of 64-bit numbers, where ``value_counts`` hashes the text again), and a
-        value stands for every value of its hash in the batch (two different values share
-        a hash with odds of about 2**-64 a pair; docs/adr/0023)."""
+        (64-bit numbers, where ``value_counts`` hashes the text again), and a value stands
+        for every value of its hash in the batch (two different values share a hash with
+        odds of about 2**-64 a pair; docs/adr/0023)."""
         assert not self.exact
-        order = np.argsort(hashes)
-        ordered = hashes[order]
-        starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-        counts = np.diff(np.append(starts, len(ordered)))
-        rows = order[starts]
+        rows, counts = _first_rows_and_counts(hashes)
         if len(counts) > TOP_CAPACITY:
             # The batch's own summary (as ``update`` makes it), before any text is taken.
             cut = _kth_largest(counts, TOP_CAPACITY + 1)
@@ -672,6 +668,20 @@ class TopValues:
         kept = numbers > cut
         self.error += cut
         return values.filter(pa.array(kept)), pa.array(numbers[kept] - cut, pa.int64())
+
+
+def _first_rows_and_counts(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The row where each distinct hash first occurs, and how many rows have it.
+
+    Arrow's hash table on the 64-bit numbers (``dictionary_encode``): 60 % of a sort's CPU
+    (docs/adr/0030). Its codes number the hashes in the order they first occur, so a row is
+    a first occurrence where the codes so far reach a new highest."""
+    codes = pc.dictionary_encode(pa.array(hashes)).indices.to_numpy()
+    reached = np.maximum.accumulate(codes)
+    first = np.empty(len(codes), dtype=bool)
+    first[:1] = True
+    np.greater(reached[1:], reached[:-1], out=first[1:])
+    return np.flatnonzero(first), np.bincount(codes)
 
 
 def _kth_largest(numbers: np.ndarray, k: int) -> int:
