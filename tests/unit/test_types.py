@@ -225,3 +225,28 @@ def test_a_clean_timestamp_column_takes_the_whole_column_cast():
     is_null = pc.is_in(raw, value_set=NULLS)
 
     assert _cast_clean(raw, is_null, spec, arrow_type(spec)) is not None
+
+
+_AT_SIGHT_TEXT = _TEXT | st.text(st.sampled_from("0123456789-+.:eEtTZzanifxlsy"), max_size=12)
+_INFERRED = [ColumnType.INT, ColumnType.FLOAT, ColumnType.BOOL, ColumnType.DATE]
+
+
+@settings(max_examples=600, deadline=None)
+@given(value=_AT_SIGHT_TEXT, column_type=st.sampled_from([*_INFERRED, ColumnType.TIMESTAMP]))
+def test_a_value_refused_at_sight_is_one_convert_refuses(value, column_type):
+    # Inference refuses a type from a look at a column's first values in Python before any
+    # Arrow call: only where convert would find that value invalid, or it would choose
+    # another type than before.
+    spec = ColumnSpec("c", column_type)
+    if types._refused_at_sight(spec, types._values_at_sight(pa.array([value]), NULLS)):
+        assert convert(pa.array([value]), spec, NULLS).invalid.to_pylist() == [True]
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(_AT_SIGHT_TEXT | st.sampled_from(["1", "2.5", "2024-02-29", "yes"])))
+def test_inference_chooses_the_type_it_chose_without_a_look_at_sight(values):
+    raw = pa.array(values, pa.string())
+    chosen = types.infer_spec("c", raw, NULLS)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(types, "_VALUES_SEEN", 0)
+        assert types.infer_spec("c", raw, NULLS) == chosen
