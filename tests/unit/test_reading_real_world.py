@@ -1270,3 +1270,49 @@ def test_a_last_row_lacking_values_is_a_row_not_a_page_footer(last):
 
     assert not detect(data).skipped
     assert detect(data, rules=contract("max_rejected_share: 1").reading).end_byte is None
+
+
+# --- the eighth held-out set (docs/adr/0033) -----------------------------------------------
+
+HELDOUT8 = CORPUS.parent / "dialects-heldout8"
+
+
+@pytest.mark.parametrize(
+    ("name", "first_cell"),  # the first cell, or how it starts
+    [
+        ("opencc-st-characters-tab-no-header.txt", "㐷"),  # one character, its variants
+        ("opencc-jp-shinjitai-phrases-tab-no-header.txt", "一獲千金"),  # longer than the rows
+        ("konlpy-kaist-user-dict-tab-no-header.txt", "개밥"),  # a Korean word, a tag
+        ("hwdata-pnp-ids-tab-no-header.txt", "AAA"),  # a sorted list of codes and names
+        ("pythainlp-thailand-provinces-no-header.csv", "กระบี่"),
+        ("rdkit-pains-smarts-quoted-no-header.csv", "c:1:c:c(:c:c:c:1-[#6;X4]-c:2:c"),
+        ("gretl-misc-descriptions-quoted-no-header.txt", "abdata"),  # under a "#" title
+    ],
+)
+def test_a_first_row_of_text_written_as_the_rows_below_it_is_data(name, first_cell):
+    data = (HELDOUT8 / name).read_bytes()
+
+    dialect = detect(data)
+
+    assert not dialect.has_header
+    assert any(
+        a.startswith("no header: the first line is written as the rows below it")
+        for a in dialect.assumptions
+    )
+    assert rows_of(data)[0]["column_1"].startswith(first_cell)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"name,city\nalice,paris\nbob,rome\ncarol,berlin\ndave,madrid\n",  # words names take
+        b"Fruit,Colour\nApple,Red\nBanana,Yellow\nGrape,Purple\nLime,Green\n",  # plain words
+        b"SKU,Farbe\nABC,Rot\nDEF,Blau\nGHI,Gelb\nJKL,Rot\n",  # capitals out of the codes' order
+        "단어\t품사\n가방\tncn\n강아지\tncn\n고양이\tncn\n나무\tncn\n".encode(),  # another script
+        b"label\nCNS\nCNS\nRENAL\nBREAST\nLEUKEMIA\n",  # one column is too little evidence
+        b"word,tag\nhouse,ncn\ncar,ncn\nrun,pvg\ngo,pvg\n",  # too few rows below
+    ],
+    ids=["column-words", "plain-words", "code-out-of-order", "hangul-names", "one-column", "few"],
+)
+def test_an_all_text_header_that_differs_from_its_rows_or_gives_no_evidence_stays_a_header(data):
+    assert detect(data).has_header

@@ -15,6 +15,7 @@ import csv
 import itertools
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -792,6 +793,7 @@ def repeats_header(fields: Sequence[str], names_in_file: Sequence[str]) -> bool:
 
 # The weakest evidence of a header: text above text, no column typed.
 TEXT_DIFFERS = "the first row's text differs from the rows below it"
+WRITTEN_AS_THE_ROWS = "the first line is written as the rows below it"
 
 
 def header_evidence(rows: list[Record], width: int) -> tuple[bool, str]:
@@ -806,9 +808,117 @@ def header_evidence(rows: list[Record], width: int) -> tuple[bool, str]:
         return True, "the first row is text above columns of values"
     if values:
         return False, "the first row holds values like the rows below it"
+    return _text_only_evidence(first, body, width, recurring=recurring)
+
+
+def _text_only_evidence(
+    first: tuple[str, ...], body: list[tuple[str, ...]], width: int, *, recurring: bool
+) -> tuple[bool, str]:
+    """Whether a first row above columns of text only names them: not where its values recur
+    below, nor where it is written as the rows below it."""
     if recurring:
         return False, "the first row's values recur in the rows below it"
+    if _written_as_the_rows(first, body, width):
+        return False, WRITTEN_AS_THE_ROWS
     return True, TEXT_DIFFERS
+
+
+# An all-text table's first row is judged against the rows below it only with enough of them to
+# show how a column is written, and a first cell fits a column where its shape is that of this
+# share of the column's filled cells at least (free text spreads over many shapes).
+_SHAPE_ROWS = 4
+_SHAPE_SHARE = 0.15
+
+
+def _written_as_the_rows(first: tuple[str, ...], body: list[tuple[str, ...]], width: int) -> bool:
+    """Whether a first row above text only is written as the rows below it in every column:
+    the same scripts, case, digits, signs and number of words as a common shape of the
+    column's cells, and a length within theirs (give or take a character). A header's names
+    differ from their values somewhere ("Country" above "AO", "name" above "Angola"); a
+    dictionary's first entry ("가락", "ncn" above "가방", "ncn") or a code list's ("AAA",
+    "Avolites Ltd") does not. Two columns at least: one is too little evidence."""
+    if width < 2 or len(first) < width or len(body) < _SHAPE_ROWS:
+        return False
+    columns = [[row[j] for row in body] for j in range(width)]
+    if any(_names_a_column(cell) for cell in first[:width]):
+        return False
+    if not all(_fits_column(first[j], columns[j]) for j in range(width)):
+        return False
+    # Plain words are no evidence ("Country,Capital" above "France,Paris"): one column at
+    # least must be written in a shape no name takes.
+    return any(_telling_shape(first[j], columns[j]) for j in range(width))
+
+
+# Words columns are named with. Where the first row holds one, it names its column, however
+# alike the rows are written ("name,city" above "alice,paris").
+_COLUMN_WORDS = frozenset(
+    """
+    id ids key keys name names code codes type kind category class group label title
+    description comment comments note notes remark remarks value values city town country
+    state region province address email mail phone date time year status language word
+    words text first last source target symbol unit iso url link number no count amount
+    nom nombre stadt ort land pays ville codigo bezeichnung beschreibung
+    """.split()
+)
+
+
+def _names_a_column(cell: str) -> bool:
+    return any(word in _COLUMN_WORDS for word in re.split(r"[\W_]+", cell.casefold()))
+
+
+def _telling_shape(cell: str, column: list[str]) -> bool:
+    """Whether a first cell is written in a shape that no column name takes: letters of
+    another script than Latin, digits or signs; or a code, capitals of the one length nearly
+    every cell of its column has, first of a column in order ("AAA" above "AAE", "AAM": a
+    sorted list's first entry; "SKU" above "ABC", "DEF" is a name out of order)."""
+    text = cell.strip()
+    if any(ch.isdigit() or not (ch.isalpha() or ch.isspace()) for ch in text):
+        return True
+    if any(ch.isalpha() and "LATIN" not in unicodedata.name(ch, "") for ch in text):
+        return True
+    if not (text.isalpha() and text.isupper()):
+        return False
+    filled = [c.strip() for c in column if c.strip()]
+    same = sum(1 for c in filled if len(c) == len(text) and c.isalpha() and c.isupper())
+    return same >= 0.9 * len(filled) and [text, *filled] == sorted([text, *filled])
+
+
+def _fits_column(cell: str, column: list[str]) -> bool:
+    filled = [c.strip() for c in column if c.strip()]
+    if not cell.strip():
+        # A blank name above a column that has blanks too tells nothing either way.
+        return len(filled) < len(column)
+    if len(filled) < _SHAPE_ROWS:
+        return False
+    shape = _shape(cell)
+    alike = sum(1 for c in filled if _shape(c) == shape)
+    lengths = [len(c) for c in filled]
+    return (
+        alike >= max(2, _SHAPE_SHARE * len(filled))
+        and min(lengths) - 1 <= len(cell.strip()) <= max(lengths) + 1
+    )
+
+
+def _shape(value: str) -> tuple[frozenset[str], str, bool, bool, int]:
+    """How a cell of text is written: the scripts of its letters, the case of its Latin
+    letters, whether it has digits and signs, and its words (one, two, or more)."""
+    text = value.strip()
+    letters = [ch for ch in text if ch.isalpha()]
+    scripts = frozenset(unicodedata.name(ch, "").split(" ", 1)[0] for ch in letters)
+    latin = [ch for ch in letters if ch.isascii() or "LATIN" in unicodedata.name(ch, "")]
+    if not latin:
+        case = ""
+    elif len(latin) > 1 and all(ch.isupper() for ch in latin):
+        case = "upper"
+    elif all(ch.islower() for ch in latin):
+        case = "lower"
+    elif latin[0].isupper() and text[0].isalpha():
+        case = "capitalised"
+    else:
+        case = "mixed"
+    digits = any(ch.isdigit() for ch in text)
+    signs = any(not ch.isalnum() and not ch.isspace() for ch in text)
+    return scripts, case, digits, signs, min(len(text.split()), 3)
 
 
 def below_a_count_line(rows: list[Record], width: int) -> bool:
