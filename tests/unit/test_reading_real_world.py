@@ -1316,3 +1316,63 @@ def test_a_first_row_of_text_written_as_the_rows_below_it_is_data(name, first_ce
 )
 def test_an_all_text_header_that_differs_from_its_rows_or_gives_no_evidence_stays_a_header(data):
     assert detect(data).has_header
+
+
+def test_a_header_one_name_longer_than_every_row_names_the_columns_and_pads_the_rows():
+    # China's divisions: "code,name,province,city,area,town" above rows of five fields.
+    data = (HELDOUT8 / "pcc-data-rows-one-short.csv").read_bytes()
+
+    dialect = detect(data)
+
+    assert dialect.header == ("code", "name", "province", "city", "area", "town")
+    assert (dialect.header_line, dialect.data_line) == (1, 2)
+    assert any(a.startswith("every line below the header stops early") for a in dialect.assumptions)
+    rows = rows_of(data)
+    assert len(rows) == 200 and rows[0]["town"] is None and rows[0]["code"] == 110000
+
+
+LONG_HEADER = b"id,name,score,note\n" + b"".join(b"%d,n%d,%d.5\n" % (i, i, i) for i in range(5))
+
+
+def test_rows_one_field_short_of_a_longer_header_are_rejected_with_short_rows_reject():
+    declared = contract("short_rows: reject\nmax_rejected_share: 1")
+
+    assert detect(LONG_HEADER, rules=declared.reading).header == ("id", "name", "score", "note")
+    assert validate_bytes(LONG_HEADER, declared).outcome.rejected_rows == 5
+
+
+@pytest.mark.parametrize(
+    "first",
+    [b"a,b,c,d\n", b"Exported,by,the,bank\n"],  # text above text: no evidence of names
+    ids=["letters", "words"],
+)
+def test_a_longer_first_line_above_rows_of_text_is_no_header_of_theirs(first):
+    data = first + b"".join(b"x%d,y%d,z\n" % (i, i) for i in range(5))
+
+    assert len(detect(data).header) == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "width", "header"),
+    [
+        ("gviz-gtf-tab-no-header.txt", 9, False),  # 'gene_id "SGIP1"; transcript_id ...'
+        ("gviz-gff2-comments-tab-no-header.txt", 9, False),  # was refused: ';' as likely
+        ("gviz-gff3-comments-tab-no-header.txt", 9, False),  # "gene_id=SGIP1;transcript_id=..."
+        ("phyloseq-mothur-taxonomy-tab.txt", 3, True),  # 'Bacteria(100);"Firmicutes"(100);...'
+    ],
+)
+def test_tabs_inside_every_row_of_a_semicolon_reading_are_the_delimiter(name, width, header):
+    # A last column of ";"-separated attributes or ranks, some quoted inside the value.
+    data = (HELDOUT8 / name).read_bytes()
+
+    dialect = detect(data)
+
+    assert (dialect.delimiter, len(dialect.header), dialect.has_header) == ("\t", width, header)
+    assert "tab is the delimiter, ';' part of the values" in dialect.assumptions[0]
+    assert ";" in rows_of(data)[0][dialect.header[-1]]
+
+
+def test_a_tab_reading_that_splits_a_quoted_field_open_is_no_delimiter_of_a_semicolon_file():
+    data = b'a;"b\tc";d\n' + b"".join(b'%d;"x\ty";z\n' % i for i in range(5))
+
+    assert detect(data).delimiter == ";"

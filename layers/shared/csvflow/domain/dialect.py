@@ -32,6 +32,7 @@ from csvflow.domain.sniffing import (
     doubled_carriage_returns,
     find_table,
     header_evidence,
+    header_one_name_long,
     is_footer,
     is_separator,
     is_totals,
@@ -465,17 +466,10 @@ class _Detection:
             if rules.delimiter is None:
                 self.assume("no delimiter splits the lines: the file is one column")
             return best
-        tabbed = self._tabs_inside(best, ranked)
-        other = rival(ranked) if tabbed is None else None
-        best = tabbed or best
-        if other is not None:
-            raise InvalidCsv(
-                "two readings fit about equally well: "
-                f"{best.reading.describe()} ({best.width} columns), or "
-                f"{other.reading.describe()} ({other.width} columns); declare the one meant "
-                "in the dataset contract (its delimiter, quote and escape keys)",
-                file=self.file,
-            )
+        best = self._unambiguous(best, ranked)
+        headed = header_one_name_long(best) if not self.declared else None
+        if headed is not None:
+            return self._stopping_early(headed, "below the header")
         if best.reading.skip_initial_space:
             self.assume("spaces after each delimiter are padding, not part of the values")
         if best.reading.quote in OTHER_QUOTES:
@@ -501,6 +495,26 @@ class _Detection:
             return find_table(whole.records, whole.reading, start=whole.start, width=names)
         if whole is not None:
             return self._stopping_early(whole, "")
+        return best
+
+    def _unambiguous(self, best: Table, ranked: list[Table]) -> Table:
+        """The table to read: the best, or the tab reading where the best leaves tabs inside
+        its fields; refused where a reading of another shape is about as likely."""
+        tabbed = self._tabs_inside(best, ranked)
+        other = rival(ranked) if tabbed is None else None
+        best = tabbed or best
+        if other is not None and best.reading.delimiter == "\t":
+            # A rival that leaves tabs inside its fields is no rival: the tab rule chooses
+            # between them as it would with the rival ahead (GFF's ";" attributes).
+            other = None if self._tabs_inside(other, ranked) is best else other
+        if other is not None:
+            raise InvalidCsv(
+                "two readings fit about equally well: "
+                f"{best.reading.describe()} ({best.width} columns), or "
+                f"{other.reading.describe()} ({other.width} columns); declare the one meant "
+                "in the dataset contract (its delimiter, quote and escape keys)",
+                file=self.file,
+            )
         return best
 
     def _tabs_inside(self, best: Table, ranked: list[Table]) -> Table | None:

@@ -18,7 +18,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from csvflow.domain.cells import EMPTY, NUMBER, TEMPORAL, TYPED, cell_kind, is_known
@@ -528,6 +528,33 @@ def all_shorter_than_the_header(table: Table) -> Table | None:
     return find_table(table.records, table.reading, start=start, width=width)
 
 
+def header_one_name_long(table: Table) -> Table | None:
+    """The table as its header has it, where the file's first line holds one name more than
+    every row below it (a writer that leaves an empty last column off every row, not empty):
+    the line just above the table, distinct names none a value, which name the rows' columns
+    as a header does (names above typed columns). Read as a preamble above a headerless table,
+    the names would be lost and the columns unnamed. None otherwise."""
+    start = table.start
+    if start < 1 or any(not r.blank for r in table.records[: start - 1]):
+        return None
+    rows = table.rows
+    names = [f.strip() for f in table.records[start - 1].fields]
+    if (
+        len(names) != table.width + 1
+        or len(set(names)) != len(names)
+        or not all(name and cell_kind(name) not in TYPED for name in names)
+        or len(rows) < 3
+        or any(len(r.fields) != table.width for r in rows)
+    ):
+        return None
+    line = table.records[start - 1]
+    named = replace(line, fields=line.fields[: table.width])
+    has_header, why = header_evidence([named, *rows], table.width)
+    if not has_header or why == TEXT_DIFFERS:
+        return None
+    return find_table(table.records, table.reading, start=start - 1, width=len(names))
+
+
 def _lacks_only_text(short: list[Record], complete: list[Record], full: int) -> bool:
     """Whether the columns the short rows lack hold only text where rows have them: no cell a
     number, a date or a boolean, and at least one filled."""
@@ -669,7 +696,9 @@ def tabs_inside(best: Table, ranked: list[Table]) -> Table | None:
     ":" or ";" are common inside one (BLAST's sequence ids, "gi|16080617|ref|NP_391444.1|", in
     tab-separated output, which "|" splits into as many or more fields, each tab then inside
     one): the tabs are the delimiter. Not where a tab pads every one of the other delimiters
-    ("a,\tb"), nor where tab splits quoted fields open. None otherwise."""
+    ("a,\tb"), nor where tab splits quoted fields open (a field holding an odd number of
+    quotes); quotes inside a value, in pairs, are text (GTF's 'gene_id "SGIP1";'). None
+    otherwise."""
     delimiter = best.reading.delimiter
     if delimiter == "\t":
         return None
@@ -680,7 +709,11 @@ def tabs_inside(best: Table, ranked: list[Table]) -> Table | None:
     if tabbed is None or tabbed.width < 2:
         return None
     rows = [r for r in tabbed.rows if len(r.fields) > 1]
-    if len(rows) < len(split) or any(len(r.fields) != tabbed.width or r.stray_quotes for r in rows):
+    quote = tabbed.reading.quote
+    if len(rows) < len(split) or any(
+        len(r.fields) != tabbed.width or (r.stray_quotes and _splits_quotes_open(r, quote))
+        for r in rows
+    ):
         return None
     beside = sum(
         sum(f.startswith("\t") for f in r.fields[1:]) + sum(f.endswith("\t") for f in r.fields[:-1])
@@ -689,6 +722,10 @@ def tabs_inside(best: Table, ranked: list[Table]) -> Table | None:
     if beside >= sum(len(r.fields) - 1 for r in split):
         return None  # a tab beside every delimiter: padding, as spaces after it are
     return tabbed
+
+
+def _splits_quotes_open(record: Record, quote: str) -> bool:
+    return any(field.count(quote) % 2 for field in record.fields)
 
 
 def rival(ranked: list[Table]) -> Table | None:
