@@ -1376,3 +1376,33 @@ def test_a_tab_reading_that_splits_a_quoted_field_open_is_no_delimiter_of_a_semi
     data = b'a;"b\tc";d\n' + b"".join(b'%d;"x\ty";z\n' % i for i in range(5))
 
     assert detect(data).delimiter == ";"
+
+
+def test_a_disclaimer_padded_to_the_tables_width_below_a_blank_line_is_a_footer():
+    # A broker's account history: the disclaimer's lines fill the first cell only, down to
+    # "Date downloaded 01/24/2023 10:28 am", a line no other footer rule calls a note.
+    data = (HELDOUT8 / "reds-fidelity-history-blank-rows-disclaimer-crlf.csv").read_bytes()
+
+    dialect = detect(data)
+
+    (footer,) = [s for s in dialect.skipped if s.where == "footer"]
+    assert (footer.first_line, footer.count) == (18, 16)  # to the end of the file
+    rows = rows_of(data)
+    assert len(rows) == 11 and rows[-1]["Amount ($)"] == 2042.12
+
+
+ROWS_OF_FOUR = b"id,name,kind,amount\n" + b"".join(b"%d,n%d,k,%d.5\n" % (i, i, i) for i in range(6))
+
+
+@pytest.mark.parametrize(
+    "end",
+    [
+        b",,,\nMisc,,,\nOther,,,\n",  # labels alone, no sentence: rows
+        b",,,\nThe data shown here is provided for information only,,,\n7,n7,k,7.5\n",  # rows on
+    ],
+    ids=["no-sentence", "a-row-below"],
+)
+def test_lines_filling_the_first_cell_alone_below_a_blank_line_are_rows_without_a_disclaimer(end):
+    data = ROWS_OF_FOUR + end
+
+    assert not [s for s in detect(data).skipped if s.where == "footer"]

@@ -838,6 +838,8 @@ def _footer_start(records: tuple[Record, ...], width: int, *, short_rows: bool) 
     last row. Not a second table below the first: taken for a footer, it read more files
     wrong than right (docs/adr/0013); its rows stay rows to reject."""
     at, notes = _notes_above(records, width, len(records), short_rows=short_rows)
+    if not notes:
+        at, notes = _padded_notes_above(records, width)
     if notes > _MAX_NOTES:
         return None  # a long ragged end is rows to reject, not a footer
     if at > 0 and page_footer(records[at - 1], records[: at - 1], width):
@@ -882,6 +884,35 @@ def _notes_above(
         at -= 1
         notes += not record.blank
     return at, notes
+
+
+def _padded_notes_above(records: tuple[Record, ...], width: int) -> tuple[int, int]:
+    """Where a disclaimer exported below a table starts, and its lines: to the end of the
+    file, lines padded to the table's width that fill only their first cell, with words, one
+    at least a sentence (six words or more), blank lines among them, and a blank line between
+    them and the last row (a broker's "The data and information in this spreadsheet ..." down
+    to "Date downloaded 01/24/2023 10:28 am"). A line filling its first cell alone right below
+    the rows may be a row; a disclaimer is set apart. (len(records), 0) otherwise."""
+    end = len(records)
+    at, notes, sentence = end, 0, False
+    while at > 0 and notes <= _MAX_NOTES:
+        record = records[at - 1]
+        if not record.blank:
+            cell = record.fields[0].strip()
+            filled = sum(1 for f in record.fields if f.strip())
+            if len(record.fields) != width or filled != 1 or not any(c.isalpha() for c in cell):
+                break
+            sentence = sentence or len(cell.split()) >= 6
+            notes += 1
+        at -= 1
+    while at < end and records[at].blank:
+        at += 1  # blank lines above the disclaimer belong to the table's end, as counted
+    gap = at - 1
+    while gap > 0 and records[gap - 1].blank:
+        gap -= 1
+    if not notes or not sentence or gap in (at, 0):
+        return end, 0
+    return gap, notes
 
 
 def _free(name: str, taken: set[str]) -> str:
