@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from csvflow.domain.cells import TEMPORAL, cell_kind
 from csvflow.domain.dialect import HEAD_BYTES, TAIL_BYTES, detect_dialect
 from csvflow.domain.model import ReadingRules
 from csvflow.exceptions import InvalidCsv
@@ -1406,3 +1407,27 @@ def test_lines_filling_the_first_cell_alone_below_a_blank_line_are_rows_without_
     data = ROWS_OF_FOUR + end
 
     assert not [s for s in detect(data).skipped if s.where == "footer"]
+
+
+def test_dates_written_year_colon_month_apart_by_spaces_are_read_at_the_spaces():
+    # gretl's NBER cycles: "1923:06 1924:07" under "#" lines; ":" cut every date in two.
+    data = (HELDOUT8 / "gretl-nber-cycles-space-comments.txt").read_bytes()
+
+    dialect = detect(data)
+
+    assert (dialect.delimiter, len(dialect.header), dialect.has_header) == (" ", 2, False)
+    assert rows_of(data)[0] == {"column_1": "1923:06", "column_2": "1924:07"}
+
+
+@pytest.mark.parametrize(
+    ("cell", "temporal"),
+    [
+        ("1923:06", True),
+        ("2020:12", True),
+        ("1920:1080", False),
+        ("1001:12", False),
+        ("1923:13", False),
+    ],
+)
+def test_a_year_and_month_after_a_colon_is_a_date_only_in_a_years_range(cell, temporal):
+    assert (cell_kind(cell) == TEMPORAL) is temporal

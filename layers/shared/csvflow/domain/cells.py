@@ -32,8 +32,12 @@ _DATE = (
     r"|\d{1,2}[- ][A-Za-z]{3,9}[- ]\d{2,4}|\d{8})"
 )
 _TIME = r"\d{1,2}:\d{2}(:\d{2}([.,]\d+)?)?(\s?[AaPp]\.?[Mm]\.?)?"
+# A year and its month after a colon, as econometrics packages write monthly dates (gretl's
+# and RATS' "1923:06").
+_YEAR_MONTH = r"(18|19|20)\d\d:(0[1-9]|1[0-2])"
 _TEMPORAL = re.compile(
-    rf"{_DATE}([T ]{_TIME}(Z|[-+]\d{{2}}:?\d{{2}}|\s?[A-Z]{{3}})?)?|{_TIME}", re.IGNORECASE
+    rf"{_DATE}([T ]{_TIME}(Z|[-+]\d{{2}}:?\d{{2}}|\s?[A-Z]{{3}})?)?|{_TIME}|{_YEAR_MONTH}",
+    re.IGNORECASE,
 )
 _BOOL = re.compile(r"true|false|yes|no|t|f|y|n", re.IGNORECASE)
 _NA = re.compile(r"na|n/a|null|none|nil|#n/a|-|--|\?|\.", re.IGNORECASE)

@@ -367,17 +367,27 @@ def _known_share(rows: list[Record], width: int, delimiter: str = "") -> float:
 
 def _cut_times(fields: tuple[str, ...]) -> int:
     """How many of a colon reading's known cells are pieces of a date-time or time it cut:
-    a cell that is no date or time which, joined to the next by the colon, is one."""
-    cut = 0
+    a cell that is no date or time which, joined to the next by the colon, is one; or whose
+    last word, joined to the next cell's first, is one (gretl's "1923:06 1924:07" read as
+    "1923", "06 1924", "07")."""
+    cut: set[int] = set()
     j = 0
     while j + 1 < len(fields):
         here, after = fields[j], fields[j + 1]
         if cell_kind(here) != TEMPORAL and cell_kind(f"{here}:{after}") == TEMPORAL:
-            cut += is_known(here) + is_known(after)
+            cut.update((j, j + 1))
             j += 2
-        else:
-            j += 1
-    return cut
+            continue
+        last, first = here.rsplit(None, 1)[-1:], after.split(None, 1)[:1]
+        if (
+            last
+            and first
+            and (last[0] != here.strip() or first[0] != after.strip())
+            and cell_kind(f"{last[0]}:{first[0]}") == TEMPORAL
+        ):
+            cut.update((j, j + 1))
+        j += 1
+    return sum(is_known(fields[k]) for k in cut)
 
 
 # A label of Labeled Tab-separated Values (LTSV): a name, then a colon.
