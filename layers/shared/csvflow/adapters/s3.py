@@ -10,7 +10,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -172,8 +172,8 @@ class S3ObjectStore:
         return _errors_converted(ref)
 
 
-# A part is held in memory up to this size, on disk past it: the local stack sets parts of
-# S3's largest PUT (5 GiB), which would otherwise hold a whole Parquet file in memory.
+# A part of up to this size is held in memory; parts that may be larger are on disk: the local
+# stack sets parts of S3's largest PUT (5 GiB), which would otherwise hold a whole Parquet file.
 _PART_IN_MEMORY_BYTES = 64 << 20
 
 
@@ -265,10 +265,13 @@ class MultipartSink:
     ) -> None:
         self.close()
 
-    def _new_part(self) -> tempfile.SpooledTemporaryFile[bytes]:
-        return tempfile.SpooledTemporaryFile(
-            max_size=min(self._part_bytes, _PART_IN_MEMORY_BYTES), prefix="csvflow-part-"
-        )
+    def _new_part(self) -> IO[bytes]:
+        if self._part_bytes > _PART_IN_MEMORY_BYTES:
+            # A part that may outgrow memory's share is on disk from its first byte: spooled,
+            # its first 64 MiB were held in memory, then copied out whole (a second 64 MiB
+            # at that moment) when it rolled over, all under the GIL.
+            return tempfile.TemporaryFile(prefix="csvflow-part-")
+        return tempfile.SpooledTemporaryFile(max_size=self._part_bytes, prefix="csvflow-part-")
 
     def _send_part(self) -> None:
         self._raise_if_a_part_failed()
@@ -297,9 +300,7 @@ class MultipartSink:
         if self._failed is None and not future.cancelled() and future.exception() is not None:
             self._failed = future
 
-    def _upload_part(
-        self, number: int, part: tempfile.SpooledTemporaryFile[bytes]
-    ) -> dict[str, Any]:
+    def _upload_part(self, number: int, part: IO[bytes]) -> dict[str, Any]:
         # On its own thread: boto3 lets go of the GIL while it waits on the network.
         try:
             part.seek(0)
