@@ -1,10 +1,12 @@
 """Waiting for executions (local/executions.py): a step's end makes the wait look again at
-once, so the run sees an execution end without sitting out its pause."""
+once, so the run sees an execution end without sitting out its pause; while a function runs,
+the wait reads no history (its state is read when the function starts)."""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 
 import boto3
@@ -23,9 +25,15 @@ class LookedAt:
     def __init__(self, client: Any) -> None:
         self._client = client
         self.looked = threading.Event()
+        self.listings = 0
+        self.histories = 0
 
     def get_paginator(self, name: str) -> Any:
         self.looked.set()
+        if name == "list_executions":
+            self.listings += 1
+        elif name == "get_execution_history":
+            self.histories += 1
         return self._client.get_paginator(name)
 
     def __getattr__(self, name: str) -> Any:
@@ -56,6 +64,55 @@ def test_a_step_that_ends_cuts_the_waits_pause_short(monkeypatch):
         assert client.looked.wait(30)  # it has seen the execution RUNNING
 
         sfn.stop_execution(executionArn=arn)
+        tracker.step_ended()
+        waiting.join(30)
+
+    assert not waiting.is_alive()
+    assert [result.status for result in results] == ["ABORTED"]
+
+
+def test_while_a_function_runs_the_wait_reads_no_history_until_it_starts_or_returns(monkeypatch):
+    # Looks every 10 ms while no function runs: the wait below would read the history
+    # dozens of times in the pause unless a running function holds it.
+    monkeypatch.setattr(executions, "POLL_FIRST", 0.01)
+    monkeypatch.setattr(executions, "POLL_LONGEST", 0.01)
+    monkeypatch.setattr(executions, "STATE_READ_INTERVAL", 0.01)
+    monkeypatch.setattr(executions, "POLL_WHILE_A_FUNCTION_RUNS", 3600)
+    with mock_aws():
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        machine = sfn.create_state_machine(
+            name="waited-for",
+            definition=json.dumps(PASS),
+            roleArn="arn:aws:iam::123456789012:role/states",
+        )["stateMachineArn"]
+        arn = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+        client = LookedAt(sfn)
+        tracker = ExecutionTracker(client, machine)
+        source = SourceObject("bucket", "incoming/f.csv", None, "etag")
+        upload = Upload(file="f.csv", source=source, execution_arn=arn)
+        tracker.step_started()  # the execution's first function runs
+        results: list[ExecutionResult] = []
+        waiting = threading.Thread(
+            target=lambda: results.extend(
+                tracker.wait([upload], timeout=7200, on_state=lambda *_: None)
+            ),
+            daemon=True,
+        )
+        waiting.start()
+        assert client.looked.wait(30)
+        time.sleep(0.3)  # the first look is over
+        looks = (client.listings, client.histories)
+        time.sleep(0.5)
+        assert (client.listings, client.histories) == looks
+
+        tracker.step_started()  # a second function starts: its state is read
+        deadline = time.monotonic() + 30
+        while client.histories == looks[1] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert client.histories > looks[1]
+
+        sfn.stop_execution(executionArn=arn)
+        tracker.step_ended()
         tracker.step_ended()
         waiting.join(30)
 

@@ -15,10 +15,16 @@ from csvflow.operations.executions import execution_history
 FINISHED = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 # An upload whose event the starter never took: no execution exists.
 NOT_STARTED = "NOT_STARTED"
-# How often a wait looks at the executions: every 50 ms at first, slowing to every 0.5 s, and
-# every 50 ms again once a function has returned (step_ended).
+# How often a wait looks at the executions while no function runs (states that run no function,
+# Retry's backoff, a Wait state): every 50 ms at first, slowing to every 0.5 s, and every 50 ms
+# again after a function has started or returned. The history, the dearer read, at most every
+# STATE_READ_INTERVAL then.
 POLL_FIRST, POLL_LONGEST = 0.05, 0.5
 STATE_READ_INTERVAL = 0.5
+# While a function runs, its execution moves only when it returns (which wakes the wait) or when
+# something the wait hears nothing of happens: a state's TimeoutSeconds, a Map's other branch
+# moving through states that run no function. Only the statuses are looked at, this often.
+POLL_WHILE_A_FUNCTION_RUNS = 2.0
 
 
 @dataclass
@@ -46,12 +52,23 @@ class ExecutionTracker:
         self._sfn = sfn
         self._state_machine_arn = state_machine_arn
         self._inputs: dict[str, dict[str, Any]] = {}
-        self._step_ended = threading.Event()
+        self._stepped = threading.Event()
+        self._running = 0  # function invocations started and not yet returned
+        self._counting = threading.Lock()
+
+    def step_started(self) -> None:
+        """A function invocation has started: its state has been entered, which a wait shows
+        now; until it returns, its execution does not move on."""
+        with self._counting:
+            self._running += 1
+        self._stepped.set()
 
     def step_ended(self) -> None:
         """A function invocation has returned: its execution moves on (to the next state, or
         to its end) in a moment, so a wait looks again now instead of after its pause."""
-        self._step_ended.set()
+        with self._counting:
+            self._running = max(self._running - 1, 0)
+        self._stepped.set()
 
     def find_executions(self, uploads: list[Upload]) -> None:
         """Match uploads to the executions the starter started, by key and ETag.
@@ -90,22 +107,27 @@ class ExecutionTracker:
         shown: dict[str, str] = {}
         pause = POLL_FIRST
         states_read = 0.0
+        stepped = True  # the first look reads the state
         while len(results) < len(uploads):
-            # Before looking: a step that ends while this round looks cuts its pause short.
-            self._step_ended.clear()
+            # Before looking: a step that starts or ends while this round looks cuts its
+            # pause short.
+            self._stepped.clear()
             self.find_executions(uploads)
             # One listing per round for every status: describing each unfinished execution
             # every 50 ms is, in a burst, hundreds of calls into moto beside the functions.
             statuses = self._statuses()
-            # Reading histories is the dearer call, and the functions run on this process's
-            # other threads: the state shown is read at most every STATE_READ_INTERVAL.
+            # Reading histories is the dearer call (moto makes the whole history each time),
+            # and the functions run on this process's other threads: the state shown is read
+            # when a function started or returned, when an execution has finished, and while
+            # no function runs, at most every STATE_READ_INTERVAL.
             read_states = on_state is not None and (
-                time.monotonic() - states_read >= STATE_READ_INTERVAL
+                stepped
                 or any(
                     statuses.get(u.execution_arn) in FINISHED
                     for u in uploads
                     if u.execution_arn and u.execution_arn not in results
                 )
+                or self._state_read_due(states_read)
             )
             if read_states:
                 states_read = time.monotonic()
@@ -124,13 +146,21 @@ class ExecutionTracker:
             if time.monotonic() > deadline:
                 raise TimeoutError("executions did not finish in time")
             if len(results) < len(uploads):
-                # Small files finish in a fraction of a second; a big one needs no 50 ms look
-                # while a step runs, but its end, or the next state, is seen at once.
-                if self._step_ended.wait(pause):
-                    pause = POLL_FIRST
-                else:
-                    pause = min(pause * 1.5, POLL_LONGEST)
+                # Small files finish in a fraction of a second; a big one needs no look while
+                # its step runs, but its end, or the next state, is seen at once.
+                stepped, pause = self._paused(pause)
         return [results[u.execution_arn] for u in uploads]
+
+    def _paused(self, pause: float) -> tuple[bool, float]:
+        """Wait for a function to start or return, or for the pause to pass: whether one
+        did, and the pause after this one (its lengthening stopped while a function runs)."""
+        if self._stepped.wait(POLL_WHILE_A_FUNCTION_RUNS if self._running else pause):
+            return True, POLL_FIRST
+        return False, pause if self._running else min(pause * 1.5, POLL_LONGEST)
+
+    def _state_read_due(self, states_read: float) -> bool:
+        """While no function runs, states may move on unheard (a Choice, Retry's backoff)."""
+        return not self._running and time.monotonic() - states_read >= STATE_READ_INTERVAL
 
     def redrive(self, execution_arn: str, *, timeout: float = 3600) -> ExecutionResult:
         """RedriveExecution, which moto lacks: resume at the failed state, same ARN."""

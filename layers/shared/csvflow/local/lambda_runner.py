@@ -87,6 +87,8 @@ class InProcessLambdaRunner:
         self._sinking = threading.Lock()  # sinks hear one finished invocation at a time
         self.invocations: list[tuple[str, str]] = []  # (function, "start", "ok" or error type)
         self.throttled: Counter[str] = Counter()  # invocations refused, by function name
+        # Each invocation's start, with the function's name, once it has a place to run.
+        self.start_listeners: list[Callable[[str], None]] = []
         # Each finished invocation's log, as Lambda sends it to CloudWatch Logs.
         self.log_sinks: list[Callable[[InvocationLog], None]] = []
         # Each record a function logs (on its threads), with the function's name, as it is
@@ -194,6 +196,8 @@ class InProcessLambdaRunner:
         lines = [f"START RequestId: {request_id} Version: $LATEST"]
         started = time.monotonic()
         try:
+            for listener in self.start_listeners:  # each start has its end: the sinks below
+                listener(name)
             yield lines
         finally:
             milliseconds = (time.monotonic() - started) * 1000

@@ -178,7 +178,9 @@ class LocalRuntime:
             starter_arn=self.function_arns["starter"],
         )
         self._executions = ExecutionTracker(self.sfn, self.state_machine_arn)
-        # Each invocation's end (its log, as Lambda sends it on) tells a wait to look again.
+        # Each invocation's start and end (its log, as Lambda sends it on) tell a wait to look
+        # again; between them it does not read the execution's history.
+        self.runner.start_listeners.append(lambda _: self.executions.step_started())
         self.runner.log_sinks.append(lambda _: self.executions.step_ended())
         self.migrate()
         # S3 sends an s3:TestEvent when notifications are configured; the starter skips it.
