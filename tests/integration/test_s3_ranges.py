@@ -2,6 +2,7 @@
 moto's own, in this process and through the served account, and the whole object is not read.
 Fails if a moto upgrade moves the seam."""
 
+import hashlib
 import tracemalloc
 
 import boto3
@@ -146,3 +147,35 @@ def test_a_streamed_get_holds_a_block_of_the_object_not_the_object():
         ranged, ranged_peak = read_in_blocks(Range=f"bytes=1000-{size - 1001}")
     assert (whole, ranged) == (size, size - 2000)
     assert whole_peak < 4 << 20 and ranged_peak < 4 << 20, (whole_peak, ranged_peak)
+
+
+@mock_aws
+def test_a_stream_of_ranged_gets_is_read_into_the_readers_buffer():
+    # The validator reads an upload into its own buffer: each block was first made a bytes
+    # object, then copied into the buffer while holding the GIL.
+    from csvflow.adapters.s3 import S3ObjectStore
+    from csvflow.domain.model import ObjectRef
+
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="data")
+    size = 24 << 20
+    s3.put_object(Bucket="data", Key="large", Body=bytes(range(256)) * (size // 256))
+    store = S3ObjectStore(s3, read_range_bytes=16 << 20)
+    buffer = bytearray(8 << 20)
+    read, held = hashlib.md5(), 0
+    with ranged_gets_read_their_range(), gets_streamed_from_disk():
+        stream = store.open(ObjectRef("data", "large"), start=1000)
+        tracemalloc.start()
+        try:
+            while True:
+                before = tracemalloc.get_traced_memory()[0]
+                tracemalloc.reset_peak()
+                count = stream.readinto(buffer)
+                held = max(held, tracemalloc.get_traced_memory()[1] - before)
+                if not count:
+                    break
+                read.update(memoryview(buffer)[:count])
+        finally:
+            tracemalloc.stop()
+    assert read.digest() == hashlib.md5((bytes(range(256)) * (size // 256))[1000:]).digest()
+    assert held < 1 << 20, held

@@ -347,11 +347,12 @@ class _RangedBody:
         while len(view):
             if self._body is None and not self._next_range():
                 return 0
-            chunk = self._body.read(len(view))
-            if chunk:
-                view[: len(chunk)] = chunk
-                self._position += len(chunk)
-                return len(chunk)
+            # Into the caller's buffer: read() made a bytes object of each block, copied
+            # again into the buffer while holding the GIL.
+            count: int = self._body.readinto(view)
+            if count:
+                self._position += count
+                return count
             self._body.close()
             self._body = None
         return 0

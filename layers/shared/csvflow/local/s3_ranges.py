@@ -150,6 +150,14 @@ class _ObjectBytes:
             data: bytes = buffer.read(max(size, 0))
         return data
 
+    def read_into(self, offset: int, view: memoryview) -> int:
+        """The object's bytes from ``offset`` into ``view`` (fewer at its end): how many."""
+        with self._key.lock:
+            buffer = self._key._value_buffer
+            buffer.seek(offset)
+            count: int = buffer.readinto(view)
+        return count
+
 
 class _StreamedBody:
     """A GET's body as the client's response reads it (botocore's StreamingBody reads
@@ -165,6 +173,17 @@ class _StreamedBody:
         data = self._part.read_at(self._position, size)
         self._position += len(data)
         return data
+
+    def readinto(self, buffer: Any) -> int:
+        """As read, into the reader's buffer (botocore's StreamingBody passes it on): a file's
+        read, with the GIL let go, instead of a new bytes object and a copy of it."""
+        view = memoryview(buffer).cast("B")
+        size = min(len(view), self._part.stop - self._position)
+        if size <= 0:
+            return 0
+        count = self._part.read_into(self._position, view[:size])
+        self._position += count
+        return count
 
     def stream(self, **kwargs: Any) -> Iterator[bytes]:
         while block := self.read(1 << 20):
