@@ -29,8 +29,11 @@ def register(
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from csvflow.local.account_folder import local_data_dir
-    from csvflow.local.runtime import LocalRuntime
-    from csvflow.local.server import LocalServer
+    from csvflow.local.sdk_imports import accelerators_left_out
+
+    with accelerators_left_out():  # the emulator's imports bring botocore's
+        from csvflow.local.runtime import LocalRuntime
+        from csvflow.local.server import LocalServer
 
     data_dir = local_data_dir()
     with open_database(args) as url:

@@ -74,7 +74,10 @@ def _run_in_local_stack(
     """Each file's execution in the emulated account, its progress told on stderr (not with
     --json)."""
     from csvflow.local.account_folder import local_data_dir
-    from csvflow.local.runtime import LocalRuntime
+    from csvflow.local.sdk_imports import accelerators_left_out
+
+    with accelerators_left_out():  # the emulator's imports bring botocore's
+        from csvflow.local.runtime import LocalRuntime
 
     told = not args.json
     # The local stack runs the migration step at creation, as a deploy does.
