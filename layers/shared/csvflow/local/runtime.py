@@ -38,6 +38,7 @@ from csvflow.local.moto_imports import defer_batch_backend
 from csvflow.local.s3_bodies import large_bodies_written_to_disk, put_file
 from csvflow.local.s3_ranges import gets_streamed_from_disk, ranged_gets_read_their_range
 from csvflow.local.sam_template import read_template
+from csvflow.local.sns_signing import signing_key_made_ahead
 from csvflow.local.spilled_bodies import BodiesAhead, SpilledBody
 from csvflow.local.stack import (
     REGION,
@@ -119,6 +120,8 @@ class LocalRuntime:
         defer_batch_backend()
         from moto import mock_aws
 
+        # First: its key is made on a thread beside the rest of the start (sns_signing.py).
+        self._stack.enter_context(signing_key_made_ahead())
         # Before any session: moto's backends, the runtime's and the functions' clients.
         self._stack.enter_context(service_data_loaded_once())
         self._stack.enter_context(
