@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from decimal import Decimal
 
 from hypothesis import given
@@ -32,3 +33,16 @@ def test_other_values_go_to_the_fallback():
 def test_any_finite_decimal_round_trips(value):
     (read,) = exact_json.loads(exact_json.dumps([value]))
     assert read == value
+
+
+def test_floats_json_cannot_hold_are_written_as_strings_json_parsers_accept():
+    def refuse(constant: str) -> None:
+        raise ValueError(f"not JSON: {constant}")
+
+    text = exact_json.dumps({"mean": math.inf, "quantiles": [-math.inf, 0.5, math.nan], "n": (1,)})
+
+    assert json.loads(text, parse_constant=refuse) == {
+        "mean": "inf",
+        "quantiles": ["-inf", 0.5, "nan"],
+        "n": [1],
+    }

@@ -84,6 +84,27 @@ def test_quantiles_from_value_counts_are_exactly_numpys(batches):
         assert result == [None] * 5
 
 
+@pytest.mark.parametrize("counted", [True, False], ids=["value counts", "values"])
+def test_a_quantile_beside_an_infinity_is_that_infinity_not_nan(monkeypatch, counted):
+    # numpy interpolates 0 to inf at a half as inf - inf * 0.5: NaN. A column "0, inf, 0" has
+    # its 75th percentile half way from 0 to inf, which is inf.
+    if not counted:
+        monkeypatch.setattr(sketches, "COUNTED_LIMIT", 0)
+    quantiles = Quantiles()
+    quantiles.update(pa.array([0.0, math.inf, 0.0]))
+    quantiles.update(pa.array([-math.inf, 1.0, 2.0, 3.0]))
+
+    result, exact = quantiles.result((0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0))
+
+    assert exact
+    assert result[0] == -math.inf and result[-1] == math.inf
+    assert result[1] == -math.inf  # between -inf and 0: numpy says NaN
+    assert result[2:5] == [
+        float(v) for v in np.quantile([-math.inf, 0, 0, 1, 2, 3, math.inf], (0.25, 0.5, 0.75))
+    ]
+    assert result[5] == math.inf  # between 3 and inf: numpy says NaN here too
+
+
 def test_quantiles_leave_counting_for_values_then_for_a_sketch(monkeypatch):
     monkeypatch.setattr(sketches, "COUNTED_LIMIT", 50)
     monkeypatch.setattr(sketches, "EXACT_LIMIT", 5_000)

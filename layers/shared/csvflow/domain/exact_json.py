@@ -8,6 +8,7 @@ and a 20-digit one its last digits. PostgreSQL's jsonb keeps numbers as numeric,
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -19,7 +20,11 @@ _MARKED = re.compile(r'"\\u0000decimal:([^"]*)"')
 
 
 def dumps(value: Any, *, default: Callable[[Any], Any] | None = None, **options: Any) -> str:
-    """json.dumps, with each finite Decimal written as its exact number."""
+    """json.dumps, with each finite Decimal written as its exact number, and each float that
+    JSON cannot hold (inf, -inf, nan) as a string, as a non-finite Decimal is: the standard
+    library writes them as Infinity and NaN, which are not JSON (jq and PostgreSQL's jsonb
+    refuse them)."""
+    value = _finite_floats(value)
 
     def encode(item: Any) -> Any:
         if isinstance(item, Decimal):
@@ -29,6 +34,16 @@ def dumps(value: Any, *, default: Callable[[Any], Any] | None = None, **options:
         raise TypeError(f"{type(item).__name__} is not JSON serializable")
 
     return _MARKED.sub(r"\1", json.dumps(value, default=encode, **options))
+
+
+def _finite_floats(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dict):
+        return {key: _finite_floats(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_floats(item) for item in value]
+    return value
 
 
 def loads(text: str | bytes) -> Any:

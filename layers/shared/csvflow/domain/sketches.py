@@ -372,8 +372,10 @@ class Quantiles:
             if not self._size:
                 return [None] * len(fractions), True
             values = np.concatenate(self._chunks)
-            # Linear interpolation, as pandas and numpy compute it by default.
-            return [float(v) for v in np.quantile(values, fractions)], True
+            if np.isfinite(values).all():
+                # Linear interpolation, as pandas and numpy compute it by default.
+                return [float(v) for v in np.quantile(values, fractions)], True
+            return _quantiles_of_sorted(np.sort(values), fractions), True
         assert self._sketch is not None
         return [float(self._sketch.get_quantile(f)) for f in fractions], False
 
@@ -532,9 +534,32 @@ def _quantiles_of_counts(
         position = (ends[-1] - 1) * fraction
         low, high = int(np.floor(position)), int(np.ceil(position))
         at_low, at_high = values[np.searchsorted(ends, [low, high], side="right")]
-        # numpy's own interpolation between the two neighbours, for identical results.
-        results.append(float(np.quantile([at_low, at_high], position - low)))
+        results.append(_between(at_low, at_high, position - low))
     return results
+
+
+def _quantiles_of_sorted(values: np.ndarray, fractions: tuple[float, ...]) -> list[float | None]:
+    """Exact quantiles of sorted ``values``, some of them infinite, interpolated as numpy
+    does between finite neighbours."""
+    results: list[float | None] = []
+    for fraction in fractions:
+        position = (len(values) - 1) * fraction
+        low, high = int(np.floor(position)), int(np.ceil(position))
+        results.append(_between(values[low], values[high], position - low))
+    return results
+
+
+def _between(at_low: float, at_high: float, share: float) -> float:
+    """The point ``share`` of the way from ``at_low`` to ``at_high``: numpy's own linear
+    interpolation, for identical results, except beside an infinity, where numpy's formula
+    gives NaN (0 to inf at a half: inf - inf * 0.5) and the answer is that infinity."""
+    if share == 0 or at_low == at_high:
+        return float(at_low)
+    if math.isinf(at_low) and math.isinf(at_high):
+        return math.nan  # from -inf to inf: no point between is defined
+    if math.isinf(at_low) or math.isinf(at_high):
+        return float(at_low if math.isinf(at_low) else at_high)
+    return float(np.quantile([at_low, at_high], share))
 
 
 class TopValues:
