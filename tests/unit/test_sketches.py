@@ -451,3 +451,55 @@ def test_a_batchs_hashes_are_counted_with_the_row_each_first_occurs_on(hashes):
         firsts.setdefault(value, row)
     assert rows.tolist() == sorted(firsts.values())
     assert {hashes[r]: int(c) for r, c in zip(rows, counts, strict=True)} == Counter(hashes)
+
+
+def test_hashes_are_the_ones_persisted_states_were_made_with():
+    # A part's distinct-count registers and its summary's values are merged with other
+    # parts' (the split path): the hashes of a value may change only with the state's
+    # version. These are the values of the first implementation; a faster one keeps them.
+    from csvflow.domain.unique import mix64
+
+    texts = pa.array(
+        ["pad", "", "a", "abcdefg", "abcdefgh", "abcdefghi", "x" * 16, "x" * 17,
+         "héllo wörld", "user17850.49911@example2.com", "y" * 128, "y" * 129, "z" * 300]
+    )[1:]  # a slice: its offsets do not start at 0
+    assert [hex(h) for h in sketches.text_hashes(texts).tolist()] == [
+        "0xe220a8397b1dcdaf", "0x5e025f9ade9eaf3e", "0x715cb6fca2889b64", "0x804d4bcf99e046d6",
+        "0xcbe0b0512e86ab3b", "0x621bb4cffcaeca45", "0x9afe7b7ce7c3cc33", "0x725f3d0c7c331238",
+        "0x95769617dbf441e7", "0x96f5c3f7d7b87f58", "0x4511a7f757908e73", "0x4a13c72e627c1e42",
+    ]
+    ones = np.array([0, 1, 2**63, 2**64 - 1], np.uint64)
+    assert [hex(h) for h in mix64(ones).tolist()] == [
+        "0xe220a8397b1dcdaf", "0x910a2dec89025cc1", "0x481ec0a212a9f3db", "0xe4d971771b652c20",
+    ]
+    assert [hex(h) for h in sketches.value_hashes(pa.array([0.0, -0.0, 1.5, 7])).tolist()] == [
+        "0xe220a8397b1dcdaf", "0xe220a8397b1dcdaf", "0xd6dab18e1392608a", "0xfbfa5f6c87f2fb6e",
+    ]
+    assert [hex(h) for h in sketches.value_hashes(pa.array([1, -1, 2**62])).tolist()] == [
+        "0x910a2dec89025cc1", "0xe4d971771b652c20", "0xaa50ea8e0fa9eb",
+    ]
+
+
+def test_a_text_column_passing_the_limit_hashes_each_distinct_value_once(monkeypatch):
+    # The batch that passes the exact limit starts the distinct count's sketch from every
+    # distinct value counted so far, its own among them: hashing it again cost a second
+    # pass over the batch's text and changed no register.
+    from csvflow.domain.model import ColumnSpec, ColumnType
+    from csvflow.domain.profile import Profiler
+
+    monkeypatch.setattr(sketches, "EXACT_LIMIT", 50)
+    hashed: list[int] = []
+    real_hashes = sketches.value_hashes
+
+    def counting_hashes(values):
+        hashed.append(len(values))
+        return real_hashes(values)
+
+    monkeypatch.setattr(sketches, "value_hashes", counting_hashes)
+    profiler = Profiler([ColumnSpec("s", ColumnType.STRING)])
+    for batch in ([f"v{n}" for n in range(40)], [f"v{n}" for n in range(30, 70)]):
+        profiler.update(pa.record_batch([pa.array(batch)], names=["s"]))
+    profile = profiler.profiles()[0]
+
+    assert sum(hashed) == 70  # v0 to v69, once each
+    assert not profile["distinct_exact"] and abs(profile["distinct"] - 70) <= 2  # a sketch's

@@ -135,10 +135,10 @@ class ColumnState:
         self.top.update(distinct, counted.field("counts"))
         # While the top values are exact their values are the column's distinct values
         # (distinct_count), so the text is hashed once, by the value counts; past the limit
-        # the distinct count is a sketch of its own.
+        # the distinct count is a sketch of its own, begun from every distinct value counted
+        # so far, this batch's among them (hashing them again added nothing to the sketch).
         if not self.top.exact:
             self._distinct_past_limit()
-            self.distinct.update(distinct)
         # The least and greatest value and length are those of the distinct values: a
         # column of 50 labels is read 50 times, not once a row.
         self._text_bounds(distinct)

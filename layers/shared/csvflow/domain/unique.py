@@ -65,13 +65,28 @@ def key_hashes(keys: pa.Array) -> np.ndarray:
     return mix64(polynomial ^ mix64(lengths.astype(_U64)))
 
 
+GOLDEN_GAMMA = _U64(0x9E3779B97F4A7C15)
+
+
 def mix64(x: np.ndarray) -> np.ndarray:
     """splitmix64's finaliser: spreads every input bit over the whole hash."""
+    z = x + GOLDEN_GAMMA
+    return mix64_in_place(z, np.empty_like(z))
+
+
+def mix64_in_place(z: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+    """``mix64(z - GOLDEN_GAMMA)``, written over ``z`` (``scratch`` an array of its shape):
+    two arrays where the expression takes nine, each of them new pages for a large batch."""
     with np.errstate(over="ignore"):
-        z = x + _U64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> _U64(30))) * _U64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> _U64(27))) * _U64(0x94D049BB133111EB)
-        return z ^ (z >> _U64(31))
+        np.right_shift(z, _U64(30), out=scratch)
+        z ^= scratch
+        z *= _U64(0xBF58476D1CE4E5B9)
+        np.right_shift(z, _U64(27), out=scratch)
+        z ^= scratch
+        z *= _U64(0x94D049BB133111EB)
+        np.right_shift(z, _U64(31), out=scratch)
+        z ^= scratch
+    return z
 
 
 class _KeyStore(Protocol):
