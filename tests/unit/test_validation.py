@@ -413,3 +413,22 @@ def test_a_parse_error_after_joined_blocks_names_the_line_it_follows(monkeypatch
             validate_bytes(data, block_size=8192)
         messages.append(str(caught.value))
     assert messages[0] == messages[1]
+
+
+def test_a_read_buffer_is_reused_once_arrow_lets_go_of_it_and_never_before():
+    # Each block read is a new mapping the system zeroes page by page on first touch: a
+    # buffer is read into again once no view of it is left, and only then.
+    import weakref
+
+    stream = _TableBytes(io.BytesIO(b"abcdefghij" * 10), start=0, end=None, quote="")
+    first, held = stream.read_buffer(10), stream.read_buffer(10)
+    assert bytes(first) == b"abcdefghij" and bytes(held) == b"abcdefghij"
+    assert not np.shares_memory(first, held)
+    let_go = weakref.ref(first.base)
+    del first
+
+    again = stream.read_buffer(8)
+
+    assert again.base is let_go()
+    assert bytes(again) == b"abcdefgh" and bytes(held) == b"abcdefghij"
+    assert not np.shares_memory(again, held)
