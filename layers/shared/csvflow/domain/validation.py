@@ -10,10 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import sys
 import threading
 import time
-from collections.abc import Generator, Iterator
+import weakref
+from collections.abc import Callable, Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -80,6 +80,18 @@ class ValidationOutcome:
         return self.rows + self.rejected_rows
 
 
+def _no_block() -> None:
+    return None
+
+
+@dataclass
+class _ReadBuffer:
+    """A buffer blocks are read into, and the last block read into it while one is alive."""
+
+    buffer: np.ndarray
+    block: Callable[[], np.ndarray | None] = _no_block
+
+
 class _TableBytes(io.RawIOBase):
     """The bytes of the table's rows: from ``start`` (past a preamble and the header) to
     ``end`` (before a footer), counting quote characters on the way.
@@ -113,7 +125,7 @@ class _TableBytes(io.RawIOBase):
         self._batch_being_read = False
         self._held_at_most = held_at_most
         self.reads = 0
-        self._read_buffers: list[np.ndarray] = []
+        self._read_buffers: list[_ReadBuffer] = []
 
     def pace(self, blocks_ahead: int, reads_per_block: int) -> None:
         """From now on, read at most ``blocks_ahead`` blocks past the batches asked for
@@ -155,23 +167,24 @@ class _TableBytes(io.RawIOBase):
         25 MB more at the peak.)
         """
         size = max(size, 0)
-        buffer = self._free_read_buffer(size)
-        return buffer[: self.readinto(buffer[:size])]
+        kept = self._free_read_buffer(size)
+        if kept is None:
+            kept = _ReadBuffer(np.empty(size, np.uint8))
+            if len(self._read_buffers) < _READ_BUFFERS_KEPT:
+                self._read_buffers.append(kept)
+        block = kept.buffer[: self.readinto(kept.buffer[:size])]
+        kept.block = weakref.ref(block)
+        return block
 
-    def _free_read_buffer(self, size: int) -> np.ndarray:
-        """A buffer of at least ``size`` bytes that nothing else references: one of the
-        buffers read into before, once Arrow has let go of every view of it (each holds a
-        reference to it), else a new one. A new block's mapping is pages the system zeroes
-        on first touch: reused, 20 of text's 26 blocks (100 MB) were read into again, and
-        the run had 10,000 page faults fewer of 50,000."""
-        for buffer in self._read_buffers:
-            # References: the list's, the loop's, getrefcount's argument.
-            if len(buffer) >= size and sys.getrefcount(buffer) <= 3:
-                return buffer
-        buffer = np.empty(size, np.uint8)
-        if len(self._read_buffers) < _READ_BUFFERS_KEPT:
-            self._read_buffers.append(buffer)
-        return buffer
+    def _free_read_buffer(self, size: int) -> _ReadBuffer | None:
+        """A kept buffer of at least ``size`` bytes whose block Arrow has let go of (a view
+        of the buffer, alive while Arrow holds it), if any. A new block's mapping is pages the
+        system zeroes on first touch: reused, 20 of text's 26 blocks (100 MB) were read into
+        again, and the run had 10,000 page faults fewer of 50,000."""
+        for kept in self._read_buffers:
+            if len(kept.buffer) >= size and kept.block() is None:
+                return kept
+        return None
 
     def at_end(self) -> bool:
         """Whether no byte of the table is left (a file with a header and no rows)."""
