@@ -1431,3 +1431,110 @@ def test_dates_written_year_colon_month_apart_by_spaces_are_read_at_the_spaces()
 )
 def test_a_year_and_month_after_a_colon_is_a_date_only_in_a_years_range(cell, temporal):
     assert (cell_kind(cell) == TEMPORAL) is temporal
+
+
+# --- the ninth held-out set (docs/adr/0033, its ninth set's section) ------------------------
+
+HELDOUT9 = CORPUS.parent / "dialects-heldout9"
+
+
+@pytest.mark.parametrize(
+    ("name", "first_cell"),
+    [
+        ("jionlp-sim2tra-word-tab-no-header.txt", "FIFA世界杯"),  # Latin capitals beside Han
+        ("jionlp-tra2sim-word-tab-no-header.txt", "k他"),
+        ("stellarium-languages-tab-comments-no-header.tab", "aa"),  # ISO 639, self-names spread
+    ],
+)
+def test_a_first_row_as_ordinary_as_the_rows_below_it_is_data(name, first_cell):
+    data = (HELDOUT9 / name).read_bytes()
+
+    dialect = detect(data)
+
+    assert not dialect.has_header
+    assert any(
+        a.startswith("no header: the first line is written as the rows below it")
+        for a in dialect.assumptions
+    )
+    assert rows_of(data)[0]["column_1"] == first_cell
+
+
+def test_a_cell_mixing_scripts_as_cells_below_do_is_data():
+    data = "U盘\t隨身碟\n苹果\t林檎\nk他\t盘他\n西瓜\t西瓜\n葡萄\t葡萄\n草莓\t草莓\n".encode()
+
+    assert not detect(data).has_header
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "Word词\t翻译\n苹果\t林檎\n香蕉\t芭蕉\n西瓜\t西瓜\n葡萄\t葡萄\n草莓\t草莓\n".encode(),
+        "xx,Farbe\naa,Rot\nab,Blau\nac,Gelb\nad,Grün\n".encode(),
+    ],
+    ids=["scripts-mixed-above-one-script", "small-letters-out-of-the-codes-order"],
+)
+def test_a_first_row_written_otherwise_than_its_rows_stays_a_header(data):
+    assert detect(data).has_header
+
+
+def test_a_header_above_an_empty_record_names_the_columns():
+    # ISTAT's postcodes: "codice_istat;cap", then ";", then the rows.
+    data = (HELDOUT9 / "comuniitaliani-garda-cap-semicolon-empty-first-row.csv").read_bytes()
+
+    dialect = detect(data)
+
+    assert dialect.header == ("codice_istat", "cap")
+    assert (dialect.header_line, dialect.data_line) == (1, 2)
+    assert not dialect.skipped
+
+
+@pytest.mark.parametrize(
+    ("data", "header"),
+    [
+        (b"code;zip\n;\n001001;10011\n001002;10060\n001003;10070\n001004;10010\n", True),
+        (b"Report;2024\n;\n001001;10011\n001002;10060\n001003;10070\n001004;10010\n", False),
+        (b"Report;Sales\n\n001001;10011\n001002;10060\n001003;10070\n001004;10010\n", False),
+    ],
+    ids=["two-names", "title-and-year", "title-above-a-blank-line"],
+)
+def test_two_names_above_an_empty_record_are_a_header_a_title_is_not(data, header):
+    dialect = detect(data)
+
+    assert dialect.has_header is header
+    assert bool(dialect.skipped) is not header
+
+
+PYPSA_SHORT_FIRST_ROWS = (
+    b"component,list_name,description,category\n"
+    b'Bus,buses,"Node."\n'
+    b'Carrier,carriers,"Energy."\n'
+    b'Generator,generators,"Power.",one_port\n'
+    b'Load,loads,"Demand.",one_port\n'
+    b'Link,links,"Links.",branch\n'
+    b'Store,stores,"Stores.",one_port\n'
+    b'Line,lines,"Lines.",branch\n'
+)
+
+
+def test_rows_one_field_short_right_below_a_header_stop_early():
+    # PyPSA's components: four names, two rows of three (the last quoted text), then fours.
+    data = (HELDOUT9 / "pypsa-components-quoted-rows-short.csv").read_bytes()
+
+    dialect = detect(data)
+
+    assert dialect.header == ("component", "list_name", "description", "category")
+    assert (dialect.header_line, dialect.data_line) == (1, 2)
+    assert any("stop early" in a for a in dialect.assumptions)
+    first = rows_of(data)[0]
+    assert (first["component"], first["category"]) == ("Bus", None)
+
+
+def test_short_rows_below_a_header_lacking_text_stop_early_lacking_a_number_do_not():
+    dialect = detect(PYPSA_SHORT_FIRST_ROWS)
+    assert dialect.header == ("component", "list_name", "description", "category")
+    assert [r["category"] for r in rows_of(PYPSA_SHORT_FIRST_ROWS)][:3] == [None, None, "one_port"]
+
+    lacking_a_number = PYPSA_SHORT_FIRST_ROWS.replace(b"category", b"weight")
+    for kind, number in ((b"one_port", b"1.5"), (b"branch", b"2")):
+        lacking_a_number = lacking_a_number.replace(kind, number)
+    assert not any("stop early" in a for a in detect(lacking_a_number).assumptions)

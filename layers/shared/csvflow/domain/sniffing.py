@@ -481,6 +481,9 @@ def stopping_early(table: Table) -> Table | None:
     first = table.start
     if first > 0 and len(records[first - 1].fields) > table.width:
         first -= 1  # a header wider than most rows, just above them
+    header = _header_above_short_rows(table)
+    if header is not None:
+        first = header
     # A line of bare delimiters (",,") holds no values: no evidence of a row that stops early.
     region = [r for r in records[first : table.end] if len(r.fields) >= 2 and not r.blank]
     full = max((len(r.fields) for r in region), default=0)
@@ -507,9 +510,36 @@ def stopping_early(table: Table) -> Table | None:
         cells = [r.fields[j] for r in short if len(r.fields) > j]
         signed += len(cells)
         matched += sum(map(belongs, cells))
-    if not signed or matched < 0.9 * signed:
+    # Below a header at the file's top, rows whose columns tell nothing (text) stop early where
+    # what they lack is text too (a category most rows give).
+    unsigned_below_a_header = header is not None and _lacks_only_text(short, complete, full)
+    if (not signed and not unsigned_below_a_header) or matched < 0.9 * signed:
         return None
     return find_table(records, table.reading, start=first, width=full)
+
+
+def _header_above_short_rows(table: Table) -> int | None:
+    """The header above the rows where the first of them stop early (a header of four names,
+    two rows of three, the rest four: PyPSA's component list): the sample's first line, the
+    table's width, distinct names none a value, that the header test takes for names above
+    the complete rows, and only lines of two fields or more but fewer than the width between
+    it and the table. The rows lack a field, not the header: read as a preamble, the names
+    would be lost and a short row taken for the header. None otherwise."""
+    records, start, width = table.records, table.start, table.width
+    content = [i for i, r in enumerate(records[:start]) if not r.blank]
+    if len(content) < 2 or width < 3:
+        return None
+    top, *between = content
+    names = [f.strip() for f in records[top].fields]
+    if (
+        len(names) != width
+        or len(set(names)) != width
+        or not all(name and cell_kind(name) not in TYPED for name in names)
+        or not all(2 <= len(records[i].fields) < width for i in between)
+    ):
+        return None
+    rows = [r for r in records[top : table.end] if not r.blank and len(r.fields) == width]
+    return top if header_evidence(rows, width)[0] else None
 
 
 _NOT_IN_PROSE = ("\t", ";", "|")
@@ -663,11 +693,16 @@ def _past_key_values(records: tuple[Record, ...], first: int, width: int) -> int
 def _above_an_empty_row(record: Record, below: Record, width: int) -> bool:
     """A line of three or more filled cells above a line of bare delimiters of its width: a
     header above an empty row of the table (a spreadsheet's blank first row), not a title
-    set apart by a blank line, which has no delimiters or is padded to the width."""
+    set apart by a blank line, which has no delimiters or is padded to the width. Two cells
+    are as telling where they are distinct names, none a value ("codice_istat;cap" above
+    ";"): a title of two cells is padded ("Report;") or holds a value ("Report;2024")."""
+    if len(below.fields) != width or not all(f.strip() for f in record.fields[:width]):
+        return False
+    if width >= 3:
+        return True
+    names = [f.strip() for f in record.fields[:width]]
     return (
-        width >= 3
-        and len(below.fields) == width
-        and all(field.strip() for field in record.fields[:width])
+        width == 2 and len(set(names)) == 2 and all(cell_kind(name) not in TYPED for name in names)
     )
 
 
@@ -880,7 +915,9 @@ _SHAPE_SHARE = 0.15
 def _written_as_the_rows(first: tuple[str, ...], body: list[tuple[str, ...]], width: int) -> bool:
     """Whether a first row above text only is written as the rows below it in every column:
     the same scripts, case, digits, signs and number of words as a common shape of the
-    column's cells, and a length within theirs (give or take a character). A header's names
+    column's cells (or, in a column spread over many shapes, a shape two cells have; or the
+    mix of scripts cells below mix too), and a length within theirs (give or take a
+    character). A header's names
     differ from their values somewhere ("Country" above "AO", "name" above "Angola"); a
     dictionary's first entry ("가락", "ncn" above "가방", "ncn") or a code list's ("AAA",
     "Avolites Ltd") does not. Two columns at least: one is too little evidence."""
@@ -915,19 +952,27 @@ def _names_a_column(cell: str) -> bool:
 
 def _telling_shape(cell: str, column: list[str]) -> bool:
     """Whether a first cell is written in a shape that no column name takes: letters of
-    another script than Latin, digits or signs; or a code, capitals of the one length nearly
-    every cell of its column has, first of a column in order ("AAA" above "AAE", "AAM": a
-    sorted list's first entry; "SKU" above "ABC", "DEF" is a name out of order)."""
+    another script than Latin, digits or signs; or a code, capitals (or small letters) of the
+    length nearly every cell of its column has in that case (give or take a letter), before
+    every cell of a column in order, nine pairs of ten at least ("AAA" above "AAE", "AAM", or
+    ISO 639's "aa" above "ab", "ast", "ca@valencia": a sorted list's first entry; "SKU" above
+    "ABC", "DEF" is a name out of order)."""
     text = cell.strip()
     if any(ch.isdigit() or not (ch.isalpha() or ch.isspace()) for ch in text):
         return True
     if any(ch.isalpha() and "LATIN" not in unicodedata.name(ch, "") for ch in text):
         return True
-    if not (text.isalpha() and text.isupper()):
+    if not text.isalpha() or text.isupper() == text.islower():
         return False
+    case = str.isupper if text.isupper() else str.islower
     filled = [c.strip() for c in column if c.strip()]
-    same = sum(1 for c in filled if len(c) == len(text) and c.isalpha() and c.isupper())
-    return same >= 0.9 * len(filled) and [text, *filled] == sorted([text, *filled])
+    same = sum(1 for c in filled if abs(len(c) - len(text)) <= 1 and c.isalpha() and case(c))
+    in_order = sum(1 for a, b in itertools.pairwise(filled) if a <= b)
+    return (
+        same >= 0.9 * len(filled)
+        and all(text <= c for c in filled)
+        and in_order >= 0.9 * (len(filled) - 1)
+    )
 
 
 def _fits_column(cell: str, column: list[str]) -> bool:
@@ -937,13 +982,22 @@ def _fits_column(cell: str, column: list[str]) -> bool:
         return len(filled) < len(column)
     if len(filled) < _SHAPE_ROWS:
         return False
-    shape = _shape(cell)
-    alike = sum(1 for c in filled if _shape(c) == shape)
     lengths = [len(c) for c in filled]
-    return (
-        alike >= max(2, _SHAPE_SHARE * len(filled))
-        and min(lengths) - 1 <= len(cell.strip()) <= max(lengths) + 1
-    )
+    if not min(lengths) - 1 <= len(cell.strip()) <= max(lengths) + 1:
+        return False
+    shape = _shape(cell)
+    shapes = Counter(map(_shape, filled))
+    alike = shapes[shape]
+    if alike >= max(2, _SHAPE_SHARE * len(filled)):
+        return True
+    # A column spread over many shapes (self-names in several scripts, one word or two), none
+    # of them half its cells': a shape two of its cells have is as ordinary as the rows.
+    if alike >= 2 and shapes.most_common(1)[0][1] * 2 < len(filled):
+        return True
+    # Letters of two scripts ("FIFA世界杯", "k他": Latin beside Han) where cells below mix the
+    # same scripts too: a word of the rows' kind; a name is written in one script.
+    scripts, _case, *rest = shape
+    return len(scripts) >= 2 and any(s[0] == scripts and list(s[2:]) == rest for s in shapes)
 
 
 def _shape(value: str) -> tuple[frozenset[str], str, bool, bool, int]:
