@@ -131,9 +131,12 @@ SETS = [
     # ';' table, jionlp's Chinese dictionaries, the ECB's rates with a space after each comma on
     # PyPI; Stellarium's commented tab tables, GRASS's contributors and two R packages' extdata
     # from Debian. 78 of its 93 files are under 20 KB. Blind (csvflow's detection as at 8ce6935,
-    # main at 9e33eb2): 88 right, 5 misread, none refused (RESULTS.md); DuckDB 71/19/3. Not
-    # tuned on: it is the latest blind figure.
-    HeldOutSet("dialects-heldout9", "ninth held-out dialect set", 90, 88, 5, 80_000, 0.8),
+    # main at 9e33eb2): 88 right, 5 misread, none refused (RESULTS.md); DuckDB 71/19/3. After
+    # fixing the causes (a first row as ordinary as its rows: cells mixing the scripts cells
+    # below mix, a column spread over many shapes, a sorted code list's first entry in small
+    # letters; a header above an empty record; rows one field short right below a header:
+    # docs/adr/0033's ninth set): 93 right.
+    HeldOutSet("dialects-heldout9", "ninth held-out dialect set", 90, 93, 0, 80_000, 0.8),
 ]
 
 FILES = [(s, e) for s in SETS for e in corpus.load_expected(s.path)]
