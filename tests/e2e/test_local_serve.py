@@ -98,14 +98,30 @@ def test_redrive_and_message_moves_answer_through_the_endpoint(endpoint):
     assert int(task["TaskHandle"].rpartition(":")[2]) >= 1
 
 
+class _Kept(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 def test_requests_to_the_endpoint_are_logged_at_debug_not_printed(endpoint, caplog):
+    # Kept on the two loggers themselves, not the root: while an earlier test's function still
+    # runs in this process the runtime holds the root's handlers (caplog's among them).
     url, _ = endpoint
-    caplog.set_level(logging.DEBUG)
-    _client(url, "s3").list_buckets()
-    werkzeug = [r for r in caplog.records if r.name == "werkzeug"]
-    served = [r for r in caplog.records if r.name == "csvflow.local.endpoint"]
-    assert werkzeug == []
-    assert [(r.levelno, '"GET / HTTP/1.1" 200' in r.getMessage()) for r in served] == [
+    caplog.set_level(logging.DEBUG, logger="csvflow.local.endpoint")
+    werkzeug, served = _Kept(), _Kept()
+    logging.getLogger("werkzeug").addHandler(werkzeug)
+    logging.getLogger("csvflow.local.endpoint").addHandler(served)
+    try:
+        _client(url, "s3").list_buckets()
+    finally:
+        logging.getLogger("werkzeug").removeHandler(werkzeug)
+        logging.getLogger("csvflow.local.endpoint").removeHandler(served)
+    assert werkzeug.records == []
+    assert [(r.levelno, '"GET / HTTP/1.1" 200' in r.getMessage()) for r in served.records] == [
         (logging.DEBUG, True)
     ]
 
