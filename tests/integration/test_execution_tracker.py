@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -40,11 +42,10 @@ class LookedAt:
         return getattr(self._client, name)
 
 
-def test_a_step_that_ends_cuts_the_waits_pause_short(monkeypatch):
-    # Pauses of an hour: the wait below ends only if step_ended() wakes it.
-    monkeypatch.setattr(executions, "POLL_FIRST", 3600)
-    monkeypatch.setattr(executions, "POLL_LONGEST", 3600)
-    with mock_aws():  # executions stay RUNNING until stopped
+@contextmanager
+def running_execution() -> Iterator[tuple[Any, str, LookedAt, ExecutionTracker, Upload]]:
+    """An execution in moto that stays RUNNING until stopped, and a tracker to wait for it."""
+    with mock_aws():
         sfn = boto3.client("stepfunctions", region_name="us-east-1")
         machine = sfn.create_state_machine(
             name="waited-for",
@@ -53,9 +54,16 @@ def test_a_step_that_ends_cuts_the_waits_pause_short(monkeypatch):
         )["stateMachineArn"]
         arn = sfn.start_execution(stateMachineArn=machine)["executionArn"]
         client = LookedAt(sfn)
-        tracker = ExecutionTracker(client, machine)
         source = SourceObject("bucket", "incoming/f.csv", None, "etag")
         upload = Upload(file="f.csv", source=source, execution_arn=arn)
+        yield sfn, arn, client, ExecutionTracker(client, machine), upload
+
+
+def test_a_step_that_ends_cuts_the_waits_pause_short(monkeypatch):
+    # Pauses of an hour: the wait below ends only if step_ended() wakes it.
+    monkeypatch.setattr(executions, "POLL_FIRST", 3600)
+    monkeypatch.setattr(executions, "POLL_LONGEST", 3600)
+    with running_execution() as (sfn, arn, client, tracker, upload):
         results: list[ExecutionResult] = []
         waiting = threading.Thread(
             target=lambda: results.extend(tracker.wait([upload], timeout=7200)), daemon=True
@@ -78,18 +86,7 @@ def test_while_a_function_runs_the_wait_reads_no_history_until_it_starts_or_retu
     monkeypatch.setattr(executions, "POLL_LONGEST", 0.01)
     monkeypatch.setattr(executions, "STATE_READ_INTERVAL", 0.01)
     monkeypatch.setattr(executions, "POLL_WHILE_A_FUNCTION_RUNS", 3600)
-    with mock_aws():
-        sfn = boto3.client("stepfunctions", region_name="us-east-1")
-        machine = sfn.create_state_machine(
-            name="waited-for",
-            definition=json.dumps(PASS),
-            roleArn="arn:aws:iam::123456789012:role/states",
-        )["stateMachineArn"]
-        arn = sfn.start_execution(stateMachineArn=machine)["executionArn"]
-        client = LookedAt(sfn)
-        tracker = ExecutionTracker(client, machine)
-        source = SourceObject("bucket", "incoming/f.csv", None, "etag")
-        upload = Upload(file="f.csv", source=source, execution_arn=arn)
+    with running_execution() as (sfn, arn, client, tracker, upload):
         tracker.step_started()  # the execution's first function runs
         results: list[ExecutionResult] = []
         waiting = threading.Thread(
