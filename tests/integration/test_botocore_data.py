@@ -2,9 +2,6 @@
 (local/botocore_data.py): botocore's JSON is parsed once, and the clients built from it still
 answer as before. Fails if a botocore upgrade moves the seam."""
 
-import json
-import subprocess
-import sys
 import textwrap
 
 import boto3
@@ -12,6 +9,7 @@ import botocore.session
 from moto import mock_aws
 
 from csvflow.local.botocore_data import service_data_loaded_once
+from tests.support.fresh_interpreter import last_json_line
 
 
 def _loader(session: botocore.session.Session):
@@ -68,14 +66,9 @@ def test_the_runtime_parses_botocores_endpoints_once(database_url, tmp_path):
             import aws_xray_sdk.core  # the functions' Tracer made its X-Ray clients
         print(json.dumps({"parsed": len(parsed), "xray": "aws_xray_sdk.core" in sys.modules}))
     """
-    done = subprocess.run(
-        [sys.executable, "-c", "import sys\n" + textwrap.dedent(code), database_url, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
+    found = last_json_line(
+        "import sys\n" + textwrap.dedent(code), database_url, str(tmp_path), timeout=300
     )
-    found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found == {"parsed": 1, "xray": True}, found
 
 

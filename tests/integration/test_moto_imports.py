@@ -2,25 +2,11 @@
 (local/moto_imports.py). Each check runs in a fresh interpreter: this one's imports are shared
 by every test. Fails if a moto upgrade moves the seam."""
 
-import json
-import subprocess
-import sys
-import textwrap
-
-
-def _in_a_fresh_interpreter(code: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+from tests.support.fresh_interpreter import last_json_line
 
 
 def test_the_step_functions_emulator_loads_neither_batch_nor_ec2():
-    found = _in_a_fresh_interpreter(
+    found = last_json_line(
         """
         import json, sys
         from csvflow.local.moto_imports import defer_batch_backend
@@ -41,7 +27,7 @@ def test_the_step_functions_emulator_loads_neither_batch_nor_ec2():
 
 
 def test_batch_is_all_there_when_used():
-    found = _in_a_fresh_interpreter(
+    found = last_json_line(
         """
         import json, sys
         from csvflow.local.moto_imports import defer_batch_backend
@@ -68,7 +54,7 @@ def test_batch_is_all_there_when_used():
 
 
 def test_batch_runs_in_the_emulated_account():
-    found = _in_a_fresh_interpreter(
+    found = last_json_line(
         """
         import json
         from csvflow.local.moto_imports import defer_batch_backend
@@ -86,7 +72,7 @@ def test_batch_runs_in_the_emulated_account():
 def test_importing_the_local_runtime_loads_neither_batch_nor_ec2():
     # Its seams into moto's Step Functions import the parser as the runtime starts, after
     # moto.batch is deferred: at the module's import they would load Batch's backend first.
-    found = _in_a_fresh_interpreter(
+    found = last_json_line(
         """
         import json, sys
         import csvflow.local.runtime

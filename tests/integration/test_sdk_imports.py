@@ -3,25 +3,12 @@ and the local account never uses (local/sdk_imports.py); both import as usual af
 Each check runs in a fresh interpreter: this one's imports are shared by every test."""
 
 import importlib.util
-import json
-import subprocess
-import sys
-import textwrap
 
 import pytest
 
+from tests.support.fresh_interpreter import last_json_line
+
 ACCELERATORS = ("awscrt", "OpenSSL")
-
-
-def _in_a_fresh_interpreter(code: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.skipif(
@@ -29,7 +16,7 @@ def _in_a_fresh_interpreter(code: str) -> dict:
     reason="awscrt and pyOpenSSL are not installed: nothing to leave out",
 )
 def test_the_local_runtime_imports_botocore_without_awscrt_or_pyopenssl():
-    found = _in_a_fresh_interpreter(
+    found = last_json_line(
         """
         import json, ssl, sys
         from csvflow.local.sdk_imports import accelerators_left_out
