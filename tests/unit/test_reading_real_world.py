@@ -1291,8 +1291,12 @@ HELDOUT8 = CORPUS.parent / "dialects-heldout8"
     ],
 )
 def test_a_first_row_of_text_written_as_the_rows_below_it_is_data(name, first_cell):
-    data = (HELDOUT8 / name).read_bytes()
+    assert first_cell_read_as_data((HELDOUT8 / name).read_bytes()).startswith(first_cell)
 
+
+def first_cell_read_as_data(data: bytes) -> str:
+    """The first row's first cell, once detection has read that row as data, not names,
+    because it is written as the rows below it (and said so)."""
     dialect = detect(data)
 
     assert not dialect.has_header
@@ -1300,7 +1304,7 @@ def test_a_first_row_of_text_written_as_the_rows_below_it_is_data(name, first_ce
         a.startswith("no header: the first line is written as the rows below it")
         for a in dialect.assumptions
     )
-    assert rows_of(data)[0]["column_1"].startswith(first_cell)
+    return rows_of(data)[0]["column_1"]
 
 
 @pytest.mark.parametrize(
@@ -1447,16 +1451,7 @@ HELDOUT9 = CORPUS.parent / "dialects-heldout9"
     ],
 )
 def test_a_first_row_as_ordinary_as_the_rows_below_it_is_data(name, first_cell):
-    data = (HELDOUT9 / name).read_bytes()
-
-    dialect = detect(data)
-
-    assert not dialect.has_header
-    assert any(
-        a.startswith("no header: the first line is written as the rows below it")
-        for a in dialect.assumptions
-    )
-    assert rows_of(data)[0]["column_1"] == first_cell
+    assert first_cell_read_as_data((HELDOUT9 / name).read_bytes()) == first_cell
 
 
 def test_a_cell_mixing_scripts_as_cells_below_do_is_data():
