@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from datasketches import kll_doubles_sketch
 
-from csvflow.domain.unique import GOLDEN_GAMMA, key_array, key_hashes, mix64, mix64_in_place
+from csvflow.domain.unique import key_array, key_hashes, mix64, mix64_in_place
 
 EXACT_LIMIT = 100_000
 COUNTED_LIMIT = 10_000  # distinct numbers a column's quantiles are counted exactly for
@@ -195,7 +195,6 @@ def text_hashes(values: pa.Array) -> np.ndarray:
     words: np.ndarray = np.ndarray((len(text) - 7,), np.dtype("<u8"), text, strides=(1,))
     hashes = lengths.astype(_U64)
     scratch = np.empty_like(hashes)
-    hashes += GOLDEN_GAMMA
     mix64_in_place(hashes, scratch)
     long = lengths > 8 * _WORDS_HASHED
     any_long = bool(long.any())
@@ -213,7 +212,6 @@ def text_hashes(values: pa.Array) -> np.ndarray:
             # ~0 >> 8 * (8 - n): the value's last n bytes of this word, little-endian.
             mixed &= _ALL_ONES >> (8 * (8 - np.clip(hashed - 8 * k, 0, 8))).astype(_U64)
         mixed ^= hashes
-        mixed += GOLDEN_GAMMA
         mix64_in_place(mixed, scratch)
         if some_ended:
             np.copyto(hashes, mixed, where=hashed > 8 * k)

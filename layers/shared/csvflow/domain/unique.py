@@ -65,19 +65,17 @@ def key_hashes(keys: pa.Array) -> np.ndarray:
     return mix64(polynomial ^ mix64(lengths.astype(_U64)))
 
 
-GOLDEN_GAMMA = _U64(0x9E3779B97F4A7C15)
-
-
 def mix64(x: np.ndarray) -> np.ndarray:
     """splitmix64's finaliser: spreads every input bit over the whole hash."""
-    z = x + GOLDEN_GAMMA
+    z = np.array(x, dtype=_U64)  # a copy: the input may be Arrow's read-only buffer
     return mix64_in_place(z, np.empty_like(z))
 
 
 def mix64_in_place(z: np.ndarray, scratch: np.ndarray) -> np.ndarray:
-    """``mix64(z - GOLDEN_GAMMA)``, written over ``z`` (``scratch`` an array of its shape):
-    two arrays where the expression takes nine, each of them new pages for a large batch."""
+    """``mix64(z)``, written over ``z`` (``scratch`` an array of its shape): two arrays where
+    the expression takes nine, each of them new pages for a large batch."""
     with np.errstate(over="ignore"):
+        z += _U64(0x9E3779B97F4A7C15)
         np.right_shift(z, _U64(30), out=scratch)
         z ^= scratch
         z *= _U64(0xBF58476D1CE4E5B9)
